@@ -1,0 +1,150 @@
+"""The channel interface: what every adapter turns provider traffic into, and back.
+
+Inbound messages are normalised into `Inbound`; the bot answers with `Reply` objects that each
+adapter renders in its own way (buttons on Telegram, numbered options on SMS/WhatsApp, JSON on the
+simulator). Nothing outside `adapters/` knows any provider's wire format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from aiohttp import web
+
+MEDIA_KINDS = ("photo", "video", "voice", "audio", "document")
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """Where a piece of media can be fetched from; the bytes stay at the provider until a worker fetches them.
+
+    `locator` is adapter-specific (a Twilio media URL, a Telegram file_id, a simulator upload id).
+    """
+
+    channel: str
+    locator: str
+    kind: str = "document"
+    content_type: str | None = None
+    size: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "locator": self.locator,
+            "kind": self.kind,
+            "content_type": self.content_type,
+            "size": self.size,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MediaRef:
+        return cls(
+            channel=str(data["channel"]),
+            locator=str(data["locator"]),
+            kind=str(data.get("kind") or "document"),
+            content_type=data.get("content_type"),
+            size=data.get("size"),
+        )
+
+
+@dataclass(frozen=True)
+class Location:
+    """A shared location (WhatsApp / Telegram pin, venue) — never derived from the sender's device."""
+
+    latitude: float
+    longitude: float
+    address: str | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a reporter, normalised.
+
+    `sender` is the provider address needed to reply (phone number, chat id). The bot turns it into
+    a keyed pseudonym at once and keeps the clear address only, encrypted, in the live session.
+    `message_id` is the provider's id used to de-duplicate retries.
+    """
+
+    channel: str
+    sender: str
+    message_id: str
+    text: str | None = None
+    media: tuple[MediaRef, ...] = ()
+    location: Location | None = None
+    choice: str | None = None
+    kind: str = ""
+    language_hint: str | None = None
+    country_hint: str | None = None
+    provider_message_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An option offered to the reporter; `key` is what comes back, `label` what is shown."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to the reporter. Adapters render `choices` natively or as numbered text."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    rtl: bool = False
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A reply to be sent outside a webhook response (reminders, late answers)."""
+
+    channel: str
+    address: str
+    replies: tuple[Reply, ...] = field(default_factory=tuple)
+
+
+Handler = Callable[[Inbound], Awaitable[list[Reply]]]
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """What a fetcher may accept; anything larger or of another type is refused, not truncated."""
+
+    max_bytes: int
+    allowed_types: tuple[str, ...]
+
+
+class MediaRefused(Exception):
+    """Media that cannot be accepted (too big, wrong type, disallowed host). The message is safe to log."""
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """A channel. Built-ins live in `adapters/`; third parties register under the
+    `tipline.adapters` entry-point group (see docs/adapters.md)."""
+
+    name: str
+
+    def routes(self, handle: Handler) -> list[web.RouteDef]:
+        """Routes to mount in the web app; each parses provider traffic and calls `handle`."""
+        ...
+
+    async def send(self, address: str, replies: list[Reply]) -> None:
+        """Send replies outside a webhook response (reminders). Raise on failure so the job retries."""
+        ...
+
+    async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
+        """Return (bytes, content type) of one media item, within `limits`, or raise MediaRefused."""
+        ...
+
+    async def discard_media(self, ref: MediaRef) -> None:
+        """Delete the provider's copy once the report is filed, where the provider allows it."""
+        ...
+
+    async def close(self) -> None:
+        """Release network resources."""
+        ...

@@ -1,0 +1,154 @@
+"""The simulator: a local web page where a person chats with the bot as a reporter would.
+
+Dev only (production refuses it). It speaks plain JSON: the page posts a message and gets the
+replies back; uploads are kept under var/simulator until a worker has filed them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from adapters.base import Handler, Inbound, Location, MediaLimits, MediaRef, MediaRefused, Reply
+from config.settings import Settings
+
+PAGE = Path(__file__).with_name("simulator.html")
+_ID = re.compile(r"^[0-9a-f]{32}$")
+KINDS = ("whatsapp", "sms", "telegram")
+
+
+def render(replies: list[Reply]) -> list[dict[str, Any]]:
+    return [
+        {"text": r.text, "rtl": r.rtl, "choices": [{"key": c.key, "label": c.label} for c in r.choices]}
+        for r in replies
+    ]
+
+
+class SimulatorAdapter:
+    """Built-in adapter `simulator`."""
+
+    name = "simulator"
+
+    def __init__(self, settings: Settings) -> None:
+        self.uploads = settings.var_dir / "simulator" / "uploads"
+        self.max_media_bytes = settings.max_media_bytes
+        self.max_text = settings.max_text_chars
+
+    def routes(self, handle: Handler) -> list[web.RouteDef]:
+        async def page(request: web.Request) -> web.StreamResponse:
+            return web.FileResponse(PAGE, headers={"Cache-Control": "no-store"})
+
+        async def message(request: web.Request) -> web.Response:
+            try:
+                body = await request.json()
+            except (ValueError, UnicodeDecodeError):
+                raise web.HTTPBadRequest(text="body must be JSON") from None
+            inbound = self.parse(body)
+            replies = await handle(inbound)
+            return web.json_response({"replies": render(replies)})
+
+        async def upload(request: web.Request) -> web.Response:
+            return web.json_response(await self.save_upload(request))
+
+        return [
+            web.get("/simulator", page),
+            web.post("/simulator/api/message", message),
+            web.post("/simulator/api/upload", upload),
+        ]
+
+    def parse(self, body: Any) -> Inbound:
+        if not isinstance(body, dict):
+            raise web.HTTPBadRequest(text="body must be a JSON object")
+        sender, message_id = body.get("sender"), body.get("message_id")
+        if not isinstance(sender, str) or not 8 <= len(sender) <= 64:
+            raise web.HTTPBadRequest(text="sender must be a string of 8-64 characters")
+        if not isinstance(message_id, str) or not 1 <= len(message_id) <= 64:
+            raise web.HTTPBadRequest(text="message_id must be a string of 1-64 characters")
+        text = body.get("text")
+        if text is not None and not isinstance(text, str):
+            raise web.HTTPBadRequest(text="text must be a string")
+        location = None
+        if isinstance(body.get("location"), dict):
+            try:
+                lat, lon = float(body["location"]["latitude"]), float(body["location"]["longitude"])
+            except (KeyError, TypeError, ValueError):
+                raise web.HTTPBadRequest(text="location needs numeric latitude and longitude") from None
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise web.HTTPBadRequest(text="location out of range")
+            location = Location(lat, lon)
+        media = []
+        for item in body.get("media") or []:
+            if not isinstance(item, dict) or not _ID.match(str(item.get("id", ""))):
+                raise web.HTTPBadRequest(text="media items need an upload id")
+            media.append(
+                MediaRef(self.name, item["id"], kind=str(item.get("kind") or "photo"),
+                         content_type=item.get("content_type"))
+            )
+        kind = str(body["kind"]) if body.get("kind") in KINDS else "whatsapp"
+        choice = body.get("choice") if isinstance(body.get("choice"), str) else None
+        return Inbound(
+            channel=self.name,
+            sender=sender,
+            message_id=message_id,
+            text=text[: self.max_text] if text else None,
+            media=tuple(media),
+            location=location,
+            choice=choice,
+            kind=kind,
+            language_hint=body.get("language") if isinstance(body.get("language"), str) else None,
+        )
+
+    async def save_upload(self, request: web.Request) -> dict[str, Any]:
+        if not request.content_type.startswith("multipart/"):
+            raise web.HTTPBadRequest(text="upload must be multipart/form-data with a `file` field")
+        reader = await request.multipart()
+        part = await reader.next()
+        if not isinstance(part, BodyPartReader) or part.name != "file":
+            raise web.HTTPBadRequest(text="upload must have a `file` field")
+        content_type = part.headers.get("Content-Type", "application/octet-stream")
+        upload_id = secrets.token_hex(16)
+        self.uploads.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.uploads / upload_id
+        size = 0
+        with path.open("wb") as handle:
+            while chunk := await part.read_chunk(65536):
+                size += len(chunk)
+                if size > self.max_media_bytes:
+                    handle.close()
+                    path.unlink()
+                    raise web.HTTPRequestEntityTooLarge(max_size=self.max_media_bytes, actual_size=size)
+                handle.write(chunk)
+        (self.uploads / f"{upload_id}.meta").write_text(json.dumps({"content_type": content_type}))
+        return {"id": upload_id, "content_type": content_type, "size": size}
+
+    async def send(self, address: str, replies: list[Reply]) -> None:
+        """The simulator has no way to push; later messages are dropped with a log line in dev."""
+
+    async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
+        if not _ID.match(ref.locator):
+            raise MediaRefused("unknown upload")
+        path = self.uploads / ref.locator
+        try:
+            meta = json.loads((self.uploads / f"{ref.locator}.meta").read_text())
+            size = path.stat().st_size
+        except (OSError, ValueError):
+            raise MediaRefused("upload is no longer available") from None
+        if size > limits.max_bytes:
+            raise MediaRefused(f"file is larger than {limits.max_bytes} bytes")
+        content_type = str(meta.get("content_type", "application/octet-stream")).split(";")[0].strip()
+        if content_type not in limits.allowed_types:
+            raise MediaRefused(f"files of type {content_type} are not accepted")
+        return path.read_bytes(), content_type
+
+    async def discard_media(self, ref: MediaRef) -> None:
+        if _ID.match(ref.locator):
+            (self.uploads / ref.locator).unlink(missing_ok=True)
+            (self.uploads / f"{ref.locator}.meta").unlink(missing_ok=True)
+
+    async def close(self) -> None:
+        return None

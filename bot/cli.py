@@ -1,0 +1,98 @@
+"""The `tipline` command: run the service, manage keys, read reports, check flows."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from config.settings import SettingsError
+
+
+def _configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tipline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("dev", help="run web + worker on embedded defaults with the simulator page")
+    commands.add_parser("serve", help="run the web process")
+    worker = commands.add_parser("worker", help="run an RQ worker (with scheduler)")
+    worker.add_argument("--burst", action="store_true", help="process what is queued, then exit")
+
+    keys = commands.add_parser("keys", help="analyst keys and service secrets").add_subparsers(
+        dest="keys_command", required=True
+    )
+    generate = keys.add_parser("generate", help="create an analyst key pair; prints the public key")
+    generate.add_argument("--out", default="analyst-key.json", help="private key file to write (mode 600)")
+    keys.add_parser("secret", help="print a new random 32-byte secret (PSEUDONYM_KEY, SESSION_KEY)")
+
+    reports = commands.add_parser("reports", help="read filed reports with your private key").add_subparsers(
+        dest="reports_command", required=True
+    )
+    for name in ("list", "show", "export"):
+        sub = reports.add_parser(name)
+        sub.add_argument("--key", required=True, help="your private key file")
+        if name == "show":
+            sub.add_argument("report_id")
+            sub.add_argument("--media-dir", help="write the report's decrypted media here")
+        if name == "export":
+            sub.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+            sub.add_argument("--media-dir", help="write decrypted media here")
+            sub.add_argument("--since", help="only reports submitted at or after this ISO date")
+
+    flows = commands.add_parser("flows", help="check or draw flow files").add_subparsers(
+        dest="flows_command", required=True
+    )
+    check = flows.add_parser("check")
+    check.add_argument("path", nargs="?", help="flow file (default: the shipped report flow)")
+    diagram = flows.add_parser("diagram")
+    diagram.add_argument("path", nargs="?")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _configure_logging()
+    try:
+        if args.command == "dev":
+            from bot.run import run_dev
+
+            return run_dev()
+        if args.command == "serve":
+            from bot.run import run_web
+
+            return run_web()
+        if args.command == "worker":
+            from bot.run import run_worker
+
+            return run_worker(burst=args.burst)
+        if args.command == "keys":
+            from bot.cli_analyst import keys_command
+
+            return keys_command(args)
+        if args.command == "reports":
+            from bot.cli_analyst import reports_command
+
+            return reports_command(args)
+        if args.command == "flows":
+            from bot.cli_flows import flows_command
+
+            return flows_command(args)
+    except SettingsError as exc:
+        print(f"tipline: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Running the processes: `serve` (web), `worker` (RQ), and `dev` (both, on embedded defaults)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import subprocess
+import sys
+
+from aiohttp import web
+
+from bot.embedded_redis import EmbeddedRedis
+from config.dev import ensure_dev_settings
+from config.settings import Settings, load_settings
+
+log = logging.getLogger("tipline")
+
+
+def _settings_with_redis() -> tuple[Settings, EmbeddedRedis | None]:
+    settings = ensure_dev_settings(load_settings())
+    for note in settings.dev_notes:
+        log.info("dev mode: %s", note)
+    if settings.redis_url:
+        return settings, None
+    embedded = EmbeddedRedis(settings.var_dir)
+    url = embedded.start()
+    os.environ["REDIS_URL"] = url
+    return dataclasses.replace(settings, redis_url=url), embedded
+
+
+def run_web() -> int:
+    from bot.app import make_app
+
+    settings, embedded = _settings_with_redis()
+    try:
+        web.run_app(make_app(settings), host=settings.host, port=settings.port, print=None,
+                    access_log=None)
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+def run_worker(burst: bool = False) -> int:
+    from redis import Redis
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    from workers.queue import make_queue
+
+    settings, embedded = _settings_with_redis()
+    connection = Redis.from_url(settings.redis_url or "")
+    queue = make_queue(connection, settings.queue_name)
+    worker = Worker([queue], connection=connection, serializer=JSONSerializer)
+    try:
+        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+def run_dev() -> int:
+    """Everything on embedded defaults: Redis, file store, dev keys, one worker, web + simulator."""
+    from bot.app import make_app
+
+    settings, embedded = _settings_with_redis()
+    env = {**os.environ, "REDIS_URL": settings.redis_url or ""}
+    worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=env)
+    try:
+        app = make_app(settings)
+        log.info("store: %s", settings.store_url)
+        log.info("simulator ready: open %s/simulator", settings.public_base_url)
+        print(f"\n  tipline is running. Open {settings.public_base_url}/simulator to chat as a reporter.\n"
+              f"  Read filed reports with: tipline reports list --key {settings.var_dir}/dev-analyst-key.json\n",
+              flush=True)
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        if embedded:
+            embedded.stop()
+    return 0

@@ -1,0 +1,173 @@
+"""Typed settings, read once from the environment (12-factor).
+
+A missing or malformed setting raises `SettingsError` with a one-line message naming the variable.
+Production mode (`TIPLINE_ENV=production`) refuses the embedded conveniences the dev run relies on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line meant for the operator."""
+
+
+def _key32(env: Mapping[str, str], name: str) -> bytes | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError(f"{name} must be 32 bytes in base64 (see `tipline keys secret`)") from None
+    if len(value) != 32:
+        raise SettingsError(f"{name} must be 32 bytes in base64, got {len(value)} bytes")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str, default: str = "") -> tuple[str, ...]:
+    raw = env.get(name, default)
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the web and worker processes need. Secrets never have defaults in production."""
+
+    env: str = "dev"
+    var_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_base_url: str = "http://127.0.0.1:8080"
+    redis_url: str | None = None
+    store_url: str = "file://var/store"
+    s3_endpoint_url: str | None = None
+    analyst_public_keys: tuple[str, ...] = ()
+    pseudonym_key: bytes = b""
+    session_key: bytes = b""
+    session_ttl: int = 24 * 3600
+    channels: tuple[str, ...] = ("simulator",)
+    queue_name: str = "tipline"
+    max_body_bytes: int = 256 * 1024
+    max_media_bytes: int = 20 * 1024 * 1024
+    max_text_chars: int = 4000
+    media_types: tuple[str, ...] = (
+        "image/jpeg", "image/png", "image/webp", "image/gif",
+        "video/mp4", "video/3gpp", "video/quicktime",
+        "audio/ogg", "audio/mpeg", "audio/mp4", "audio/amr", "audio/aac", "audio/wav",
+        "application/pdf",
+    )
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    twilio_media_hosts: tuple[str, ...] = (
+        "api.twilio.com", "mms.twiliocdn.com", "media.twiliocdn.com", "s3-external-1.amazonaws.com",
+    )
+    twilio_delete_media: bool = False
+    telegram_bot_token: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_api_base: str = "https://api.telegram.org"
+    analyst_webhook_url: str = ""
+    analyst_webhook_secret: str = ""
+    dev_notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings; in dev mode fill missing secrets from ./var (see config.dev)."""
+    env = dict(os.environ if env is None else env)
+    mode = env.get("TIPLINE_ENV", "dev").strip().lower() or "dev"
+    if mode not in ("dev", "production", "test"):
+        raise SettingsError(f"TIPLINE_ENV must be dev, test or production, got {mode!r}")
+    var_dir = Path(env.get("TIPLINE_VAR_DIR", "var"))
+    port = _int(env, "PORT", 8080, minimum=0)
+    host = env.get("HOST", "127.0.0.1" if mode != "production" else "0.0.0.0")  # noqa: S104
+    public = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if not public:
+        if mode == "production":
+            raise SettingsError("PUBLIC_BASE_URL is required in production (e.g. https://tips.example.org)")
+        public = f"http://127.0.0.1:{port}"
+    if not public.startswith(("http://", "https://")):
+        raise SettingsError(f"PUBLIC_BASE_URL must start with http:// or https://, got {public!r}")
+
+    settings = Settings(
+        env=mode,
+        var_dir=var_dir,
+        host=host,
+        port=port,
+        public_base_url=public,
+        redis_url=env.get("REDIS_URL", "").strip() or None,
+        store_url=env.get("STORE_URL", "").strip() or f"file://{var_dir / 'store'}",
+        s3_endpoint_url=env.get("S3_ENDPOINT_URL", "").strip() or None,
+        analyst_public_keys=_list(env, "ANALYST_PUBLIC_KEYS"),
+        pseudonym_key=_key32(env, "PSEUDONYM_KEY") or b"",
+        session_key=_key32(env, "SESSION_KEY") or b"",
+        session_ttl=_int(env, "SESSION_TTL", 24 * 3600, minimum=60),
+        channels=_list(env, "CHANNELS", "simulator" if mode != "production" else ""),
+        queue_name=env.get("QUEUE_NAME", "tipline").strip() or "tipline",
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024, minimum=1024),
+        max_media_bytes=_int(env, "MAX_MEDIA_BYTES", 20 * 1024 * 1024, minimum=1024),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", "").strip(),
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip(),
+        twilio_api_base=env.get("TWILIO_API_BASE", "https://api.twilio.com").strip().rstrip("/"),
+        twilio_media_hosts=_list(
+            env, "TWILIO_MEDIA_HOSTS",
+            "api.twilio.com,mms.twiliocdn.com,media.twiliocdn.com,s3-external-1.amazonaws.com",
+        ),
+        twilio_delete_media=env.get("TWILIO_DELETE_MEDIA", "").strip().lower() in ("1", "true", "yes"),
+        telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+        telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+        telegram_api_base=env.get("TELEGRAM_API_BASE", "https://api.telegram.org").strip().rstrip("/"),
+        analyst_webhook_url=env.get("ANALYST_WEBHOOK_URL", "").strip(),
+        analyst_webhook_secret=env.get("ANALYST_WEBHOOK_SECRET", "").strip(),
+    )
+    if mode == "production":
+        check_production(settings)
+    return settings
+
+
+def check_production(settings: Settings) -> None:
+    """Refuse the unsafe defaults: embedded Redis, generated keys, missing channel secrets."""
+    if not settings.redis_url:
+        raise SettingsError("REDIS_URL is required in production (the embedded Redis is for dev only)")
+    for name, value in (("PSEUDONYM_KEY", settings.pseudonym_key), ("SESSION_KEY", settings.session_key)):
+        if not value:
+            raise SettingsError(f"{name} is required in production (generate one with `tipline keys secret`)")
+    if not settings.analyst_public_keys:
+        raise SettingsError("ANALYST_PUBLIC_KEYS is required in production (from `tipline keys generate`)")
+    if not settings.channels:
+        raise SettingsError("CHANNELS is required in production (e.g. twilio,telegram)")
+    if "simulator" in settings.channels:
+        raise SettingsError("CHANNELS must not include the simulator in production")
+    if "twilio" in settings.channels and not (settings.twilio_auth_token and settings.twilio_account_sid):
+        raise SettingsError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required when twilio is enabled")
+    if "telegram" in settings.channels and not (
+        settings.telegram_bot_token and len(settings.telegram_webhook_secret) >= 16
+    ):
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET (16+ characters) are required when telegram is enabled"
+        )
+    if not settings.public_base_url.startswith("https://"):
+        raise SettingsError("PUBLIC_BASE_URL must use https:// in production")

@@ -1,0 +1,96 @@
+"""Translations and the words reporters type, loaded from `flows/locales/*.yaml`.
+
+Matching forgives case, accents, zero-width characters and small typos, because reporters type
+fast, on small phones, sometimes in a second language.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+
+
+class LocaleError(ValueError):
+    """A locale file is missing a message, has a different placeholder, or is malformed."""
+
+
+def normalise(text: str) -> str:
+    """Fold text for matching: no invisible marks, accents, case or surrounding punctuation."""
+    text = _INVISIBLE.sub("", text)
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().strip(string.punctuation + " \t\r\n").split())
+
+
+@dataclass(frozen=True)
+class Locale:
+    language: str
+    name: str
+    rtl: bool
+    messages: dict[str, str]
+    words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def text(self, key: str, **values: object) -> str:
+        template = self.messages[key]
+        return template.format(**values) if values else template
+
+    def is_word(self, text: str, word: str) -> bool:
+        """True if `text` is one of the localised forms of a global word (e.g. restart)."""
+        folded = normalise(text)
+        if not folded:
+            return False
+        forms = [normalise(w) for w in self.words.get(word, ())]
+        if folded in forms:
+            return True
+        long_forms = [f for f in forms if len(f) >= 4]
+        return bool(difflib.get_close_matches(folded, long_forms, n=1, cutoff=0.8))
+
+
+def load_locales(directory: Path = LOCALES_DIR) -> dict[str, Locale]:
+    locales: dict[str, Locale] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise LocaleError(f"{path}: not valid YAML: {exc}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("messages"), dict):
+            raise LocaleError(f"{path}: a locale file needs `language` and `messages`")
+        language = str(data.get("language") or path.stem)
+        words = {str(k): tuple(str(w) for w in v) for k, v in (data.get("words") or {}).items()}
+        locales[language] = Locale(
+            language=language,
+            name=str(data.get("name") or language),
+            rtl=data.get("direction") == "rtl",
+            messages={str(k): str(v) for k, v in data["messages"].items()},
+            words=words,
+        )
+    if "en" not in locales:
+        raise LocaleError(f"{directory}: the English locale (en.yaml) is required as the reference")
+    return locales
+
+
+def match_option(text: str, options: list[tuple[str, str]]) -> str | None:
+    """Return the key of the option `text` names: by number, key, label, or a close misspelling."""
+    folded = normalise(text)
+    if not folded:
+        return None
+    if folded.isdigit():
+        index = int(folded) - 1
+        return options[index][0] if 0 <= index < len(options) else None
+    candidates: dict[str, str] = {}
+    for key, label in options:
+        candidates[normalise(key)] = key
+        candidates[normalise(label)] = key
+    if folded in candidates:
+        return candidates[folded]
+    close = difflib.get_close_matches(folded, list(candidates), n=1, cutoff=0.75)
+    return candidates[close[0]] if close else None

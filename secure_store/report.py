@@ -1,0 +1,45 @@
+"""The report analysts receive: a versioned JSON document, validated against report.schema.json."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+SCHEMA_ID = "tipline.report/1"
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+
+
+class InvalidReport(ValueError):
+    """The document does not match the report schema."""
+
+
+@cache
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    return loaded
+
+
+def validate_report(report: dict[str, Any]) -> None:
+    try:
+        jsonschema.validate(report, schema())
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "report"
+        raise InvalidReport(f"{where}: {exc.message}") from None
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def report_name(report_id: str) -> str:
+    """Object name of a report: opaque, reveals nothing but a random id."""
+    return f"reports/{report_id}"
+
+
+def media_name(media_id: str) -> str:
+    return f"media/{media_id}"

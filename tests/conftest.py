@@ -1,0 +1,116 @@
+"""Shared fixtures: a real Redis (REDIS_URL, or the embedded server), flushed around each test;
+settings for a throw-away var dir; the web app; real RQ worker processes."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot.embedded_redis import EmbeddedRedis
+from config.settings import Settings, load_settings
+from secure_store.backends import FileStore
+from secure_store.keys import generate_keypair, load_private_key, write_private_key
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """REDIS_URL when set (CI may provide one), else a real embedded Redis for the whole run."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    with tempfile.TemporaryDirectory(prefix="tl-redis-", dir="/tmp") as folder:
+        server = EmbeddedRedis(Path(folder))
+        yield server.start()
+        server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@dataclasses.dataclass
+class AnalystKey:
+    path: Path
+    public: str
+
+    def load(self):  # type: ignore[no-untyped-def]
+        return load_private_key(self.path)
+
+
+def make_analyst_key(folder: Path, name: str = "analyst") -> AnalystKey:
+    public, content = generate_keypair()
+    path = folder / f"{name}-key.json"
+    write_private_key(path, content)
+    return AnalystKey(path, public)
+
+
+@pytest.fixture
+def analyst_key(tmp_path: Path) -> AnalystKey:
+    return make_analyst_key(tmp_path / "analyst-machine")
+
+
+@pytest.fixture
+def service_env(tmp_path: Path, redis_url: str, redis_client: redis.Redis, analyst_key: AnalystKey) -> dict[str, str]:
+    """Environment for the service's processes: test mode, fresh secrets, a private var dir."""
+    var = tmp_path / "var"
+    return {
+        "TIPLINE_ENV": "test",
+        "TIPLINE_VAR_DIR": str(var),
+        "REDIS_URL": redis_url,
+        "STORE_URL": f"file://{var / 'store'}",
+        "ANALYST_PUBLIC_KEYS": analyst_key.public,
+        "PSEUDONYM_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "SESSION_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "CHANNELS": "simulator",
+        "QUEUE_NAME": "tipline-test",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:8080",
+    }
+
+
+@pytest.fixture
+def settings(service_env: dict[str, str]) -> Settings:
+    return load_settings(service_env)
+
+
+@pytest.fixture
+def store(settings: Settings) -> FileStore:
+    return FileStore(Path(settings.store_url.removeprefix("file://")))
+
+
+def worker_env(service_env: dict[str, str]) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TIPLINE_", "TWILIO_", "TELEGRAM_"))}
+    return {**keep, **service_env, "PYTHONPATH": str(ROOT)}
+
+
+def run_burst_worker(service_env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run a real RQ worker process until the queue is empty."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker", "--burst"],
+        env=worker_env(service_env), cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def start_worker(service_env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start a long-running real RQ worker process in its own process group, so that
+    `os.killpg(worker.pid, SIGKILL)` also kills the job's work-horse child (caller stops it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=worker_env(service_env), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        text=True, start_new_session=True,
+    )

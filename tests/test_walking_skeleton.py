@@ -1,0 +1,166 @@
+"""The spine, end to end: a reporter chats over HTTP, a real RQ worker files the report, and an
+analyst decrypts it with a key the service never had."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import re
+import signal
+import time
+from typing import Any
+
+import pytest
+import redis
+from aiohttp.test_utils import TestClient
+from PIL import Image
+from rq import Queue
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from bot.app import make_app
+from config.settings import Settings
+from secure_store.analyst import list_reports, open_media
+from secure_store.backends import FileStore
+from tests.chat import Reporter, texts
+from tests.conftest import AnalystKey, run_burst_worker, start_worker
+
+
+def jpeg(size: tuple[int, int] = (32, 24), color: str = "red") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+async def client(settings: Settings, aiohttp_client: Any) -> TestClient[Any, Any]:
+    return await aiohttp_client(make_app(settings))  # type: ignore[no-any-return]
+
+
+async def complete_report(reporter: Reporter, photo: bytes) -> str:
+    """Walk the flow to the end and return the receipt code."""
+    assert "What kind of activity" in texts(await reporter.say("hello"))
+    assert "describe" in texts(await reporter.say("1"))
+    assert "Where" in texts(await reporter.say("Men sleeping in the bakery basement, doors locked"))
+    assert "photos" in texts(await reporter.say("Rue de la Paix 12, Lyon"))
+    media = await reporter.upload(photo)
+    assert "Received 1" in texts(await reporter.say(media=[media]))
+    review = texts(await reporter.say("done"))
+    assert "Forced labour" in review and "Rue de la Paix 12, Lyon" in review
+    receipt = re.search(r"receipt code is ([A-Z0-9-]+)", texts(await reporter.say("YES")))
+    assert receipt is not None
+    return receipt.group(1)
+
+
+async def test_report_is_filed_sealed_and_readable_only_by_the_analyst(
+    client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
+    settings: Settings,
+) -> None:
+    photo = jpeg()
+    receipt = await complete_report(Reporter(client), photo)
+    assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", receipt)
+
+    result = run_burst_worker(service_env)
+    assert result.returncode == 0, result.stderr
+
+    reports = list_reports(store, analyst_key.load())
+    assert len(reports) == 1 and reports[0].report is not None
+    report = reports[0].report
+    assert report["status"] == "complete"
+    assert report["answers"] == {
+        "category": "labour",
+        "description": "Men sleeping in the bakery basement, doors locked",
+        "location": "Rue de la Paix 12, Lyon",
+    }
+    assert report["channel"] == "whatsapp"
+    assert receipt not in json.dumps(report)
+    [item] = report["media"]
+    assert item["status"] == "stored" and item["kind"] == "photo"
+    assert open_media(store, analyst_key.load(), item["id"]) == photo
+
+    # the service side holds public keys only: no private key anywhere in its settings or var dir
+    assert settings.analyst_public_keys == (analyst_key.public,)
+    var_files = [p.read_bytes() for p in store.root.parent.rglob("*") if p.is_file()]
+    secret = json.loads(analyst_key.path.read_text())["secret"].encode()
+    assert not any(secret in blob for blob in var_files)
+    assert not any(b"Men sleeping" in blob or photo[100:160] in blob for blob in var_files)
+
+
+async def test_wrong_step_input_reprompts_and_keeps_the_step(client: TestClient[Any, Any]) -> None:
+    reporter = Reporter(client)
+    await reporter.say("hi")
+    reply = texts(await reporter.say("purple elephants"))
+    assert "did not understand" in reply and "1. Forced labour" in reply
+    assert "describe" in texts(await reporter.say("forced labor"))  # a close misspelling is accepted
+
+
+async def test_a_duplicate_provider_message_id_is_processed_once(client: TestClient[Any, Any]) -> None:
+    reporter = Reporter(client)
+    await reporter.say("hi")
+    assert "describe" in texts(await reporter.say("2", message_id="provider-42"))
+    assert await reporter.say("2", message_id="provider-42") == []
+    # the conversation did not move twice: the next answer is still the description
+    assert "Where" in texts(await reporter.say("something happened"))
+
+
+async def test_simultaneous_messages_of_one_conversation_are_processed_one_at_a_time(
+    settings: Settings, aiohttp_client: Any
+) -> None:
+    # two web processes' worth of apps sharing one Redis, an album of 10 photos hitting both at once
+    first = await aiohttp_client(make_app(settings))
+    second = await aiohttp_client(make_app(settings))
+    reporter = Reporter(first)
+    await reporter.say("hi")
+    await reporter.say("1")
+    await reporter.say("text")
+    await reporter.say("somewhere")
+    uploads = [await reporter.upload(jpeg(color=c)) for c in ["red", "blue"] * 5]
+    album = [Reporter(first if i % 2 else second, sender=reporter.sender).say(media=[m])
+             for i, m in enumerate(uploads)]
+    answers = await asyncio.gather(*album)
+    counts = sorted(int(re.search(r"Received (\d+)", texts(a)).group(1)) for a in answers)  # type: ignore[union-attr]
+    assert counts == list(range(1, 11))
+    assert "Files: 10" in texts(await reporter.say("done"))
+
+
+async def test_a_worker_killed_mid_job_leaves_the_report_to_be_filed_once_on_retry(
+    client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
+    redis_client: redis.Redis,
+) -> None:
+    reporter = Reporter(client)
+    await reporter.say("hi")
+    await reporter.say("1")
+    await reporter.say("text")
+    await reporter.say("somewhere")
+    big = [os.urandom(6 * 1024 * 1024) for _ in range(3)]
+    for blob in big:
+        await reporter.say(media=[await reporter.upload(blob, "application/pdf")])
+    await reporter.say("done")
+    await reporter.say("yes")
+
+    queue = Queue(service_env["QUEUE_NAME"], connection=redis_client, serializer=JSONSerializer)
+    started = StartedJobRegistry(queue=queue)
+    worker = start_worker(service_env)
+    deadline = time.monotonic() + 30
+    while not started.get_job_ids() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    assert started.get_job_ids(), "the worker was killed while filing"
+    assert not list(store.names("reports/"))
+
+    # what RQ does for an abandoned job once its timeout passes: back to the queue, retries left
+    started.cleanup(timestamp=time.time() + 3600)
+    scheduled = ScheduledJobRegistry(queue=queue)
+    for job_id in scheduled.get_job_ids():
+        scheduled.requeue(job_id)
+    assert run_burst_worker(service_env).returncode == 0
+    assert run_burst_worker(service_env).returncode == 0
+
+    reports = list_reports(store, analyst_key.load())
+    assert len(reports) == 1 and reports[0].report is not None
+    stored = [open_media(store, analyst_key.load(), m["id"]) for m in reports[0].report["media"]]
+    assert stored == big
+    assert len(list(store.names("media/"))) == 3

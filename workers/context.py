@@ -1,0 +1,36 @@
+"""What a worker process needs, built once per process from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from adapters.base import Adapter, MediaLimits
+from adapters.registry import load_adapters
+from config.dev import ensure_dev_settings
+from config.settings import Settings, load_settings
+from secure_store.backends import Store, open_store
+from secure_store.keys import Recipient, parse_public_keys
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    store: Store
+    recipients: list[Recipient]
+    adapters: dict[str, Adapter]
+
+    @property
+    def limits(self) -> MediaLimits:
+        return MediaLimits(self.settings.max_media_bytes, self.settings.media_types)
+
+
+@cache
+def worker_context() -> WorkerContext:
+    settings = ensure_dev_settings(load_settings())
+    return WorkerContext(
+        settings=settings,
+        store=open_store(settings.store_url, settings.s3_endpoint_url),
+        recipients=parse_public_keys(settings.analyst_public_keys),
+        adapters=load_adapters(settings),
+    )
