@@ -1,0 +1,77 @@
+"""The simulator passes the adapter contract (it is the reference adapter for dev)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from aiohttp import FormData
+from aiohttp.test_utils import TestClient
+
+from bot.app import make_app
+from config.settings import Settings, SettingsError, load_settings
+from tests.contract import AdapterContract
+
+
+class SimulatorPhone:
+    def __init__(self, client: TestClient[Any, Any]) -> None:
+        self.client = client
+        self.sender = f"sim-{uuid.uuid4()}"
+        self.last: dict[str, Any] | None = None
+
+    async def _post(self, body: dict[str, Any]) -> list[str]:
+        self.last = body
+        response = await self.client.post("/simulator/api/message", json=body)
+        assert response.status == 200, await response.text()
+        replies = (await response.json())["replies"]
+        return [r["text"] + "".join(f"\n{i}. {c['label']}" for i, c in enumerate(r["choices"], 1)) for r in replies]
+
+    def _body(self, **fields: Any) -> dict[str, Any]:
+        return {"sender": self.sender, "message_id": str(uuid.uuid4()), "kind": "whatsapp", **fields}
+
+    async def say(self, text: str) -> list[str]:
+        return await self._post(self._body(text=text))
+
+    async def photo(self, data: bytes, caption: str | None = None) -> list[str]:
+        form = FormData()
+        form.add_field("file", data, filename="photo.jpg", content_type="image/jpeg")
+        upload = await (await self.client.post("/simulator/api/upload", data=form)).json()
+        media = [{"id": upload["id"], "content_type": "image/jpeg", "kind": "photo"}]
+        return await self._post(self._body(text=caption, media=media))
+
+    async def location(self, latitude: float, longitude: float) -> list[str]:
+        return await self._post(self._body(location={"latitude": latitude, "longitude": longitude}))
+
+    async def redeliver(self) -> list[str]:
+        assert self.last is not None
+        return await self._post(self.last)
+
+    async def forged(self) -> int:
+        raise NotImplementedError("the simulator has no authentication; production refuses it")
+
+    async def malformed(self) -> list[int]:
+        statuses = []
+        for body in (b"{not json", b"[]", b'{"sender": 5, "message_id": "x"}',
+                     b'{"sender": "sim-12345678", "message_id": "m", "location": {"latitude": "north"}}',
+                     b'{"sender": "sim-12345678", "message_id": "m", "media": [{"id": "../../etc/passwd"}]}'):
+            response = await self.client.post("/simulator/api/message", data=body,
+                                              headers={"Content-Type": "application/json"})
+            statuses.append(response.status)
+        response = await self.client.post("/simulator/api/upload", data=b"x", headers={"Content-Type": "text/plain"})
+        statuses.append(response.status)
+        return statuses
+
+
+class TestSimulatorContract(AdapterContract):
+    @pytest.fixture
+    async def reporter(self, settings: Settings, aiohttp_client: Any) -> SimulatorPhone:
+        return SimulatorPhone(await aiohttp_client(make_app(settings)))
+
+    async def test_unauthenticated_requests_are_refused_and_leave_nothing(  # type: ignore[override]
+        self, service_env: dict[str, str]
+    ) -> None:
+        """The simulator has no authentication, so production refuses to run it at all."""
+        env = {**service_env, "TIPLINE_ENV": "production", "PUBLIC_BASE_URL": "https://tips.example.org"}
+        with pytest.raises(SettingsError, match="simulator"):
+            load_settings(env)
