@@ -64,7 +64,9 @@ def test_a_channel_missing_its_secret_is_a_one_line_error(settings: Settings, mo
         load_adapters(dataclasses.replace(settings, channels=("tests.example_channel:WebchatAdapter",)))
 
 
-async def test_the_example_channel_talks_to_the_bot(settings: Settings, webchat_secret: str, aiohttp_client: Any) -> None:
+async def test_the_example_channel_talks_to_the_bot(
+    settings: Settings, webchat_secret: str, aiohttp_client: Any
+) -> None:
     app = make_app(dataclasses.replace(settings, channels=("tests.example_channel:WebchatAdapter",)))
     client: TestClient[Any, Any] = await aiohttp_client(app)
     visitor = str(uuid.uuid4())
