@@ -21,6 +21,7 @@ from config.settings import Settings
 from flows.machine import ReportFlow
 from secure_store.backends import Store, StoreError, open_store
 from workers.queue import enqueue, make_queue
+from workers.reminders import QuietTimer
 
 log = logging.getLogger("tipline.web")
 
@@ -79,10 +80,11 @@ def make_app(settings: Settings) -> web.Application:
     queue = make_queue(sync_redis, settings.queue_name)
     engine = Engine(
         sessions=SessionStore(redis, settings.session_key, settings.session_ttl),
-        flow=ReportFlow(),
+        flow=ReportFlow(default_country=settings.default_country or None),
         pseudonym_key=settings.pseudonym_key,
         session_key=settings.session_key,
         enqueue=lambda job, payload, job_id: enqueue(queue, job, payload, job_id),
+        quiet=QuietTimer(queue, settings.reminder_after, settings.draft_expiry),
     )
     adapters = load_adapters(settings)
 

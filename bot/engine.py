@@ -7,38 +7,46 @@ message content or addresses; its log lines name pseudonyms at most.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from adapters.base import Inbound, Reply
+from bot.drafts import looks_like_receipt, new_receipt, receipt_hash, report_draft
 from bot.identity import message_key, pseudonym
 from bot.sessions import Session, SessionStore
-from flows.machine import ReportFlow, Said
+from flows.machine import Outcome, ReportFlow, Said
 from secure_store.report import now_iso
 from workers.payload import seal_payload
 
 log = logging.getLogger("tipline.engine")
 
 MAX_MEDIA_PER_REPORT = 30
-RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 Enqueue = Callable[[str, str, str], None]
 """enqueue(job name in workers.jobs, sealed payload, job id): put a job on the queue (sync; run in a thread)."""
 
 
-def new_receipt() -> str:
-    """12 characters from an unambiguous alphabet (60 bits), shown in groups of four."""
-    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
-    return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+class QuietTimer(Protocol):
+    """Schedules the reminder/expiry job of a conversation (see workers.reminders)."""
+
+    def start(self, who: str, stamp: int) -> None:
+        """(Re)start the quiet clock of conversation `who` as of message number `stamp`."""
+        ...
+
+    def stop(self, who: str) -> None:
+        """The conversation ended: nothing more to remind or expire."""
+        ...
 
 
-def receipt_hash(receipt: str, pepper: bytes) -> str:
-    """Slow, peppered hash of a receipt code; the code itself is never stored."""
-    normalised = receipt.replace("-", "").replace(" ", "").upper()
-    return hashlib.scrypt(normalised.encode(), salt=pepper, n=2**14, r=8, p=1, dklen=32).hex()
+def country_of(message: Inbound) -> str | None:
+    """The reporter's country for helpline numbers: the phone number's, or a region in language_code."""
+    if message.country_hint:
+        return message.country_hint.upper()
+    hint = (message.language_hint or "").replace("_", "-").split("-")
+    return hint[1].upper() if len(hint) == 2 and len(hint[1]) == 2 and hint[1].isalpha() else None
 
 
 class Engine:
@@ -49,12 +57,14 @@ class Engine:
         pseudonym_key: bytes,
         session_key: bytes,
         enqueue: Enqueue,
+        quiet: QuietTimer | None = None,
     ) -> None:
         self.sessions = sessions
         self.flow = flow
         self.pseudonym_key = pseudonym_key
         self.session_key = session_key
         self.enqueue = enqueue
+        self.quiet = quiet
 
     async def handle(self, message: Inbound) -> list[Reply]:
         """Process one message exactly once, in order within its conversation."""
@@ -65,37 +75,74 @@ class Engine:
                 log.info("duplicate message ignored")
                 return []
             session = await self.sessions.load(who)
-            replies: list[Reply] = []
             if session is None:
-                conversation = self.flow.new_conversation(message.language_hint or "en")
-                session = Session(
-                    conversation=conversation,
-                    address=message.sender,
-                    channel=message.channel,
-                    kind=message.kind,
-                    report_id=secrets.token_hex(16),
-                    receipt=new_receipt(),
-                    extra={"t0": now_iso()},
-                )
-                replies.extend(self.flow.begin(conversation))
+                session, replies = self._start(message)
                 self._attach(session, message)
-                await self.sessions.save(who, session, seen_key)
-                return replies
+                if looks_like_receipt(message.text):
+                    replies = await self._addendum(session, message.text or "") or replies
+                return await self._keep(who, session, seen_key, replies)
 
             attached = self._attach(session, message)
+            if not session.conversation.answers and looks_like_receipt(message.text) and (
+                    found := await self._addendum(session, message.text or "")):
+                return await self._keep(who, session, seen_key, found)
             said = Said(text=message.text, choice=message.choice, location=message.location,
                         media_count=attached)
             outcome = self.flow.step(session.conversation, said)
-            if outcome.wipe:
-                await self._discard(session)
-                await self.sessions.end(who, seen_key)
-                return outcome.replies
-            if outcome.submit:
-                await self._submit(session)
-                await self.sessions.end(who, seen_key)
-                return [*outcome.replies, self.flow.receipt_reply(session.conversation, session.receipt)]
-            await self.sessions.save(who, session, seen_key)
+            if outcome.dropped:
+                await self._discard(session, outcome.dropped)
+            if outcome.end is None:
+                return await self._keep(who, session, seen_key, outcome.replies)
+            replies = await self._finish(session, outcome)
+            await self.sessions.end(who, seen_key)
+            if self.quiet:
+                await asyncio.to_thread(self.quiet.stop, who)
+            return replies
+
+    def _start(self, message: Inbound) -> tuple[Session, list[Reply]]:
+        language = self.flow.pick_language(message.language_hint, message.country_hint)
+        conversation = self.flow.new_conversation(language, country_of(message))
+        session = Session(
+            conversation=conversation,
+            address=message.sender,
+            channel=message.channel,
+            kind=message.kind,
+            report_id=secrets.token_hex(16),
+            extra={"t0": now_iso()},
+        )
+        return session, self.flow.begin(conversation)
+
+    async def _keep(self, who: str, session: Session, seen_key: str, replies: list[Reply]) -> list[Reply]:
+        """Save the live conversation and restart its quiet clock."""
+        stamp = int(session.extra.get("n", 0)) + 1
+        session.extra["n"] = stamp
+        session.extra["q"] = int(time.time())
+        await self.sessions.save(who, session, seen_key)
+        if self.quiet:
+            await asyncio.to_thread(self.quiet.start, who, stamp)
+        return replies
+
+    async def _addendum(self, session: Session, code: str) -> list[Reply]:
+        """A receipt code: if it names a filed report, collect an addition to it."""
+        digest = await asyncio.to_thread(receipt_hash, code, self.pseudonym_key)
+        report_id = await self.sessions.find_receipt(digest)
+        if report_id is None or not self.flow.spec.addendum:
+            return []
+        log.info("receipt code accepted")
+        return self.flow.enter_addendum(session.conversation, report_id)
+
+    async def _finish(self, session: Session, outcome: Outcome) -> list[Reply]:
+        if outcome.end == "discard":
+            await self._discard(session, session.conversation.media)
             return outcome.replies
+        if outcome.end == "addendum":
+            await self._file(report_draft(session, self.flow.spec, "addendum"))
+            return outcome.replies
+        receipt = new_receipt()
+        digest = await asyncio.to_thread(receipt_hash, receipt, self.pseudonym_key)
+        await self._file(report_draft(session, self.flow.spec, "complete", digest))
+        await self.sessions.remember_receipt(digest, session.report_id)
+        return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]
 
     def _attach(self, session: Session, message: Inbound) -> int:
         media = session.conversation.media
@@ -104,28 +151,15 @@ class Engine:
             media.append({"id": secrets.token_hex(16), "ref": ref.to_dict()})
         return min(len(message.media), max(room, 0))
 
-    async def _submit(self, session: Session) -> None:
-        conversation = session.conversation
-        draft: dict[str, Any] = {
-            "report_id": session.report_id,
-            "status": "complete",
-            "urgent": bool(conversation.answers.get("urgent", False)),
-            "channel": session.kind or session.channel,
-            "language": conversation.language,
-            "started_at": session.extra.get("t0"),
-            "submitted_at": now_iso(),
-            "answers": conversation.answers,
-            "media": conversation.media,
-            "receipt_hash": await asyncio.to_thread(receipt_hash, session.receipt, self.pseudonym_key),
-            "follow_up": None,
-        }
+    async def _file(self, draft: dict[str, Any]) -> None:
         payload = seal_payload(self.session_key, draft)
-        await asyncio.to_thread(self.enqueue, "file_report", payload, f"file-{session.report_id}")
-        log.info("report submitted for filing (media=%d)", len(conversation.media))
+        await asyncio.to_thread(self.enqueue, "file_report", payload, f"file-{draft['report_id']}")
+        log.info("report submitted for filing (status=%s, media=%d)", draft["status"], len(draft["media"]))
 
-    async def _discard(self, session: Session) -> None:
-        """Have a worker delete whatever of this draft's media was already stored or is at the provider."""
-        if not session.conversation.media:
+    async def _discard(self, session: Session, media: list[dict[str, Any]]) -> None:
+        """Have a worker delete whatever of these media was already stored or is at the provider."""
+        if not media:
             return
-        payload = seal_payload(self.session_key, {"media": session.conversation.media})
-        await asyncio.to_thread(self.enqueue, "discard_draft", payload, f"discard-{session.report_id}")
+        payload = seal_payload(self.session_key, {"media": media})
+        job_id = f"discard-{session.report_id}-{secrets.token_hex(4)}"
+        await asyncio.to_thread(self.enqueue, "discard_draft", payload, job_id)

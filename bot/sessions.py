@@ -18,6 +18,7 @@ from redis.asyncio.lock import Lock
 from flows.machine import Conversation
 
 DEDUPE_TTL = 7 * 24 * 3600
+RECEIPT_TTL = 90 * 24 * 3600
 LOCK_TIMEOUT = 60
 LOCK_WAIT = 30
 
@@ -31,7 +32,6 @@ class Session:
     channel: str
     kind: str = ""
     report_id: str = ""
-    receipt: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
@@ -41,7 +41,6 @@ class Session:
             "ch": self.channel,
             "k": self.kind,
             "r": self.report_id,
-            "rc": self.receipt,
             "x": self.extra,
         }
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
@@ -55,7 +54,6 @@ class Session:
             channel=data["ch"],
             kind=data.get("k", ""),
             report_id=data.get("r", ""),
-            receipt=data.get("rc", ""),
             extra=data.get("x", {}),
         )
 
@@ -75,6 +73,9 @@ class SessionStore:
     def _seen(self, message: str) -> str:
         return f"{self.prefix}:d:{message}"
 
+    def _receipt(self, digest: str) -> str:
+        return f"{self.prefix}:rc:{digest}"
+
     def lock(self, who: str) -> Lock:
         """A lock across processes: one message of a conversation at a time."""
         return Lock(self.redis, f"{self.prefix}:l:{who}", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
@@ -91,16 +92,26 @@ class SessionStore:
         except (CryptoError, ValueError, KeyError):
             return None
 
-    async def save(self, who: str, session: Session, message: str) -> None:
-        """Store the session and mark the message handled, atomically."""
+    async def save(self, who: str, session: Session, message: str | None = None) -> None:
+        """Store the session and mark the message handled (if any), atomically."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self._session(who), self.box.encrypt(session.to_bytes()), ex=self.ttl)
-            pipe.set(self._seen(message), b"1", ex=DEDUPE_TTL)
+            if message:
+                pipe.set(self._seen(message), b"1", ex=DEDUPE_TTL)
             await pipe.execute()
 
-    async def end(self, who: str, message: str) -> None:
-        """Forget the conversation (and its reply address) and mark the message handled."""
+    async def end(self, who: str, message: str | None = None) -> None:
+        """Forget the conversation (and its reply address) and mark the message handled (if any)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._session(who))
-            pipe.set(self._seen(message), b"1", ex=DEDUPE_TTL)
+            if message:
+                pipe.set(self._seen(message), b"1", ex=DEDUPE_TTL)
             await pipe.execute()
+
+    async def remember_receipt(self, digest: str, report_id: str) -> None:
+        """Let a receipt code (known here only by its slow hash) find its report for 90 days."""
+        await self.redis.set(self._receipt(digest), report_id.encode(), ex=RECEIPT_TTL)
+
+    async def find_receipt(self, digest: str) -> str | None:
+        raw = await self.redis.get(self._receipt(digest))
+        return raw.decode() if isinstance(raw, bytes) else None

@@ -65,6 +65,10 @@ class Settings:
     pseudonym_key: bytes = b""
     session_key: bytes = b""
     session_ttl: int = 24 * 3600
+    reminder_after: int = 30 * 60
+    draft_expiry: int = 6 * 3600
+    expiry_policy: str = "file"
+    default_country: str = ""
     channels: tuple[str, ...] = ("simulator",)
     queue_name: str = "tipline"
     max_body_bytes: int = 256 * 1024
@@ -112,6 +116,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not public.startswith(("http://", "https://")):
         raise SettingsError(f"PUBLIC_BASE_URL must start with http:// or https://, got {public!r}")
 
+    session_ttl = _int(env, "SESSION_TTL", 24 * 3600, minimum=60)
+    expiry = _int(env, "DRAFT_EXPIRY", min(6 * 3600, session_ttl // 2), minimum=1)
     settings = Settings(
         env=mode,
         var_dir=var_dir,
@@ -124,7 +130,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         analyst_public_keys=_list(env, "ANALYST_PUBLIC_KEYS"),
         pseudonym_key=_key32(env, "PSEUDONYM_KEY") or b"",
         session_key=_key32(env, "SESSION_KEY") or b"",
-        session_ttl=_int(env, "SESSION_TTL", 24 * 3600, minimum=60),
+        session_ttl=session_ttl,
+        reminder_after=_int(env, "REMINDER_AFTER", min(30 * 60, expiry // 2), minimum=0),
+        draft_expiry=expiry,
+        expiry_policy=env.get("EXPIRY_POLICY", "file").strip().lower() or "file",
+        default_country=env.get("DEFAULT_COUNTRY", "").strip().upper(),
         channels=_list(env, "CHANNELS", "simulator" if mode != "production" else ""),
         queue_name=env.get("QUEUE_NAME", "tipline").strip() or "tipline",
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024, minimum=1024),
@@ -143,9 +153,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         analyst_webhook_url=env.get("ANALYST_WEBHOOK_URL", "").strip(),
         analyst_webhook_secret=env.get("ANALYST_WEBHOOK_SECRET", "").strip(),
     )
+    check_quiet_times(settings)
     if mode == "production":
         check_production(settings)
     return settings
+
+
+def check_quiet_times(settings: Settings) -> None:
+    """A draft is handled (EXPIRY_POLICY) before Redis forgets it, and the reminder comes first."""
+    if settings.expiry_policy not in ("file", "discard"):
+        raise SettingsError(f"EXPIRY_POLICY must be file or discard, got {settings.expiry_policy!r}")
+    if settings.draft_expiry >= settings.session_ttl:
+        raise SettingsError(
+            f"DRAFT_EXPIRY ({settings.draft_expiry}) must be shorter than SESSION_TTL ({settings.session_ttl})"
+        )
+    if settings.reminder_after and settings.reminder_after >= settings.draft_expiry:
+        raise SettingsError(
+            f"REMINDER_AFTER ({settings.reminder_after}) must be shorter than DRAFT_EXPIRY ({settings.draft_expiry})"
+        )
+    if settings.default_country and not (len(settings.default_country) == 2 and settings.default_country.isalpha()):
+        raise SettingsError(f"DEFAULT_COUNTRY must be a two-letter country code, got {settings.default_country!r}")
 
 
 def check_production(settings: Settings) -> None:

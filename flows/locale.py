@@ -38,17 +38,19 @@ class Locale:
     rtl: bool
     messages: dict[str, str]
     words: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    countries: tuple[str, ...] = ()
 
     def text(self, key: str, **values: object) -> str:
         template = self.messages[key]
         return template.format(**values) if values else template
 
-    def is_word(self, text: str, word: str) -> bool:
-        """True if `text` is one of the localised forms of a global word (e.g. restart)."""
+    def is_word(self, text: str, word: str, also: tuple[str, ...] = ()) -> bool:
+        """True if `text` is one of the localised forms of a word (e.g. restart), or one of `also`,
+        forgiving case, accents and a small typo in words of four letters or more."""
         folded = normalise(text)
-        if not folded:
+        if not folded or len(folded) > 40:
             return False
-        forms = [normalise(w) for w in self.words.get(word, ())]
+        forms = [normalise(w) for w in (*self.words.get(word, ()), *also)]
         if folded in forms:
             return True
         long_forms = [f for f in forms if len(f) >= 4]
@@ -72,10 +74,37 @@ def load_locales(directory: Path = LOCALES_DIR) -> dict[str, Locale]:
             rtl=data.get("direction") == "rtl",
             messages={str(k): str(v) for k, v in data["messages"].items()},
             words=words,
+            countries=tuple(str(c).upper() for c in data.get("countries") or ()),
         )
     if "en" not in locales:
         raise LocaleError(f"{directory}: the English locale (en.yaml) is required as the reference")
     return locales
+
+
+_FIELD = re.compile(r"{(\w*)[^}]*}")
+
+
+def placeholders(template: str) -> set[str]:
+    return set(_FIELD.findall(template))
+
+
+def locale_problems(locales: dict[str, Locale]) -> list[str]:
+    """Every way a locale differs from English: missing or extra messages, different placeholders,
+    missing words. Empty when all translations are complete."""
+    reference = locales["en"]
+    problems: list[str] = []
+    for code, locale in sorted(locales.items()):
+        for key in sorted(set(reference.messages) - set(locale.messages)):
+            problems.append(f"{code}: message {key!r} is not translated")
+        for key in sorted(set(locale.messages) - set(reference.messages)):
+            problems.append(f"{code}: message {key!r} is not in en.yaml")
+        for key in sorted(set(reference.messages) & set(locale.messages)):
+            want, got = placeholders(reference.messages[key]), placeholders(locale.messages[key])
+            if want != got:
+                problems.append(f"{code}: message {key!r} has placeholders {sorted(got)}, en has {sorted(want)}")
+        for word in sorted(set(reference.words) - {w for w, forms in locale.words.items() if forms}):
+            problems.append(f"{code}: word {word!r} has no forms")
+    return problems
 
 
 def match_option(text: str, options: list[tuple[str, str]]) -> str | None:

@@ -1,19 +1,26 @@
 """Flow files: the steps of a conversation as data, validated when loaded.
 
-A flow file lists steps; each has an id, a kind, a prompt (a locale message key), optional
-options, what answer key it stores, and where it goes next. Errors name the file and line.
+A flow file lists steps; each has an id, a kind, where it goes next (and, for choices, where
+particular answers branch to), what answer it stores and how long an answer may be. Loading
+fails with `FlowError` naming `file:line` of the first fault, including steps no path reaches
+and steps from which no path ends the conversation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-STEP_KINDS = ("choice", "text", "location", "media", "review", "final")
+STEP_KINDS = ("language", "choice", "yes_no", "text", "messages", "location", "media", "notice", "review", "final")
+ENDS = ("submit", "discard", "addendum")
+ANSWERING_KINDS = ("choice", "yes_no", "text", "messages", "location")
 FLOWS_DIR = Path(__file__).parent
+STEP_FIELDS = {"id", "kind", "prompt", "next", "branch", "store", "options", "optional", "max_chars", "end", "review"}
+TOP_FIELDS = {"flow", "start", "restart", "addendum", "urgent", "follow_up", "steps"}
 
 
 class FlowError(ValueError):
@@ -26,9 +33,20 @@ class Step:
     kind: str
     prompt: str
     next: str | None = None
+    branch: dict[str, str] = field(default_factory=dict)
     store: str | None = None
     options: tuple[str, ...] = ()
+    optional: bool = False
+    max_chars: int = 1000
+    end: str | None = None
+    review: bool = True
     line: int = 0
+
+    def answers(self) -> tuple[str, ...]:
+        """The answer keys a reporter can pick at this step (choices and yes/no)."""
+        if self.kind == "yes_no":
+            return ("yes", "no")
+        return self.options
 
 
 @dataclass(frozen=True)
@@ -36,10 +54,36 @@ class FlowSpec:
     name: str
     start: str
     steps: dict[str, Step] = field(default_factory=dict)
+    restart: str = ""
+    addendum: str | None = None
+    urgent: str | None = None
+    follow_up: str | None = None
     path: Path | None = None
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]
+
+    def edges(self) -> Iterator[tuple[str, str, str]]:
+        """(source, destination, label) for every way the flow moves forward."""
+        for step in self.steps.values():
+            for answer, dest in step.branch.items():
+                yield step.id, dest, answer
+            if step.next:
+                yield step.id, step.next, "" if not step.branch else "else"
+
+    def fields(self) -> list[Step]:
+        """Steps whose answers the reporter can review and edit, in flow order."""
+        main = _closure([self.start], self.forward())
+        return [s for s in self.steps.values() if s.store and s.review and s.id in main]
+
+    def forward(self) -> dict[str, set[str]]:
+        graph: dict[str, set[str]] = {s: set() for s in self.steps}
+        for source, dest, _ in self.edges():
+            graph[source].add(dest)
+        return graph
+
+    def entries(self) -> list[str]:
+        return [self.start] + ([self.addendum] if self.addendum else [])
 
 
 def _line(node: Any) -> int:
@@ -65,6 +109,9 @@ def load_flow(path: Path | str = FLOWS_DIR / "report.yaml") -> FlowSpec:
     if not isinstance(root, yaml.MappingNode):
         raise fail(root, "a flow file is a mapping with `flow`, `start` and `steps`")
     top = {key.value: value for key, value in root.value}
+    for key_node, _ in root.value:
+        if key_node.value not in TOP_FIELDS:
+            raise fail(key_node, f"unknown field {key_node.value!r}; allowed: {', '.join(sorted(TOP_FIELDS))}")
     for required in ("flow", "start", "steps"):
         if required not in top:
             raise fail(root, f"missing `{required}`")
@@ -73,44 +120,135 @@ def load_flow(path: Path | str = FLOWS_DIR / "report.yaml") -> FlowSpec:
         raise fail(steps_node, "`steps` must be a non-empty list")
 
     steps: dict[str, Step] = {}
+    nodes: dict[str, Any] = {}
     for node in steps_node.value:
-        if not isinstance(node, yaml.MappingNode):
-            raise fail(node, "each step is a mapping")
-        data = yaml.safe_load(yaml.serialize(node))
-        known = {"id", "kind", "prompt", "next", "store", "options"}
-        unknown = set(data) - known
-        if unknown:
-            raise fail(node, f"unknown field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")
-        step_id = data.get("id")
-        if not isinstance(step_id, str) or not step_id.isidentifier():
-            raise fail(node, "step `id` must be a plain name (letters, digits, _)")
-        if step_id in steps:
-            raise fail(node, f"step id {step_id!r} is used twice")
-        kind = data.get("kind")
-        if kind not in STEP_KINDS:
-            raise fail(node, f"step {step_id!r}: kind must be one of {', '.join(STEP_KINDS)}")
-        prompt = data.get("prompt")
-        if not isinstance(prompt, str) or not prompt:
-            raise fail(node, f"step {step_id!r}: `prompt` (a locale message key) is required")
-        options = data.get("options") or []
-        if kind == "choice" and (not isinstance(options, list) or len(options) < 2):
-            raise fail(node, f"step {step_id!r}: a choice needs at least two `options`")
-        if kind != "final" and not data.get("next"):
-            raise fail(node, f"step {step_id!r}: `next` is required (only `final` steps end a flow)")
-        steps[step_id] = Step(
-            id=step_id,
-            kind=kind,
-            prompt=prompt,
-            next=data.get("next"),
-            store=data.get("store"),
-            options=tuple(str(o) for o in options),
-            line=_line(node),
-        )
+        step = _step(node, fail, steps)
+        steps[step.id] = step
+        nodes[step.id] = node
 
-    start = top["start"].value
-    if start not in steps:
-        raise fail(top["start"], f"start step {start!r} is not defined")
+    def ref(name: str, required: bool = False) -> str | None:
+        node = top.get(name)
+        if node is None:
+            if required:
+                raise fail(root, f"missing `{name}`")
+            return None
+        if node.value not in steps:
+            raise fail(node, f"`{name}` names unknown step {node.value!r}")
+        return str(node.value)
+
+    start = ref("start", required=True) or ""
     for step in steps.values():
-        if step.next is not None and step.next not in steps:
-            raise FlowError(f"{path}:{step.line}: step {step.id!r} goes next to unknown step {step.next!r}")
-    return FlowSpec(name=str(top["flow"].value), start=start, steps=steps, path=path)
+        for target in [step.next, *step.branch.values()]:
+            if target is not None and target not in steps:
+                raise fail(nodes[step.id], f"step {step.id!r} goes to unknown step {target!r}")
+    stores = {s.store for s in steps.values() if s.store}
+    for name in ("urgent", "follow_up"):
+        node = top.get(name)
+        if node is not None and node.value not in stores:
+            raise fail(node, f"`{name}` names {node.value!r}, which no step stores")
+    spec = FlowSpec(
+        name=str(top["flow"].value),
+        start=start,
+        steps=steps,
+        restart=ref("restart") or start,
+        addendum=ref("addendum"),
+        urgent=top["urgent"].value if "urgent" in top else None,
+        follow_up=top["follow_up"].value if "follow_up" in top else None,
+        path=path,
+    )
+    _check_graph(spec, nodes, fail)
+    return spec
+
+
+def _step(node: Any, fail: Callable[[Any, str], FlowError], steps: dict[str, Step]) -> Step:
+    if not isinstance(node, yaml.MappingNode):
+        raise fail(node, "each step is a mapping")
+    for key_node, _ in node.value:
+        if key_node.value not in STEP_FIELDS:
+            raise fail(key_node, f"unknown field {key_node.value!r}; allowed: {', '.join(sorted(STEP_FIELDS))}")
+    data = yaml.safe_load(yaml.serialize(node))
+    values = {key.value: value for key, value in node.value}
+
+    def bad(name: str, message: str) -> FlowError:
+        return fail(values.get(name, node), message)
+
+    step_id = data.get("id")
+    if not isinstance(step_id, str) or not step_id.isidentifier():
+        raise bad("id", "step `id` must be a plain name (letters, digits, _)")
+    if step_id in steps:
+        raise bad("id", f"step id {step_id!r} is used twice")
+    kind = data.get("kind")
+    if kind not in STEP_KINDS:
+        raise bad("kind", f"step {step_id!r}: kind must be one of {', '.join(STEP_KINDS)}")
+    prompt = data.get("prompt", f"{step_id}.prompt")
+    if not isinstance(prompt, str) or not prompt:
+        raise bad("prompt", f"step {step_id!r}: `prompt` must be a locale message key")
+    options = data.get("options") or []
+    if kind == "choice" and (not isinstance(options, list) or len(options) < 2
+                             or not all(isinstance(o, str) and o.isidentifier() for o in options)):
+        raise bad("options", f"step {step_id!r}: a choice needs at least two `options` (plain names)")
+    if kind != "choice" and options:
+        raise bad("options", f"step {step_id!r}: only a choice has `options`")
+    nxt = data.get("next")
+    if kind == "final":
+        if nxt is not None:
+            raise bad("next", f"step {step_id!r}: a final step has no `next`")
+        if data.get("end") not in ENDS:
+            raise bad("end", f"step {step_id!r}: a final step needs `end`: one of {', '.join(ENDS)}")
+    else:
+        if not isinstance(nxt, str):
+            raise bad("next", f"step {step_id!r}: `next` is required (only `final` steps end a flow)")
+        if "end" in data:
+            raise bad("end", f"step {step_id!r}: only a final step has `end`")
+    branch = data.get("branch") or {}
+    if not isinstance(branch, dict):
+        raise bad("branch", f"step {step_id!r}: `branch` maps answers to steps")
+    branch = {str(k): v for k, v in branch.items()}
+    allowed = ("yes", "no") if kind == "yes_no" else tuple(options)
+    for answer, target in branch.items():
+        if answer not in allowed or not isinstance(target, str):
+            choices = ", ".join(allowed) or "none"
+            raise bad("branch", f"step {step_id!r}: `branch` answer {answer!r} is not one of {choices}")
+    max_chars = data.get("max_chars", 1000)
+    if not isinstance(max_chars, int) or max_chars < 1:
+        raise bad("max_chars", f"step {step_id!r}: `max_chars` must be a positive whole number")
+    optional = data.get("optional", False)
+    if not isinstance(optional, bool):
+        raise bad("optional", f"step {step_id!r}: `optional` is true or false")
+    review = data.get("review", True)
+    if not isinstance(review, bool):
+        raise bad("review", f"step {step_id!r}: `review` is true or false")
+    store = data.get("store")
+    if store is not None and (not isinstance(store, str) or not store.isidentifier()):
+        raise bad("store", f"step {step_id!r}: `store` must be a plain name")
+    if store and kind not in ANSWERING_KINDS:
+        raise bad("store", f"step {step_id!r}: a {kind} step stores nothing")
+    return Step(id=step_id, kind=kind, prompt=prompt, next=nxt, branch=branch, store=store,
+                options=tuple(options), optional=optional, max_chars=max_chars, end=data.get("end"),
+                review=review, line=_line(node))
+
+
+def _check_graph(spec: FlowSpec, nodes: dict[str, Any], fail: Callable[[Any, str], FlowError]) -> None:
+    """Every step is reachable from an entry and can reach a final step."""
+    backward: dict[str, set[str]] = {s: set() for s in spec.steps}
+    for source, dest, _ in spec.edges():
+        backward[dest].add(source)
+    reached = _closure(spec.entries(), spec.forward())
+    for step_id in spec.steps:
+        if step_id not in reached:
+            raise fail(nodes[step_id], f"step {step_id!r} cannot be reached from `start` or `addendum`")
+    ending = _closure([s.id for s in spec.steps.values() if s.kind == "final"], backward)
+    for step_id in spec.steps:
+        if step_id not in ending:
+            raise fail(nodes[step_id], f"step {step_id!r} is a dead end: no path from it reaches a final step")
+
+
+def _closure(seeds: list[str], graph: dict[str, set[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(seeds)
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(graph[current])
+    return seen

@@ -10,18 +10,36 @@ from aiohttp.test_utils import TestClient
 
 
 class Reporter:
-    def __init__(self, client: TestClient[Any, Any], sender: str | None = None, kind: str = "whatsapp") -> None:
+    """A reporter on the simulator; `say`, `photo` and `location` also make it a scenario `Channel`
+    (replies rendered as text with choices as "N. label" lines)."""
+
+    def __init__(self, client: TestClient[Any, Any], sender: str | None = None, kind: str = "whatsapp",
+                 language: str | None = None) -> None:
         self.client = client
         self.sender = sender or f"sim-{uuid.uuid4()}"
         self.kind = kind
+        self.language = language
 
-    async def say(self, text: str | None = None, message_id: str | None = None, **extra: Any) -> list[dict[str, Any]]:
+    async def send(self, text: str | None = None, message_id: str | None = None,
+                   **extra: Any) -> list[dict[str, Any]]:
         body = {"sender": self.sender, "message_id": message_id or str(uuid.uuid4()), "kind": self.kind,
                 "text": text, **extra}
+        if self.language:
+            body.setdefault("language", self.language)
         response = await self.client.post("/simulator/api/message", json=body)
         assert response.status == 200, await response.text()
         replies: list[dict[str, Any]] = (await response.json())["replies"]
         return replies
+
+    async def say(self, text: str | None = None, message_id: str | None = None, **extra: Any) -> list[str]:
+        return rendered(await self.send(text, message_id, **extra))
+
+    async def photo(self, data: bytes, caption: str | None = None) -> list[str]:
+        media = await self.upload(data)
+        return await self.say(caption, media=[media])
+
+    async def location(self, latitude: float, longitude: float) -> list[str]:
+        return await self.say(location={"latitude": latitude, "longitude": longitude})
 
     async def upload(self, data: bytes, content_type: str = "image/jpeg") -> dict[str, Any]:
         form = FormData()
@@ -33,5 +51,9 @@ class Reporter:
         return {"id": info["id"], "content_type": content_type, "kind": kind}
 
 
-def texts(replies: list[dict[str, Any]]) -> str:
-    return "\n".join(r["text"] for r in replies)
+def rendered(replies: list[dict[str, Any]]) -> list[str]:
+    return [r["text"] + "".join(f"\n{i}. {c['label']}" for i, c in enumerate(r["choices"], 1)) for r in replies]
+
+
+def texts(replies: list[str]) -> str:
+    return "\n".join(replies)

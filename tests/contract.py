@@ -18,7 +18,7 @@ from PIL import Image
 from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
 from tests.conftest import AnalystKey, run_burst_worker
-from tests.scenario import Channel, complete_report, joined
+from tests.scenario import Channel, begin_report, complete_report, shows
 
 
 class ContractChannel(Channel, Protocol):
@@ -65,12 +65,12 @@ class AdapterContract:
         assert stored == photos
 
     async def test_a_redelivered_message_is_processed_once(self, reporter: ContractChannel) -> None:
-        await reporter.say("hello")
-        first = joined(await reporter.say("1"))
-        assert "describe" in first
+        await begin_report(reporter)
+        first = await reporter.say("1")
+        assert shows(first, "en", "description.prompt")
         again = await reporter.redeliver()
-        assert "describe" not in joined(again)
-        assert "Where" in joined(await reporter.say("a description"))
+        assert not shows(again, "en", "description.prompt")
+        assert shows(await reporter.say("a description"), "en", "messages.more")
 
     async def test_unauthenticated_requests_are_refused_and_leave_nothing(
         self, reporter: ContractChannel, redis_client: redis.Redis

@@ -26,6 +26,7 @@ from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
 from tests.chat import Reporter, texts
 from tests.conftest import AnalystKey, run_burst_worker, start_worker
+from tests.scenario import Script, begin_report, complete_report, expect, walk_to
 
 
 def jpeg(size: tuple[int, int] = (32, 24), color: str = "red") -> bytes:
@@ -39,27 +40,13 @@ async def client(settings: Settings, aiohttp_client: Any) -> TestClient[Any, Any
     return await aiohttp_client(make_app(settings))  # type: ignore[no-any-return]
 
 
-async def complete_report(reporter: Reporter, photo: bytes) -> str:
-    """Walk the flow to the end and return the receipt code."""
-    assert "What kind of activity" in texts(await reporter.say("hello"))
-    assert "describe" in texts(await reporter.say("1"))
-    assert "Where" in texts(await reporter.say("Men sleeping in the bakery basement, doors locked"))
-    assert "photos" in texts(await reporter.say("Rue de la Paix 12, Lyon"))
-    media = await reporter.upload(photo)
-    assert "Received 1" in texts(await reporter.say(media=[media]))
-    review = texts(await reporter.say("done"))
-    assert "Forced labour" in review and "Rue de la Paix 12, Lyon" in review
-    receipt = re.search(r"receipt code is ([A-Z0-9-]+)", texts(await reporter.say("YES")))
-    assert receipt is not None
-    return receipt.group(1)
-
-
 async def test_report_is_filed_sealed_and_readable_only_by_the_analyst(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     settings: Settings,
 ) -> None:
     photo = jpeg()
-    receipt = await complete_report(Reporter(client), photo)
+    script = Script(description="Men sleeping in the bakery basement, doors locked")
+    receipt = await complete_report(Reporter(client), [photo], script)
     assert re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", receipt)
 
     result = run_burst_worker(service_env)
@@ -70,10 +57,16 @@ async def test_report_is_filed_sealed_and_readable_only_by_the_analyst(
     report = reports[0].report
     assert report["status"] == "complete"
     assert report["answers"] == {
+        "consent": True,
         "category": "labour",
-        "description": "Men sleeping in the bakery basement, doors locked",
+        "description": ["Men sleeping in the bakery basement, doors locked"],
         "location": "Rue de la Paix 12, Lyon",
+        "when": script.when,
+        "people": script.people,
+        "danger": False,
+        "follow_up": False,
     }
+    assert report["urgent"] is False and report["follow_up"] is None
     assert report["channel"] == "whatsapp"
     assert receipt not in json.dumps(report)
     [item] = report["media"]
@@ -90,19 +83,19 @@ async def test_report_is_filed_sealed_and_readable_only_by_the_analyst(
 
 async def test_wrong_step_input_reprompts_and_keeps_the_step(client: TestClient[Any, Any]) -> None:
     reporter = Reporter(client)
-    await reporter.say("hi")
+    await begin_report(reporter)
     reply = texts(await reporter.say("purple elephants"))
-    assert "did not understand" in reply and "1. Forced labour" in reply
-    assert "describe" in texts(await reporter.say("forced labor"))  # a close misspelling is accepted
+    assert expect("en", "reprompt.choice") in reply and "1. Forced labour" in reply
+    assert expect("en", "description.prompt") in texts(await reporter.say("forced labor"))  # close misspelling
 
 
 async def test_a_duplicate_provider_message_id_is_processed_once(client: TestClient[Any, Any]) -> None:
     reporter = Reporter(client)
-    await reporter.say("hi")
-    assert "describe" in texts(await reporter.say("2", message_id="provider-42"))
+    await begin_report(reporter)
+    assert expect("en", "description.prompt") in texts(await reporter.say("2", message_id="provider-42"))
     assert await reporter.say("2", message_id="provider-42") == []
     # the conversation did not move twice: the next answer is still the description
-    assert "Where" in texts(await reporter.say("something happened"))
+    assert expect("en", "messages.more") in texts(await reporter.say("something happened"))
 
 
 async def test_simultaneous_messages_of_one_conversation_are_processed_one_at_a_time(
@@ -112,17 +105,16 @@ async def test_simultaneous_messages_of_one_conversation_are_processed_one_at_a_
     first = await aiohttp_client(make_app(settings))
     second = await aiohttp_client(make_app(settings))
     reporter = Reporter(first)
-    await reporter.say("hi")
-    await reporter.say("1")
-    await reporter.say("text")
-    await reporter.say("somewhere")
+    await walk_to(reporter, "media")
     uploads = [await reporter.upload(jpeg(color=c)) for c in ["red", "blue"] * 5]
-    album = [Reporter(first if i % 2 else second, sender=reporter.sender).say(media=[m])
+    album = [Reporter(first if i % 2 else second, sender=reporter.sender).send(media=[m])
              for i, m in enumerate(uploads)]
     answers = await asyncio.gather(*album)
-    counts = sorted(int(re.search(r"Received (\d+)", texts(a)).group(1)) for a in answers)  # type: ignore[union-attr]
+    counts = sorted(int(re.search(r"Received (\d+)", a[0]["text"]).group(1)) for a in answers)  # type: ignore[union-attr]
     assert counts == list(range(1, 11))
-    assert "Files: 10" in texts(await reporter.say("done"))
+    await reporter.say("done")
+    await reporter.say("no")
+    assert "Files: 10" in texts(await reporter.say("no"))
 
 
 async def test_a_worker_killed_mid_job_leaves_the_report_to_be_filed_once_on_retry(
@@ -130,15 +122,12 @@ async def test_a_worker_killed_mid_job_leaves_the_report_to_be_filed_once_on_ret
     redis_client: redis.Redis,
 ) -> None:
     reporter = Reporter(client)
-    await reporter.say("hi")
-    await reporter.say("1")
-    await reporter.say("text")
-    await reporter.say("somewhere")
+    await walk_to(reporter, "media")
     big = [os.urandom(6 * 1024 * 1024) for _ in range(3)]
     for blob in big:
         await reporter.say(media=[await reporter.upload(blob, "application/pdf")])
-    await reporter.say("done")
-    await reporter.say("yes")
+    for answer in ("done", "no", "no", "yes"):
+        await reporter.say(answer)
 
     queue = Queue(service_env["QUEUE_NAME"], connection=redis_client, serializer=JSONSerializer)
     started = StartedJobRegistry(queue=queue)

@@ -1,0 +1,72 @@
+"""What a conversation files: the report draft handed (sealed) to the `file_report` job.
+
+Shared by the engine (a reporter confirms, or adds to a report) and the expiry job (a reporter
+went quiet), so that every report is built the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Any
+
+from bot.sessions import Session
+from flows.spec import FlowSpec
+from secure_store.report import now_iso
+
+RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+_RECEIPT = re.compile(rf"^[{RECEIPT_ALPHABET}]{{12}}$")
+
+
+def new_receipt() -> str:
+    """12 characters from an unambiguous alphabet (60 bits), shown in groups of four."""
+    raw = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(12))
+    return "-".join(raw[i:i + 4] for i in range(0, 12, 4))
+
+
+def _fold_receipt(text: str) -> str:
+    return re.sub(r"[\s\-.]", "", text).upper()
+
+
+def looks_like_receipt(text: str | None) -> bool:
+    """True for text shaped like a receipt code (any case, spaces or dashes anywhere)."""
+    return bool(text) and len(text or "") <= 40 and bool(_RECEIPT.match(_fold_receipt(text or "")))
+
+
+def receipt_hash(receipt: str, pepper: bytes) -> str:
+    """Slow, peppered hash of a receipt code; the code itself is never stored."""
+    return hashlib.scrypt(_fold_receipt(receipt).encode(), salt=pepper, n=2**14, r=8, p=1, dklen=32).hex()
+
+
+def report_draft(session: Session, spec: FlowSpec, status: str, receipt_digest: str | None = None,
+                 notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The report as the worker files it. The reply address goes in only if the reporter agreed."""
+    conversation = session.conversation
+    answers = dict(conversation.answers)
+    follow_up = None
+    if spec.follow_up and answers.get(spec.follow_up) is True:
+        follow_up = {"channel": session.kind or session.channel, "address": session.address}
+    return {
+        "report_id": session.report_id,
+        "status": status,
+        "urgent": bool(spec.urgent and answers.get(spec.urgent) is True),
+        "channel": session.kind or session.channel,
+        "language": conversation.language,
+        "started_at": session.extra.get("t0"),
+        "submitted_at": now_iso(),
+        "answers": answers,
+        "media": conversation.media,
+        "receipt_hash": receipt_digest,
+        "follow_up": follow_up,
+        "notes": list(notes),
+        "addendum_to": conversation.addendum_to,
+    }
+
+
+def worth_filing(session: Session, spec: FlowSpec) -> bool:
+    """An expired draft is filed only if the reporter told us something (not just a language)."""
+    conversation = session.conversation
+    told = {k for k, v in conversation.answers.items() if v not in (None, "", [])}
+    unreviewed = {s.store for s in spec.steps.values() if s.store and not s.review}
+    return bool(conversation.media) or bool(told - unreviewed)
