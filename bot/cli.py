@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check = flows.add_parser("check")
     check.add_argument("path", nargs="?", help="flow file (default: the shipped report flow)")
-    diagram = flows.add_parser("diagram")
+    diagram = flows.add_parser("diagram", help="print a Mermaid diagram of the flow")
     diagram.add_argument("path", nargs="?")
+    diagram.add_argument("--out", help="write it to this file instead (.md: a Markdown page)")
     return parser
 
 

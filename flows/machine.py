@@ -102,7 +102,11 @@ class ReportFlow:
                 for target in self.spec.fields():
                     moves.append({"trigger": f"edit_{target.id}", "source": step.id, "dest": target.id})
         live = [s.id for s in self.spec.steps.values() if s.kind != "final"]
-        moves.append({"trigger": "restart", "source": live, "dest": self.spec.restart})
+        after = self._after_restart()
+        moves.append({"trigger": "restart", "source": [s for s in live if s in after], "dest": self.spec.restart})
+        before = [s for s in live if s not in after]
+        if before:
+            moves.append({"trigger": "restart", "source": before, "dest": self.spec.start})
         if self.language_step:
             moves.append({"trigger": "change_language", "source": live, "dest": self.language_step})
         return moves
@@ -281,12 +285,13 @@ class ReportFlow:
             return Outcome(replies=[self._say(conversation, "help.message"), self.prompt(conversation)])
         if word == "restart":
             dropped, after = conversation.media, self._after_restart()
+            if step.id not in after:
+                after = set(self.spec.steps)
             conversation.answers = {s.store: conversation.answers[s.store] for s in self.spec.steps.values()
                                     if s.store in conversation.answers and s.id not in after}
             conversation.media, conversation.resume, conversation.addendum_to = [], None, None
             conversation.history = [h for h in conversation.history if h not in after]
-            if step.kind != "final":
-                self._go(conversation, "restart")
+            self._go(conversation, "restart")
             return Outcome(replies=[self._say(conversation, "restarted"), self.prompt(conversation)],
                            dropped=dropped)
         if word == "language" and self.language_step:
