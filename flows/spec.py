@@ -140,7 +140,9 @@ def load_flow(path: Path | str = FLOWS_DIR / "report.yaml") -> FlowSpec:
     for step in steps.values():
         for target in [step.next, *step.branch.values()]:
             if target is not None and target not in steps:
-                raise fail(nodes[step.id], f"step {step.id!r} goes to unknown step {target!r}")
+                fields = {key.value: value for key, value in nodes[step.id].value}
+                where = fields["next"] if target == step.next else fields["branch"]
+                raise fail(where, f"step {step.id!r} goes to unknown step {target!r}")
     stores = {s.store for s in steps.values() if s.store}
     for name in ("urgent", "follow_up"):
         node = top.get(name)
