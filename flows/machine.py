@@ -209,8 +209,9 @@ class ReportFlow:
     def _forward(self, conversation: Conversation, step: Step, answer: str | None = None) -> Outcome:
         """Leave `step` (answered), by its branch for `answer` or its `next`, and show what comes."""
         trigger = f"answer_{answer}" if answer in step.branch else "advance"
-        conversation.history = [*conversation.history, step.id][-HISTORY_LIMIT:]
         resume = conversation.resume
+        if not resume:
+            conversation.history = [*conversation.history, step.id][-HISTORY_LIMIT:]
         if resume and resume != step.id:
             conversation.resume = None
             self._go(conversation, trigger)
