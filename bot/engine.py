@@ -116,7 +116,7 @@ class Engine:
         """Save the live conversation and restart its quiet clock."""
         stamp = int(session.extra.get("n", 0)) + 1
         session.extra["n"] = stamp
-        session.extra["q"] = int(time.time())
+        session.extra["q"] = round(time.time(), 1)
         await self.sessions.save(who, session, seen_key)
         if self.quiet:
             await asyncio.to_thread(self.quiet.start, who, stamp)

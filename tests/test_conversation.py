@@ -17,7 +17,7 @@ from secure_store.analyst import list_reports
 from secure_store.backends import FileStore
 from tests.chat import Reporter, texts
 from tests.conftest import AnalystKey, run_burst_worker
-from tests.scenario import LOCALES, Script, begin_report, complete_report, expect, shows, walk_to, word
+from tests.scenario import LOCALES, Script, begin_report, complete_report, expect, shows, walk_to
 
 SCRIPTS = {
     "en": Script(),

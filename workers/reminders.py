@@ -1,7 +1,7 @@
 """Quiet conversations: one reminder, then the draft is handled by `EXPIRY_POLICY`.
 
-Each live conversation has at most one scheduled job, `quiet-<pseudonym>`, re-armed on every
-message (RQ scheduler, `enqueue_in`). The job first reminds, then re-arms itself for the expiry.
+Each live conversation has one scheduled job (`quiet-r-<pseudonym>`, then `quiet-e-<pseudonym>`),
+re-armed on every message (RQ scheduler, `enqueue_in`). The job first reminds, then re-arms itself for the expiry.
 It acts only if the conversation has not moved on since it was armed (same message stamp, and
 the quiet time has really passed), so a late or early run does nothing.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from datetime import timedelta
 
@@ -32,8 +33,10 @@ log = logging.getLogger("tipline.reminders")
 REMIND, EXPIRE = "remind", "expire"
 
 
-def job_id(who: str) -> str:
-    return f"quiet-{who}"
+def job_id(who: str, phase: str) -> str:
+    """One id per phase: a running reminder job re-arms the expiry under the other id, so RQ's
+    clean-up of the finished reminder cannot delete the expiry it just scheduled."""
+    return f"quiet-{phase[0]}-{who}"
 
 
 class QuietTimer:
@@ -46,18 +49,24 @@ class QuietTimer:
 
     def start(self, who: str, stamp: int) -> None:
         phase, delay = (REMIND, self.reminder_after) if self.reminder_after else (EXPIRE, self.draft_expiry)
+        if phase == REMIND:
+            self._drop(job_id(who, EXPIRE))
         arm(self.queue, who, stamp, phase, delay)
 
     def stop(self, who: str) -> None:
-        self.queue.scheduled_job_registry.remove(job_id(who))
+        for phase in (REMIND, EXPIRE):
+            self._drop(job_id(who, phase))
+
+    def _drop(self, name: str) -> None:
+        self.queue.scheduled_job_registry.remove(name)
         with contextlib.suppress(NoSuchJobError):
-            Job.fetch(job_id(who), connection=self.queue.connection, serializer=self.queue.serializer).delete()
+            Job.fetch(name, connection=self.queue.connection, serializer=self.queue.serializer).delete()
 
 
 def arm(queue: Queue, who: str, stamp: int, phase: str, delay: int) -> None:
     queue.enqueue_in(
         timedelta(seconds=delay), "workers.reminders.quiet", who, stamp, phase,
-        job_id=job_id(who), result_ttl=0, failure_ttl=24 * 3600, description="quiet",
+        job_id=job_id(who, phase), result_ttl=0, failure_ttl=24 * 3600, description="quiet",
     )
 
 
@@ -78,7 +87,7 @@ async def _quiet(context: WorkerContext, who: str, stamp: int, phase: str) -> st
                 return "moved on"
             quiet_for = time.time() - float(session.extra.get("q", 0))
             wanted = settings.reminder_after if phase == REMIND else settings.draft_expiry
-            if quiet_for + 1 < wanted:
+            if quiet_for < wanted - 0.1:  # re-armed while queued: the engine's newer job follows
                 return "not yet"
             if phase == REMIND:
                 await _remind(context, session)
@@ -108,7 +117,7 @@ def _queue(context: WorkerContext) -> Queue:
 
 
 def _arm_expiry(context: WorkerContext, who: str, stamp: int, quiet_for: float) -> None:
-    remaining = max(1, int(context.settings.draft_expiry - quiet_for))
+    remaining = max(1, math.ceil(context.settings.draft_expiry - quiet_for))
     arm(_queue(context), who, stamp, EXPIRE, remaining)
 
 

@@ -1,0 +1,104 @@
+"""Quiet reporters: one reminder, then the draft is filed as incomplete or discarded, by the real
+RQ scheduler in a real worker process (short quiet times)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from aiohttp.test_utils import TestClient
+
+from bot.app import make_app
+from config.settings import load_settings
+from secure_store.analyst import list_reports
+from secure_store.backends import FileStore
+from tests.conftest import AnalystKey, start_worker
+from tests.scenario import expect
+
+
+@pytest.fixture
+def quiet_env(service_env: dict[str, str]) -> dict[str, str]:
+    return {**service_env, "CHANNELS": "tests.outbox_channel:OutboxAdapter", "REMINDER_AFTER": "1",
+            "DRAFT_EXPIRY": "3", "SESSION_TTL": "60"}
+
+
+@pytest.fixture
+def worker(quiet_env: dict[str, str]) -> Iterator[None]:
+    process = start_worker(quiet_env)
+    yield
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=20)
+
+
+class Phone:
+    def __init__(self, client: TestClient[Any, Any]) -> None:
+        self.client, self.sender = client, f"+4477009{uuid.uuid4().int % 10**5:05d}"
+
+    async def say(self, text: str) -> str:
+        response = await self.client.post("/outbox/message", json={"sender": self.sender, "id": str(uuid.uuid4()),
+                                                                   "text": text})
+        assert response.status == 200
+        return "\n".join((await response.json())["replies"])
+
+
+def wait_for(condition: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def sent(var: Path) -> list[dict[str, str]]:
+    path = var / "outbox.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+async def test_a_quiet_reporter_gets_one_reminder_then_the_draft_is_filed_incomplete(
+    quiet_env: dict[str, str], worker: None, aiohttp_client: Any, store: FileStore, analyst_key: AnalystKey,
+    redis_client: redis.Redis,
+) -> None:
+    client = await aiohttp_client(make_app(load_settings(quiet_env)))
+    phone = Phone(client)
+    for answer in ("hello", "English", "yes", "1", "Children selling flowers at night, an adult takes the money"):
+        await phone.say(answer)
+    var = Path(quiet_env["TIPLINE_VAR_DIR"])
+    wait_for(lambda: bool(list_reports(store, analyst_key.load())))
+    reminders = sent(var)
+    assert reminders == [{"address": phone.sender, "text": expect("en", "reminder")}]
+    [opened] = list_reports(store, analyst_key.load())
+    assert opened.report is not None
+    report = opened.report
+    assert report["status"] == "incomplete" and "went quiet at step 'description'" in report["notes"][0]
+    assert report["answers"]["description"] == ["Children selling flowers at night, an adult takes the money"]
+    assert not redis_client.keys("tl:s:*")  # the live session (and its address) is gone
+    assert expect("en", "welcome") in await phone.say("hello again")
+
+
+async def test_a_reporter_who_keeps_writing_is_not_reminded_and_discard_policy_files_nothing(
+    quiet_env: dict[str, str], aiohttp_client: Any, store: FileStore, analyst_key: AnalystKey,
+    redis_client: redis.Redis,
+) -> None:
+    env = {**quiet_env, "EXPIRY_POLICY": "discard", "REMINDER_AFTER": "2", "DRAFT_EXPIRY": "4"}
+    process = start_worker(env)
+    try:
+        client = await aiohttp_client(make_app(load_settings(env)))
+        phone = Phone(client)
+        for answer in ("hello", "English", "yes", "1", "first part", "second part", "third part"):
+            await phone.say(answer)
+            time.sleep(0.5)  # writing steadily: never 2 s quiet
+        assert sent(Path(env["TIPLINE_VAR_DIR"])) == []
+        wait_for(lambda: not redis_client.keys("tl:s:*"))
+        assert not redis_client.keys("tl:s:*")
+        assert len(sent(Path(env["TIPLINE_VAR_DIR"]))) == 1
+        assert list_reports(store, analyst_key.load()) == []
+        assert not redis_client.zrange(f"rq:scheduled:{env['QUEUE_NAME']}", 0, -1)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
