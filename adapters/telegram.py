@@ -37,6 +37,7 @@ WEBHOOK_PATH = "/webhooks/telegram"
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _FILE_ID = re.compile(r"^[A-Za-z0-9_-]{1,512}$")
 _CHUNK = 64 * 1024
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
 # PTB logs request parameters (chat ids, texts) at DEBUG and httpx logs URLs, which hold the bot
 # token, at INFO: neither may reach the service's logs.
@@ -154,6 +155,24 @@ class TelegramAdapter:
         """Send later messages; a blocked bot ends quietly, an outage raises so the job retries."""
         async with self._own_bot() as bot:
             await send_replies(bot, int(address), replies)
+
+    async def erase_messages(self, address: str, message_ids: list[int]) -> int:
+        """Delete both sides of a conversation from the reporter's chat (their phone may be searched).
+
+        Bots may delete any message of a private chat younger than 48 hours; older ones stay, and
+        Telegram says nothing about which. Returns how many ids were asked for; raises on an outage.
+        """
+        ids = sorted(set(message_ids))
+        async with self._own_bot() as bot:
+            for start in range(0, len(ids), DELETE_BATCH):
+                try:
+                    await bot.delete_messages(int(address), ids[start:start + DELETE_BATCH])
+                except Forbidden:
+                    log.info("reporter has blocked the bot; chat not erased")
+                    return 0
+                except BadRequest as exc:
+                    log.info("Telegram kept some messages (%s)", type(exc).__name__)
+        return len(ids)
 
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
         """`getFile`, then the bytes from the Bot API's file URL, refused beyond `limits`."""

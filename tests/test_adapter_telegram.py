@@ -474,3 +474,16 @@ def test_set_webhook_registers_the_public_url_with_the_secret(
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_a_conversation_can_be_erased_from_the_reporters_chat(
+    settings: Settings, telegram_api: TelegramApiDouble,
+) -> None:
+    adapter = TelegramAdapter(settings)
+    assert await adapter.erase_messages("5550001234", [*range(1, 151), 7]) == 150
+    batches = [c.params["message_ids"] for c in telegram_api.calls_of("deleteMessages")]
+    assert batches == [list(range(1, 101)), list(range(101, 151))]
+    assert {str(c.params["chat_id"]) for c in telegram_api.calls_of("deleteMessages")} == {"5550001234"}
+    telegram_api.fail_next("deleteMessages", 403)
+    assert await adapter.erase_messages("5550001234", [1]) == 0
+    await adapter.close()
