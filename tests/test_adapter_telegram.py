@@ -165,6 +165,7 @@ class TestTelegramContract(AdapterContract):
 def filed_report(service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey) -> dict[str, Any]:
     result = run_burst_worker(service_env)
     assert result.returncode == 0, result.stderr[-2000:]
+    assert TOKEN not in result.stdout + result.stderr  # file URLs carry the bot token
     [opened] = list_reports(store, analyst_key.load())
     assert opened.report is not None, opened.error
     return opened.report
