@@ -63,7 +63,9 @@ def country_of(number: str) -> str | None:
         parsed = phonenumbers.parse(number.removeprefix(WHATSAPP), None)
     except phonenumbers.NumberParseException:
         return None
-    region = phonenumbers.region_code_for_number(parsed)
+    region = phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(
+        parsed.country_code or 0
+    )
     return region if region and region != "ZZ" else None
 
 
