@@ -8,6 +8,7 @@ hosts, and are deleted there after filing when `TWILIO_DELETE_MEDIA` is on.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 from urllib.parse import urlsplit
@@ -19,7 +20,9 @@ from twilio.request_validator import (
     SIGNATURE_HEADER,
     SIGNATURE_SETTINGS_HEADER,
     RequestValidator,
+    add_port,
     get_signature_algorithm,
+    remove_port,
 )
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -95,7 +98,19 @@ class TwilioAdapter:
         if algorithm not in (HMAC_SHA1, HMAC_SHA256):
             return False
         url = self.public_base_url + request.raw_path
-        return bool(validator.validate(url, form, signature, algorithm))
+        given = signature.encode("utf-8", "replace")
+        for candidate in self.signed_urls(url):
+            if hmac.compare_digest(validator.compute_signature(candidate, form, algorithm).encode(), given):
+                return True
+        return False
+
+    @staticmethod
+    def signed_urls(url: str) -> tuple[str, str]:
+        """The URL as configured first, then with the default port added or removed: Twilio signs
+        either form (the library's `validate` always tries both; genuine requests rarely need two)."""
+        parsed = urlsplit(url)
+        other = remove_port(parsed) if parsed.port else add_port(parsed)
+        return url, str(other)
 
     async def webhook(self, request: web.Request, handle: Handler) -> web.Response:
         if not request.headers.get(SIGNATURE_HEADER):

@@ -13,6 +13,9 @@ from urllib.parse import urlencode
 import pytest
 import redis
 from aiohttp.test_utils import TestClient
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
+from rq.serializers import JSONSerializer
 from twilio.request_validator import RequestValidator
 
 from adapters.base import Adapter, Choice, MediaLimits, MediaRef, MediaRefused, Reply
@@ -281,10 +284,31 @@ async def test_missing_forged_and_wrong_scheme_signatures_are_refused_and_leave_
     assert set(redis_client.keys("*")) == before
 
 
+async def test_a_webhook_signed_with_a_shared_key_is_accepted_when_that_key_is_configured(
+    service_env: dict[str, str], twilio_api: TwilioApiDouble, aiohttp_client: Any
+) -> None:
+    shared_secret = secrets.token_urlsafe(24)
+    app = make_app(load_settings({**service_env, "TWILIO_WEBHOOK_SHARED_KEY": shared_secret}))
+    phone = TwilioPhone(await aiohttp_client(app), twilio_api, whatsapp=True)
+    form = phone.form("hello")
+    header = {"X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_01,algorithm=HMAC_SHA256"}
+    signed = str(RequestValidator(shared_secret).compute_signature(PUBLIC + WEBHOOK, form, "HMAC_SHA256"))
+    status, text = await phone.post(form, signed, headers=header)
+    assert status == 200 and "What kind of activity" in text
+    token_signed = phone.form("hi")
+    assert (await phone.post(token_signed, phone.signature(token_signed), headers=header))[0] == 403
+
+
 async def test_the_signed_url_includes_the_query_string(sms: TwilioPhone) -> None:
     form = sms.form("hello")
     path = WEBHOOK + "?number=uk"
     status, text = await sms.post(form, sms.signature(form, PUBLIC + path), path=path)
+    assert status == 200 and "What kind of activity" in text
+
+
+async def test_a_signature_over_the_url_with_its_default_port_is_accepted(sms: TwilioPhone) -> None:
+    form = sms.form("hello")
+    status, text = await sms.post(form, sms.signature(form, "https://tips.example.org:443" + WEBHOOK))
     assert status == 200 and "What kind of activity" in text
 
 
@@ -378,6 +402,18 @@ async def test_media_elsewhere_or_too_big_is_refused_with_a_note_and_the_report_
     assert notes[0] == notes[1] and "not hosted where" in notes[0]
     assert notes[2] == notes[3] and "larger than 4096 bytes" in notes[2]
     assert twilio_api.cdn_authorization == [None, None, None], "the off-list hop was never requested"
+
+
+async def test_media_the_provider_cannot_serve_now_keeps_the_report_in_a_retrying_job(
+    sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
+    redis_client: redis.Redis,
+) -> None:
+    sms.also_link = [twilio_api.add_media(photo(), cdn_status=503)[0]]
+    await complete_report(sms, [photo()])
+    await asyncio.to_thread(worker, service_env)
+    assert list(store.names("reports/")) == [], "no report is filed without all of its media"
+    queue = Queue(service_env["QUEUE_NAME"], connection=redis_client, serializer=JSONSerializer)
+    assert len(ScheduledJobRegistry(queue=queue)) == 1, "the filing job waits to be retried"
 
 
 async def test_media_copies_are_deleted_at_twilio_after_filing_when_configured(

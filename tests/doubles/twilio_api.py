@@ -32,6 +32,7 @@ class StoredMedia:
     message_sid: str
     chunked: bool = False
     redirect_to: str | None = None
+    cdn_status: int = 200
 
 
 @dataclass
@@ -62,11 +63,12 @@ class TwilioApiDouble:
         return f"http://localhost:{self.port}"
 
     def add_media(self, data: bytes, content_type: str = "image/jpeg", message_sid: str | None = None,
-                  chunked: bool = False, redirect_to: str | None = None) -> tuple[str, str]:
-        """Keep media as Twilio would after an inbound MMS; return (MediaUrl, message SID)."""
+                  chunked: bool = False, redirect_to: str | None = None, cdn_status: int = 200) -> tuple[str, str]:
+        """Keep media as Twilio would after an inbound MMS; return (MediaUrl, message SID).
+        `cdn_status` other than 200 makes the CDN answer that status instead of the bytes."""
         message_sid = message_sid or sid("MM")
         media_sid = sid("ME")
-        self.media[media_sid] = StoredMedia(data, content_type, message_sid, chunked, redirect_to)
+        self.media[media_sid] = StoredMedia(data, content_type, message_sid, chunked, redirect_to, cdn_status)
         url = f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{media_sid}"
         return url, message_sid
 
@@ -95,6 +97,8 @@ class TwilioApiDouble:
         stored = self.media.get(request.match_info["media"])
         if stored is None:
             return web.Response(status=404)
+        if stored.cdn_status != 200:
+            return web.Response(status=stored.cdn_status, text="unavailable")
         if not stored.chunked:
             return web.Response(body=stored.data, content_type=stored.content_type)
         response = web.StreamResponse(headers={"Content-Type": stored.content_type})
