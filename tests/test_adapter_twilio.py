@@ -23,7 +23,7 @@ from adapters.registry import load_adapters
 from adapters.twilio import TwilioAdapter
 from adapters.twilio_format import MAX_BODY, RLM, render_messages, sms_plain
 from adapters.twilio_inbound import country_of, reply_address
-from adapters.twilio_rest import TwilioUnavailable
+from adapters.twilio_rest import TwilioUnavailable, retry_after
 from bot.app import make_app
 from config.settings import Settings, SettingsError, load_settings
 from secure_store.analyst import list_reports, open_media
@@ -459,3 +459,9 @@ async def test_send_hands_a_long_outage_back_to_the_job_queue(settings: Settings
     with pytest.raises(TwilioUnavailable):
         await adapter.send(reply_address({"From": "+447700900555", "To": OUR_SMS_NUMBER}), [Reply("Reminder")])
     assert twilio_api.messages == []
+
+
+def test_retry_after_is_read_as_seconds_or_as_a_date() -> None:
+    assert retry_after("3") == 3.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
+    assert retry_after("soon") is None and retry_after(None) is None
