@@ -20,7 +20,7 @@ from bot.sessions import SessionStore
 from config.settings import Settings
 from flows.machine import ReportFlow
 from secure_store.backends import Store, StoreError, open_store
-from workers.queue import enqueue_file_report, make_queue
+from workers.queue import enqueue, make_queue
 
 log = logging.getLogger("tipline.web")
 
@@ -82,7 +82,7 @@ def make_app(settings: Settings) -> web.Application:
         flow=ReportFlow(),
         pseudonym_key=settings.pseudonym_key,
         session_key=settings.session_key,
-        enqueue=lambda report_id, payload: enqueue_file_report(queue, report_id, payload),
+        enqueue=lambda job, payload, job_id: enqueue(queue, job, payload, job_id),
     )
     adapters = load_adapters(settings)
 

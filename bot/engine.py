@@ -25,8 +25,8 @@ log = logging.getLogger("tipline.engine")
 MAX_MEDIA_PER_REPORT = 30
 RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
-Enqueue = Callable[[str, str], None]
-"""enqueue(report_id, sealed payload): put a filing job on the queue (sync; run in a thread)."""
+Enqueue = Callable[[str, str, str], None]
+"""enqueue(job name in workers.jobs, sealed payload, job id): put a job on the queue (sync; run in a thread)."""
 
 
 def new_receipt() -> str:
@@ -87,6 +87,7 @@ class Engine:
                         media_count=attached)
             outcome = self.flow.step(session.conversation, said)
             if outcome.wipe:
+                await self._discard(session)
                 await self.sessions.end(who, seen_key)
                 return outcome.replies
             if outcome.submit:
@@ -119,5 +120,12 @@ class Engine:
             "follow_up": None,
         }
         payload = seal_payload(self.session_key, draft)
-        await asyncio.to_thread(self.enqueue, session.report_id, payload)
+        await asyncio.to_thread(self.enqueue, "file_report", payload, f"file-{session.report_id}")
         log.info("report submitted for filing (media=%d)", len(conversation.media))
+
+    async def _discard(self, session: Session) -> None:
+        """Have a worker delete whatever of this draft's media was already stored or is at the provider."""
+        if not session.conversation.media:
+            return
+        payload = seal_payload(self.session_key, {"media": session.conversation.media})
+        await asyncio.to_thread(self.enqueue, "discard_draft", payload, f"discard-{session.report_id}")

@@ -81,9 +81,20 @@ def file_report(payload: str) -> str:
         "receipt_hash": draft.get("receipt_hash"),
         "follow_up": draft.get("follow_up"),
         "notes": draft.get("notes", []),
+        "addendum_to": draft.get("addendum_to"),
         "media": media,
     }
     written = store_report(context.store, context.recipients, report)
     asyncio.run(_discard(context, draft.get("media", [])))
     log.info("report filed (new=%s, media=%d)", written, len(media))
     return "filed" if written else "already filed"
+
+
+def discard_draft(payload: str) -> str:
+    """Delete a cancelled or wiped draft's media: sealed copies in the store and provider copies."""
+    context = worker_context()
+    items = open_payload(context.settings.session_key, payload).get("media", [])
+    for item in items:
+        context.store.delete(media_name(item["id"]))
+    asyncio.run(_discard(context, items))
+    return f"discarded {len(items)}"

@@ -14,15 +14,18 @@ def make_queue(connection: Redis, name: str) -> Queue:
     return Queue(name, connection=connection, serializer=JSONSerializer)
 
 
-def enqueue_file_report(queue: Queue, report_id: str, payload: str) -> None:
-    """Enqueue filing under a job id derived from the report id, so a repeat enqueue is harmless."""
+def enqueue(queue: Queue, job: str, payload: str, job_id: str) -> None:
+    """Enqueue `workers.jobs.<job>(payload)` under a stable job id, so a repeat enqueue is harmless.
+
+    Payloads are sealed with `workers.payload.seal_payload`; failed jobs stay 90 days for re-running.
+    """
     queue.enqueue(
-        "workers.jobs.file_report",
+        f"workers.jobs.{job}",
         payload,
-        job_id=f"file-{report_id}",
+        job_id=job_id,
         retry=FILE_REPORT_RETRY,
         job_timeout=JOB_TIMEOUT,
         result_ttl=0,
         failure_ttl=90 * 24 * 3600,
-        description="file report",
+        description=job.replace("_", " "),
     )
