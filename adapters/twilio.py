@@ -99,18 +99,17 @@ class TwilioAdapter:
             return False
         url = self.public_base_url + request.raw_path
         given = signature.encode("utf-8", "replace")
-        for candidate in self.signed_urls(url):
-            if hmac.compare_digest(validator.compute_signature(candidate, form, algorithm).encode(), given):
-                return True
-        return False
+        if hmac.compare_digest(validator.compute_signature(url, form, algorithm).encode(), given):
+            return True
+        other = self.other_port_form(url)
+        return hmac.compare_digest(validator.compute_signature(other, form, algorithm).encode(), given)
 
     @staticmethod
-    def signed_urls(url: str) -> tuple[str, str]:
-        """The URL as configured first, then with the default port added or removed: Twilio signs
-        either form (the library's `validate` always tries both; genuine requests rarely need two)."""
+    def other_port_form(url: str) -> str:
+        """The URL with its default port added or removed: Twilio may sign either form (the library's
+        `validate` always tries both; genuine requests to the URL as configured need only one)."""
         parsed = urlsplit(url)
-        other = remove_port(parsed) if parsed.port else add_port(parsed)
-        return url, str(other)
+        return str(remove_port(parsed) if parsed.port else add_port(parsed))
 
     async def webhook(self, request: web.Request, handle: Handler) -> web.Response:
         if not request.headers.get(SIGNATURE_HEADER):

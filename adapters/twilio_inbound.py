@@ -63,9 +63,10 @@ def country_of(number: str) -> str | None:
         parsed = phonenumbers.parse(number.removeprefix(WHATSAPP), None)
     except phonenumbers.NumberParseException:
         return None
-    region = phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(
-        parsed.country_code or 0
-    )
+    regions = phonenumbers.region_codes_for_country_code(parsed.country_code or 0)
+    region = regions[0] if len(regions) == 1 else phonenumbers.region_code_for_number(parsed)
+    if not region and regions:
+        region = regions[0]
     return region if region and region != "ZZ" else None
 
 
