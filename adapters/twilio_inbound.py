@@ -57,8 +57,27 @@ def split_address(address: str) -> tuple[str, str]:
     return reporter, ours
 
 
+_REGION_BY_PREFIX: dict[str, str | None] = {}
+_PREFIX_DIGITS = 7
+_MAX_PREFIXES = 20_000
+
+
 def country_of(number: str) -> str | None:
-    """ISO region of a phone number (e.g. "FR"), for pre-selecting a language; None if unknown."""
+    """ISO region of a phone number (e.g. "FR"), for pre-selecting a language; None if unknown.
+
+    Remembered by the number's first digits (calling code and area), never by whole numbers, so the
+    hot path parses each area once and the process keeps no list of reporters' numbers.
+    """
+    prefix = number.removeprefix(WHATSAPP)[:_PREFIX_DIGITS]
+    if prefix in _REGION_BY_PREFIX:
+        return _REGION_BY_PREFIX[prefix]
+    region = _region_of(number)
+    if len(_REGION_BY_PREFIX) < _MAX_PREFIXES:
+        _REGION_BY_PREFIX[prefix] = region
+    return region
+
+
+def _region_of(number: str) -> str | None:
     try:
         parsed = phonenumbers.parse(number.removeprefix(WHATSAPP), None)
     except phonenumbers.NumberParseException:
