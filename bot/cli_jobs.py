@@ -39,7 +39,7 @@ class JobLine:
 def _exception_type(job: Job) -> str:
     """The exception's class name from the last traceback line (`pkg.Error: message` -> `pkg.Error`)."""
     result = job.latest_result()
-    text = (result.exc_string if result and result.exc_string else job.exc_info) or ""
+    text = (result.exc_string if result else None) or ""
     lines = [line for line in text.strip().splitlines() if line and not line.startswith(" ")]
     if not lines:
         return "-"
@@ -58,12 +58,12 @@ def _scheduled(queue: Queue) -> ScheduledJobRegistry:
 
 def problem_jobs(queue: Queue) -> list[JobLine]:
     """Failed jobs (retries used up), then jobs that failed and wait for an automatic retry
-    (RQ keeps no exception for those). Other scheduled jobs, such as reminders, are not listed."""
+    (scheduled after having started once). Jobs scheduled to run later, such as reminders, are not listed."""
     lines: list[JobLine] = []
     registries = (("failed", FailedJobRegistry(queue=queue)), ("retrying", _scheduled(queue)))
     for state, registry in registries:
         for job in Job.fetch_many(registry.get_job_ids(), connection=queue.connection, serializer=JSONSerializer):
-            if job is not None and (state == "failed" or job.number_of_retries):
+            if job is not None and (state == "failed" or job.started_at is not None):
                 lines.append(_line(job, state))
     return lines
 
