@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import redis
-from aiohttp import web
+from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 
 from bot.app import make_app
@@ -23,7 +23,6 @@ from secure_store.backends import FileStore
 from secure_store.report import now_iso
 from tests.conftest import AnalystKey, run_burst_worker
 from tests.media_samples import image
-from tests.test_adapter_simulator import SimulatorPhone
 from workers import notify
 from workers.media_status import status_key
 from workers.payload import seal_payload
@@ -36,8 +35,6 @@ async def client(settings: Settings, aiohttp_client: Any) -> TestClient[Any, Any
 
 
 async def upload(client: TestClient[Any, Any], data: bytes, content_type: str = "image/jpeg") -> str:
-    from aiohttp import FormData
-
     form = FormData()
     form.add_field("file", data, filename="f", content_type=content_type)
     response = await client.post("/simulator/api/upload", data=form)
