@@ -15,6 +15,7 @@ AdapterFactory = Callable[[Settings], Adapter]
 
 BUILT_INS: dict[str, str] = {
     "simulator": "adapters.simulator:SimulatorAdapter",
+    "telegram": "adapters.telegram:TelegramAdapter",
 }
 
 

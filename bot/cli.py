@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", help="flow file (default: the shipped report flow)")
     diagram = flows.add_parser("diagram")
     diagram.add_argument("path", nargs="?")
+
+    telegram = commands.add_parser("telegram", help="Telegram bot set-up").add_subparsers(
+        dest="telegram_command", required=True
+    )
+    telegram.add_parser("set-webhook", help="point the bot's webhook at PUBLIC_BASE_URL/webhooks/telegram")
     return parser
 
 
@@ -98,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli_flows import flows_command
 
             return flows_command(args)
+        if args.command == "telegram":
+            from bot.cli_telegram import telegram_command
+
+            return telegram_command(args)
     except SettingsError as exc:
         print(f"tipline: configuration error: {exc}", file=sys.stderr)
         return 2
