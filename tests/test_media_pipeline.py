@@ -108,3 +108,9 @@ async def test_gps_in_a_reporters_photo_is_absent_from_the_photo_analysts_decryp
     assert item["metadata"] == "removed" and item["content_type"] == "image/jpeg"
     assert item["size"] == len(stored)
     assert item["sha256"] == hashlib.sha256(stored).hexdigest()
+
+
+def test_a_video_cut_short_is_kept_as_evidence_and_flagged_as_not_fully_cleaned() -> None:
+    video = mp4_with_location()[:-20]
+    prepared = prepare(video, LIMITS)
+    assert prepared.metadata == "kept" and b"+45.7639" not in prepared.data

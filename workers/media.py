@@ -24,7 +24,7 @@ class Prepared:
 
     data: bytes
     content_type: str
-    metadata: str  # "removed", "none" (nothing found) or "kept" (a type we cannot clean)
+    metadata: str  # "removed", "none" (nothing found) or "kept" (a type or file we could not fully clean)
 
     @property
     def size(self) -> int:
@@ -176,6 +176,10 @@ _MP4_METADATA = {b"udta", b"meta"}
 _XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
 
 
+class _Malformed(Exception):
+    """The box structure does not add up (cut short, odd sizes)."""
+
+
 def _blank_mp4(buffer: bytearray, start: int, end: int) -> bool:
     """Turn user-data, metadata and XMP boxes into zeroed `free` boxes in place: sizes and media
     offsets stay valid, GPS (©xyz, ISO 6709 keys) and device names are gone."""
@@ -187,13 +191,13 @@ def _blank_mp4(buffer: bytearray, start: int, end: int) -> bool:
         header = 8
         if size == 1:
             if pos + 16 > end:
-                raise _refuse_unreadable()
+                raise _Malformed
             (size,) = struct.unpack(">Q", buffer[pos + 8:pos + 16])
             header = 16
         elif size == 0:
             size = end - pos
         if size < header or pos + size > end:
-            raise _refuse_unreadable()
+            raise _Malformed
         is_xmp = kind == b"uuid" and bytes(buffer[pos + header:pos + header + 16]) == _XMP_UUID
         if kind in _MP4_METADATA or is_xmp:
             buffer[pos + 4:pos + 8] = b"free"
@@ -231,6 +235,9 @@ def prepare(data: bytes, limits: MediaLimits) -> Prepared:
         return Prepared(cleaned, content_type, "removed" if cleaned != data else "none")
     if content_type in ("video/mp4", "video/3gpp", "video/quicktime", "audio/mp4"):
         buffer = bytearray(data)
-        changed = _blank_mp4(buffer, 0, len(buffer))
+        try:
+            changed = _blank_mp4(buffer, 0, len(buffer))
+        except _Malformed:  # keep the evidence; what could be reached is blanked, the rest is flagged
+            return Prepared(bytes(buffer), content_type, "kept")
         return Prepared(bytes(buffer) if changed else data, content_type, "removed" if changed else "none")
     return Prepared(data, content_type, "kept")
