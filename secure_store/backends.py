@@ -134,13 +134,12 @@ no ACL ever granted (bucket-owner only), objects written once."""
         return self.prefix + _check_name(name)
 
     def put_once(self, name: str, data: bytes | BinaryIO) -> bool:
-        """Conditional put (`If-None-Match: *`): S3 itself refuses a second writer, so two workers
-        racing on one name cannot both win. The HEAD first only saves re-uploading a large object."""
+        """Conditional put (`If-None-Match: *`, AWS S3 and MinIO honour it): S3 itself refuses a
+        second writer, so two workers racing on one name cannot both win. Callers about to upload
+        something large check `exists` first to save the upload on a retry."""
         from botocore.exceptions import ClientError
 
         key = self._key(name)
-        if self.exists(name):
-            return False
         try:
             self.client.put_object(
                 Bucket=self.bucket,

@@ -16,7 +16,7 @@ from secure_store.keys import Recipient
 from secure_store.report import media_name, report_name, validate_report
 from secure_store.seal import CHUNK, seal, seal_stream
 
-SPOOL_IN_MEMORY = 1024 * 1024
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
 
 def is_filed(store: Store, report_id: str) -> bool:
@@ -26,10 +26,9 @@ def is_filed(store: Store, report_id: str) -> bool:
 def file_media(store: Store, recipients: list[Recipient], media_id: str, data: bytes) -> bool:
     """Seal and store one media object; False if it was already there.
 
-    The ciphertext is spooled to a temporary file (beyond 1 MiB) and streamed to the store, so a
-    large video is never held twice in memory."""
-    if store.exists(media_name(media_id)):
-        return False
+    The ciphertext is spooled to a temporary file (beyond 8 MiB) and streamed to the store, so a
+    large video is never held twice in memory. Callers on a retry path check `store.exists` first
+    to skip the work."""
     view = memoryview(data)
     pieces = (bytes(view[i:i + CHUNK]) for i in range(0, len(data), CHUNK))
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
