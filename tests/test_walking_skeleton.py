@@ -134,7 +134,7 @@ async def test_a_worker_killed_mid_job_leaves_the_report_to_be_filed_once_on_ret
     await reporter.say("1")
     await reporter.say("text")
     await reporter.say("somewhere")
-    big = [os.urandom(6 * 1024 * 1024) for _ in range(3)]
+    big = [b"%PDF-1.7\n" + os.urandom(6 * 1024 * 1024) for _ in range(3)]  # the real type is checked
     for blob in big:
         await reporter.say(media=[await reporter.upload(blob, "application/pdf")])
     await reporter.say("done")
