@@ -147,6 +147,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         analyst_webhook_url=env.get("ANALYST_WEBHOOK_URL", "").strip(),
         analyst_webhook_secret=env.get("ANALYST_WEBHOOK_SECRET", "").strip(),
     )
+    if settings.analyst_webhook_url:
+        if not settings.analyst_webhook_url.startswith(("http://", "https://")):
+            raise SettingsError("ANALYST_WEBHOOK_URL must start with http:// or https://")
+        if len(settings.analyst_webhook_secret) < 16:
+            raise SettingsError("ANALYST_WEBHOOK_SECRET (16+ characters) is required when ANALYST_WEBHOOK_URL is set")
     if mode == "production":
         check_production(settings)
     return settings
