@@ -26,11 +26,13 @@ def is_filed(store: Store, report_id: str) -> bool:
 def file_media(store: Store, recipients: list[Recipient], media_id: str, data: bytes) -> bool:
     """Seal and store one media object; False if it was already there.
 
-    The ciphertext is spooled to a temporary file (beyond 8 MiB) and streamed to the store, so a
-    large video is never held twice in memory. Callers on a retry path check `store.exists` first
+    Up to 8 MiB the ciphertext goes to the store as bytes; beyond, it is spooled to a temporary file
+    and streamed, so a large video is never held twice in memory. Callers on a retry path check `store.exists` first
     to skip the work."""
     view = memoryview(data)
     pieces = (bytes(view[i:i + CHUNK]) for i in range(0, len(data), CHUNK))
+    if len(data) <= SPOOL_IN_MEMORY:
+        return store.put_once(media_name(media_id), b"".join(seal_stream(pieces, recipients, "media")))
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         for sealed in seal_stream(pieces, recipients, "media"):
             spool.write(sealed)
