@@ -15,6 +15,8 @@ AdapterFactory = Callable[[Settings], Adapter]
 
 BUILT_INS: dict[str, str] = {
     "simulator": "adapters.simulator:SimulatorAdapter",
+    "telegram": "adapters.telegram:TelegramAdapter",
+    "twilio": "adapters.twilio:TwilioAdapter",
 }
 
 

@@ -48,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--media-dir", help="write decrypted media here")
             sub.add_argument("--since", help="only reports submitted at or after this ISO date")
 
+    jobs = commands.add_parser("jobs", help="list failed jobs or re-run them (never shows payloads)")
+    jobs_commands = jobs.add_subparsers(dest="jobs_command")
+    jobs_commands.add_parser("list", help="failed and retrying jobs: id, job, time, exception type")
+    rerun = jobs_commands.add_parser("retry", help="put failed jobs back on the queue now")
+    which = rerun.add_mutually_exclusive_group(required=True)
+    which.add_argument("job_id", nargs="?", help="one job id from `tipline jobs list`")
+    which.add_argument("--all", action="store_true", help="every failed or retrying job")
+
     flows = commands.add_parser("flows", help="check or draw flow files").add_subparsers(
         dest="flows_command", required=True
     )
@@ -56,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     diagram = flows.add_parser("diagram", help="print a Mermaid diagram of the flow")
     diagram.add_argument("path", nargs="?")
     diagram.add_argument("--out", help="write it to this file instead (.md: a Markdown page)")
+
+    telegram = commands.add_parser("telegram", help="Telegram bot set-up").add_subparsers(
+        dest="telegram_command", required=True
+    )
+    telegram.add_parser("set-webhook", help="point the bot's webhook at PUBLIC_BASE_URL/webhooks/telegram")
     return parser
 
 
@@ -83,10 +96,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli_analyst import reports_command
 
             return reports_command(args)
+        if args.command == "jobs":
+            from bot.cli_jobs import jobs_main
+
+            return jobs_main(args)
         if args.command == "flows":
             from bot.cli_flows import flows_command
 
             return flows_command(args)
+        if args.command == "telegram":
+            from bot.cli_telegram import telegram_command
+
+            return telegram_command(args)
     except SettingsError as exc:
         print(f"tipline: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -87,6 +87,8 @@ class Settings:
         "api.twilio.com", "mms.twiliocdn.com", "media.twiliocdn.com", "s3-external-1.amazonaws.com",
     )
     twilio_delete_media: bool = False
+    twilio_webhook_shared_key: str = ""
+    twilio_send_interval_ms: int = 1000
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""
     telegram_api_base: str = "https://api.telegram.org"
@@ -147,6 +149,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "api.twilio.com,mms.twiliocdn.com,media.twiliocdn.com,s3-external-1.amazonaws.com",
         ),
         twilio_delete_media=env.get("TWILIO_DELETE_MEDIA", "").strip().lower() in ("1", "true", "yes"),
+        twilio_webhook_shared_key=env.get("TWILIO_WEBHOOK_SHARED_KEY", "").strip(),
+        twilio_send_interval_ms=_int(env, "TWILIO_SEND_INTERVAL_MS", 1000),
         telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
         telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
         telegram_api_base=env.get("TELEGRAM_API_BASE", "https://api.telegram.org").strip().rstrip("/"),
@@ -154,6 +158,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         analyst_webhook_secret=env.get("ANALYST_WEBHOOK_SECRET", "").strip(),
     )
     check_quiet_times(settings)
+    if settings.analyst_webhook_url:
+        if not settings.analyst_webhook_url.startswith(("http://", "https://")):
+            raise SettingsError("ANALYST_WEBHOOK_URL must start with http:// or https://")
+        if len(settings.analyst_webhook_secret) < 16:
+            raise SettingsError("ANALYST_WEBHOOK_SECRET (16+ characters) is required when ANALYST_WEBHOOK_URL is set")
     if mode == "production":
         check_production(settings)
     return settings

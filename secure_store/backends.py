@@ -7,10 +7,11 @@ is what makes filing idempotent. Backends only ever see sealed bytes and opaque 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlparse
 
 
@@ -25,8 +26,10 @@ class ObjectMissing(StoreError):
 class Store(Protocol):
     """The small interface every backend implements."""
 
-    def put_once(self, name: str, data: bytes) -> bool:
-        """Write `name` unless it exists; True if this call wrote it. Visible whole or not at all."""
+    def put_once(self, name: str, data: bytes | BinaryIO) -> bool:
+        """Write `name` unless it exists; True if this call wrote it. Visible whole or not at all.
+
+        `data` is bytes or a readable, seekable binary file (streamed, not loaded whole)."""
         ...
 
     def get(self, name: str) -> bytes: ...
@@ -60,7 +63,7 @@ class FileStore:
     def _path(self, name: str) -> Path:
         return self.root / _check_name(name)
 
-    def put_once(self, name: str, data: bytes) -> bool:
+    def put_once(self, name: str, data: bytes | BinaryIO) -> bool:
         path = self._path(name)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if path.exists():
@@ -68,7 +71,10 @@ class FileStore:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                if isinstance(data, bytes):
+                    handle.write(data)
+                else:
+                    shutil.copyfileobj(data, handle, 1024 * 1024)
                 handle.flush()
                 os.fsync(handle.fileno())
             try:
@@ -109,7 +115,8 @@ class FileStore:
 
 
 class S3Store:
-    """Objects in S3 (or an S3-compatible server); server-side encryption requested, private ACL."""
+    """Objects in S3 (or an S3-compatible server): server-side encryption requested on every put,
+no ACL ever granted (bucket-owner only), objects written once."""
 
     def __init__(self, bucket: str, prefix: str, endpoint_url: str | None = None, client: Any = None) -> None:
         import boto3
@@ -126,12 +133,13 @@ class S3Store:
     def _key(self, name: str) -> str:
         return self.prefix + _check_name(name)
 
-    def put_once(self, name: str, data: bytes) -> bool:
+    def put_once(self, name: str, data: bytes | BinaryIO) -> bool:
+        """Conditional put (`If-None-Match: *`, AWS S3 and MinIO honour it): S3 itself refuses a
+        second writer, so two workers racing on one name cannot both win. Callers about to upload
+        something large check `exists` first to save the upload on a retry."""
         from botocore.exceptions import ClientError
 
         key = self._key(name)
-        if self.exists(name):
-            return False
         try:
             self.client.put_object(
                 Bucket=self.bucket,

@@ -8,12 +8,15 @@ completes the work without writing anything twice.
 from __future__ import annotations
 
 import json
+import tempfile
 from typing import Any
 
 from secure_store.backends import Store
 from secure_store.keys import Recipient
 from secure_store.report import media_name, report_name, validate_report
-from secure_store.seal import seal
+from secure_store.seal import CHUNK, seal, seal_stream
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
 
 def is_filed(store: Store, report_id: str) -> bool:
@@ -21,8 +24,20 @@ def is_filed(store: Store, report_id: str) -> bool:
 
 
 def file_media(store: Store, recipients: list[Recipient], media_id: str, data: bytes) -> bool:
-    """Seal and store one media object; False if it was already there."""
-    return store.put_once(media_name(media_id), seal(data, recipients, "media"))
+    """Seal and store one media object; False if it was already there.
+
+    Up to 8 MiB the ciphertext goes to the store as bytes; beyond, it is spooled to a temporary file
+    and streamed, so a large video is never held twice in memory. Callers on a retry path check `store.exists` first
+    to skip the work."""
+    view = memoryview(data)
+    pieces = (bytes(view[i:i + CHUNK]) for i in range(0, len(data), CHUNK))
+    if len(data) <= SPOOL_IN_MEMORY:
+        return store.put_once(media_name(media_id), b"".join(seal_stream(pieces, recipients, "media")))
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        for sealed in seal_stream(pieces, recipients, "media"):
+            spool.write(sealed)
+        spool.seek(0)
+        return store.put_once(media_name(media_id), spool)  # type: ignore[arg-type]
 
 
 def file_report(store: Store, recipients: list[Recipient], report: dict[str, Any]) -> bool:

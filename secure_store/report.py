@@ -24,9 +24,17 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    """Built once: `jsonschema.validate` re-checks the schema itself on every call (~15 ms)."""
+    cls = jsonschema.validators.validator_for(schema())
+    cls.check_schema(schema())
+    return cls(schema())
+
+
 def validate_report(report: dict[str, Any]) -> None:
     try:
-        jsonschema.validate(report, schema())
+        _validator().validate(report)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "report"
         raise InvalidReport(f"{where}: {exc.message}") from None

@@ -10,8 +10,7 @@ from aiohttp.test_utils import TestClient
 
 
 class Reporter:
-    """A reporter on the simulator; `say`, `photo` and `location` also make it a scenario `Channel`
-    (replies rendered as text with choices as "N. label" lines)."""
+    """A reporter on the simulator; `say` returns the simulator's reply objects (text, choices, rtl)."""
 
     def __init__(self, client: TestClient[Any, Any], sender: str | None = None, kind: str = "whatsapp",
                  language: str | None = None) -> None:
@@ -31,15 +30,9 @@ class Reporter:
         replies: list[dict[str, Any]] = (await response.json())["replies"]
         return replies
 
-    async def say(self, text: str | None = None, message_id: str | None = None, **extra: Any) -> list[str]:
-        return rendered(await self.send(text, message_id, **extra))
-
-    async def photo(self, data: bytes, caption: str | None = None) -> list[str]:
-        media = await self.upload(data)
-        return await self.say(caption, media=[media])
-
-    async def location(self, latitude: float, longitude: float) -> list[str]:
-        return await self.say(location={"latitude": latitude, "longitude": longitude})
+    async def say(self, text: str | None = None, message_id: str | None = None,
+                  **extra: Any) -> list[dict[str, Any]]:
+        return await self.send(text, message_id, **extra)
 
     async def upload(self, data: bytes, content_type: str = "image/jpeg") -> dict[str, Any]:
         form = FormData()
@@ -51,9 +44,25 @@ class Reporter:
         return {"id": info["id"], "content_type": content_type, "kind": kind}
 
 
+class Phone(Reporter):
+    """The same reporter as a scenario `Channel`: replies as the reporter reads them, choices as
+    "N. label" lines."""
+
+    async def say(self, text: str | None = None, message_id: str | None = None,  # type: ignore[override]
+                  **extra: Any) -> list[str]:
+        return rendered(await self.send(text, message_id, **extra))
+
+    async def photo(self, data: bytes, caption: str | None = None) -> list[str]:
+        media = await self.upload(data)
+        return await self.say(caption, media=[media])
+
+    async def location(self, latitude: float, longitude: float) -> list[str]:
+        return await self.say(location={"latitude": latitude, "longitude": longitude})
+
+
 def rendered(replies: list[dict[str, Any]]) -> list[str]:
     return [r["text"] + "".join(f"\n{i}. {c['label']}" for i, c in enumerate(r["choices"], 1)) for r in replies]
 
 
-def texts(replies: list[str]) -> str:
-    return "\n".join(replies)
+def texts(replies: list[str] | list[dict[str, Any]]) -> str:
+    return "\n".join(r if isinstance(r, str) else rendered([r])[0] for r in replies)

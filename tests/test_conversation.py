@@ -15,9 +15,11 @@ from bot.app import make_app
 from config.settings import Settings
 from secure_store.analyst import list_reports
 from secure_store.backends import FileStore
-from tests.chat import Reporter, texts
+from tests.chat import Phone as Reporter
+from tests.chat import texts
 from tests.conftest import AnalystKey, run_burst_worker
 from tests.scenario import LOCALES, Script, begin_report, complete_report, expect, shows, walk_to
+from workers.media_status import DISCARDED, open_status
 
 SCRIPTS = {
     "en": Script(),
@@ -217,9 +219,12 @@ async def test_delete_leaves_nothing_of_the_conversation_in_redis_or_the_store(
     assert run_burst_worker(service_env).returncode == 0
 
     left = {k for k in set(redis_client.keys("*")) - before}
-    # only the de-duplication marks of handled messages (opaque HMACs, value "1") and RQ's own bookkeeping
+    # only the de-duplication marks of handled messages (opaque HMACs, value "1"), the worker's
+    # "discarded" tombstones of the wiped media (named by random ids) and RQ's own bookkeeping
     for key in left:
-        if key.startswith(b"tl:"):
+        if key.startswith(b"tl:m:"):
+            assert open_status(settings.session_key, redis_client.get(key)) == DISCARDED, key
+        elif key.startswith(b"tl:"):
             assert key.startswith(b"tl:d:") and redis_client.get(key) == b"1", key
         else:
             assert key.startswith(b"rq:") and b"quiet" not in key and b"discard" not in key, key

@@ -66,6 +66,8 @@ def test_production_refuses_unsafe_defaults(changes: dict[str, str], message: st
         ({"PSEUDONYM_KEY": base64.b64encode(b"short").decode()}, "PSEUDONYM_KEY must be 32 bytes"),
         ({"TIPLINE_ENV": "staging"}, "TIPLINE_ENV must be"),
         ({"SESSION_TTL": "5"}, "SESSION_TTL must be at least"),
+        ({"ANALYST_WEBHOOK_URL": "https://cases.example.org/hook"}, "ANALYST_WEBHOOK_SECRET"),
+        ({"ANALYST_WEBHOOK_URL": "ftp://cases", "ANALYST_WEBHOOK_SECRET": "s" * 20}, "ANALYST_WEBHOOK_URL must start"),
     ],
 )
 def test_malformed_settings_are_one_line_errors(env: dict[str, str], message: str) -> None:

@@ -24,7 +24,8 @@ from bot.app import make_app
 from config.settings import Settings
 from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
-from tests.chat import Reporter, texts
+from tests.chat import Phone as Reporter
+from tests.chat import texts
 from tests.conftest import AnalystKey, run_burst_worker, start_worker
 from tests.scenario import Script, begin_report, complete_report, expect, walk_to
 
@@ -123,7 +124,7 @@ async def test_a_worker_killed_mid_job_leaves_the_report_to_be_filed_once_on_ret
 ) -> None:
     reporter = Reporter(client)
     await walk_to(reporter, "media")
-    big = [os.urandom(6 * 1024 * 1024) for _ in range(3)]
+    big = [b"%PDF-1.7\n" + os.urandom(6 * 1024 * 1024) for _ in range(3)]  # the real type is checked
     for blob in big:
         await reporter.say(media=[await reporter.upload(blob, "application/pdf")])
     for answer in ("done", "no", "no", "yes"):

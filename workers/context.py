@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
+from redis import Redis
+
 from adapters.base import Adapter, MediaLimits
 from adapters.registry import load_adapters
 from config.dev import ensure_dev_settings
-from config.settings import Settings, load_settings
+from config.settings import Settings, SettingsError, load_settings
 from secure_store.backends import Store, open_store
 from secure_store.keys import Recipient, parse_public_keys
 
@@ -19,6 +21,7 @@ class WorkerContext:
     store: Store
     recipients: list[Recipient]
     adapters: dict[str, Adapter]
+    redis: Redis
 
     @property
     def limits(self) -> MediaLimits:
@@ -28,9 +31,12 @@ class WorkerContext:
 @cache
 def worker_context() -> WorkerContext:
     settings = ensure_dev_settings(load_settings())
+    if not settings.redis_url:
+        raise SettingsError("REDIS_URL must be set for workers (`tipline worker` sets it in dev)")
     return WorkerContext(
         settings=settings,
         store=open_store(settings.store_url, settings.s3_endpoint_url),
         recipients=parse_public_keys(settings.analyst_public_keys),
         adapters=load_adapters(settings),
+        redis=Redis.from_url(settings.redis_url),
     )

@@ -1,9 +1,13 @@
-"""RQ jobs. Each is idempotent: run twice, or killed and retried, it files exactly once."""
+"""RQ jobs. Each is idempotent: run twice, or killed and retried at any point, it files exactly once.
+
+Filing order: every media object (its status record first), then the report object, then clean-up
+(status records, provider copies) and the optional analyst notification. The report object is the
+commit point: analysts see a report only once everything it lists is stored.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from typing import Any
 
@@ -11,38 +15,69 @@ from adapters.base import MediaRef, MediaRefused
 from secure_store.filing import file_media, is_filed
 from secure_store.filing import file_report as store_report
 from secure_store.report import SCHEMA_ID, media_name, now_iso
+from workers import media_status, notify
 from workers.context import WorkerContext, worker_context
-from workers.payload import open_payload
+from workers.media import prepare
+from workers.payload import open_payload, seal_payload
+from workers.queue import enqueue, make_queue
 
 log = logging.getLogger("tipline.worker")
 
+DISCARDED_NOTE = "the reporter deleted this draft"
 
-async def _fetch(context: WorkerContext, ref: MediaRef) -> tuple[bytes, str]:
+
+async def _fetch(context: WorkerContext, ref: MediaRef) -> bytes:
     adapter = context.adapters.get(ref.channel)
     if adapter is None:
         raise MediaRefused(f"channel {ref.channel!r} is not enabled in this worker")
-    return await adapter.fetch_media(ref, context.limits)
+    data, _claimed_type = await adapter.fetch_media(ref, context.limits)
+    return data
 
 
-def _media_entry(context: WorkerContext, item: dict[str, Any]) -> dict[str, Any]:
-    """Fetch, seal and store one media item unless already stored; return its report entry."""
+def _refused(entry: dict[str, Any], note: str) -> dict[str, Any]:
+    return {**entry, "status": "refused", "note": note}
+
+
+def store_media(context: WorkerContext, item: dict[str, Any]) -> dict[str, Any]:
+    """Fetch, check, clean, seal and store one media item unless already done; return its report
+    entry. Raises on transient failures (the job retries); refusals become entries with a note."""
     media_id = item["id"]
     ref = MediaRef.from_dict(item["ref"])
+    key = context.settings.session_key
+    known = media_status.load_status(context.redis, key, media_id)
+    stored = context.store.exists(media_name(media_id))
     entry: dict[str, Any] = {"id": media_id, "kind": ref.kind}
+    if known == media_status.DISCARDED:
+        return _refused(entry, DISCARDED_NOTE)
+    if known is not None and (known["status"] == "refused" or stored):
+        return known
     try:
-        data, content_type = asyncio.run(_fetch(context, ref))
+        prepared = prepare(asyncio.run(_fetch(context, ref)), context.limits)
     except MediaRefused as exc:
+        if stored:
+            log.warning("stored media could not be fetched again to describe it")
+            return {**entry, "status": "stored", "object": media_name(media_id),
+                    "note": "stored earlier; type, size and checksum are no longer known"}
         log.info("media refused: %s", exc)
-        return {**entry, "status": "refused", "note": str(exc)}
-    file_media(context.store, context.recipients, media_id, data)
-    return {
+        entry = _refused(entry, str(exc))
+        media_status.claim_status(context.redis, key, media_id, entry)
+        return entry
+    entry = {
         **entry,
         "status": "stored",
         "object": media_name(media_id),
-        "content_type": content_type,
-        "size": len(data),
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "content_type": prepared.content_type,
+        "size": prepared.size,
+        "sha256": prepared.sha256,
+        "metadata": prepared.metadata,
     }
+    if not media_status.claim_status(context.redis, key, media_id, entry):
+        return _refused(entry, DISCARDED_NOTE)
+    file_media(context.store, context.recipients, media_id, prepared.data)
+    if media_status.load_status(context.redis, key, media_id) == media_status.DISCARDED:
+        context.store.delete(media_name(media_id))
+        return _refused(entry, DISCARDED_NOTE)
+    return entry
 
 
 async def _discard(context: WorkerContext, items: list[dict[str, Any]]) -> None:
@@ -57,19 +92,23 @@ async def _discard(context: WorkerContext, items: list[dict[str, Any]]) -> None:
             log.warning("could not delete provider copy of media: %s", type(exc).__name__)
 
 
-def file_report(payload: str) -> str:
-    """File one confirmed report: its media, then the report itself, then delete provider copies.
-    Safe to run again at any point."""
+def fetch_media(payload: str) -> str:
+    """Fetch one media item soon after it arrives (provider links expire) and store it sealed.
+
+    Payload: `{"id": media id, "ref": MediaRef dict, "report_id": optional}`; job id `media-<id>`."""
     context = worker_context()
-    draft = open_payload(context.settings.session_key, payload)
-    report_id = draft["report_id"]
-    if is_filed(context.store, report_id):
-        asyncio.run(_discard(context, draft.get("media", [])))
-        return "already filed"
-    media = [_media_entry(context, item) for item in draft.get("media", [])]
-    report = {
+    item = open_payload(context.settings.session_key, payload)
+    report_id = item.get("report_id")
+    if report_id and is_filed(context.store, report_id):
+        return "report already filed"
+    entry = store_media(context, item)
+    return str(entry["status"])
+
+
+def _report(draft: dict[str, Any], media: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
         "schema": SCHEMA_ID,
-        "report_id": report_id,
+        "report_id": draft["report_id"],
         "status": draft.get("status", "complete"),
         "urgent": bool(draft.get("urgent", False)),
         "channel": draft.get("channel", ""),
@@ -84,17 +123,53 @@ def file_report(payload: str) -> str:
         "addendum_to": draft.get("addendum_to"),
         "media": media,
     }
-    written = store_report(context.store, context.recipients, report)
-    asyncio.run(_discard(context, draft.get("media", [])))
-    log.info("report filed (new=%s, media=%d)", written, len(media))
+
+
+def _announce(context: WorkerContext, report: dict[str, Any]) -> None:
+    """Queue the analyst notification as its own retried job: it can never undo or repeat filing.
+    A re-run of a filed report's job announces again (at least once; receivers de-duplicate by id)."""
+    if not context.settings.analyst_webhook_url:
+        return
+    queue = make_queue(context.redis, context.settings.queue_name)
+    payload = seal_payload(context.settings.session_key, notify.event(report))
+    enqueue(queue, "notify_analysts", payload, f"notify-{report['report_id']}")
+
+
+def file_report(payload: str) -> str:
+    """File one confirmed report (or addendum): media, then the report, then clean-up.
+    Safe to run again at any point; uses media a `fetch_media` job already stored."""
+    context = worker_context()
+    draft = open_payload(context.settings.session_key, payload)
+    report_id = draft["report_id"]
+    items: list[dict[str, Any]] = draft.get("media", [])
+    written = False
+    if is_filed(context.store, report_id):
+        report = _report(draft, [])
+    else:
+        report = _report(draft, [store_media(context, item) for item in items])
+        written = store_report(context.store, context.recipients, report)
+    _announce(context, report)
+    media_status.forget(context.redis, [item["id"] for item in items])
+    asyncio.run(_discard(context, items))
+    log.info("report filed (new=%s, media=%d)", written, len(items))
     return "filed" if written else "already filed"
 
 
+def notify_analysts(payload: str) -> str:
+    """POST the signed notification; raising makes RQ retry it with backoff."""
+    context = worker_context()
+    event = open_payload(context.settings.session_key, payload)
+    asyncio.run(notify.send(context.settings.analyst_webhook_url, context.settings.analyst_webhook_secret, event))
+    return "notified"
+
+
 def discard_draft(payload: str) -> str:
-    """Delete a cancelled or wiped draft's media: sealed copies in the store and provider copies."""
+    """Delete a cancelled or wiped draft's media: sealed copies in the store and provider copies.
+    A `fetch_media` job still to run for one of them then stores nothing."""
     context = worker_context()
     items = open_payload(context.settings.session_key, payload).get("media", [])
     for item in items:
+        media_status.mark_discarded(context.redis, context.settings.session_key, item["id"])
         context.store.delete(media_name(item["id"]))
     asyncio.run(_discard(context, items))
     return f"discarded {len(items)}"

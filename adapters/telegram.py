@@ -1,0 +1,223 @@
+"""Built-in adapter `telegram`: the Bot API webhook, replies through python-telegram-bot's `Bot`,
+media fetched with `getFile` from `TELEGRAM_API_BASE` (the cloud Bot API or a local Bot API server).
+
+`POST /webhooks/telegram` answers 403 unless `X-Telegram-Bot-Api-Secret-Token` matches, 400/413 for
+bodies Telegram would never send, and 200 for everything authentic, used or not: Telegram re-delivers
+anything else until it gets a 2xx, and a backlog would hold up every reporter behind it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from telegram import Bot, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.request import HTTPXRequest
+
+from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, Reply
+from adapters.telegram_parse import CHANNEL, Parsed, to_inbound
+from adapters.telegram_send import DeliveryFailed, send_replies
+from config.settings import Settings, SettingsError
+
+log = logging.getLogger("tipline.telegram")
+
+os.environ.setdefault("PTB_TIMEDELTA", "1")  # PTB reads it per call: retry_after as timedelta, not deprecated int
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+WEBHOOK_PATH = "/webhooks/telegram"
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_FILE_ID = re.compile(r"^[A-Za-z0-9_-]{1,512}$")
+_CHUNK = 64 * 1024
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+
+# PTB logs request parameters (chat ids, texts) at DEBUG and httpx logs URLs, which hold the bot
+# token, at INFO: neither may reach the service's logs.
+for _noisy in ("telegram", "httpx", "httpcore"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+
+def make_bot(settings: Settings) -> tuple[Bot, list[HTTPXRequest]]:
+    """A `Bot` for `settings.telegram_api_base`, with the request objects the caller must shut down."""
+    api = settings.telegram_api_base
+    requests = [HTTPXRequest(connection_pool_size=32), HTTPXRequest()]
+    bot = Bot(settings.telegram_bot_token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot",
+              request=requests[0], get_updates_request=requests[1])
+    return bot, requests
+
+
+def check_settings(settings: Settings) -> None:
+    if not settings.telegram_bot_token:
+        raise SettingsError("TELEGRAM_BOT_TOKEN is required when telegram is enabled (from @BotFather)")
+    if not _SECRET.match(settings.telegram_webhook_secret):
+        raise SettingsError(
+            "TELEGRAM_WEBHOOK_SECRET is required when telegram is enabled: 1-256 characters of A-Z, a-z, 0-9, _ or -"
+        )
+
+
+class FileUnavailable(Exception):
+    """The file server failed for now; the filing job retries. Its message never holds the URL (it holds the token)."""
+
+
+class TelegramAdapter:
+    """Built-in adapter `telegram`.
+
+    The webhook's `Bot` lives on the web process's event loop; `send` and `fetch_media`, which
+    workers call from short-lived loops, each use a `Bot` of their own.
+    """
+
+    name = CHANNEL
+
+    def __init__(self, settings: Settings) -> None:
+        check_settings(settings)
+        self.settings = settings
+        self.secret = settings.telegram_webhook_secret.encode()
+        self.bot, self._requests = make_bot(settings)
+
+    def authentic(self, given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), self.secret)
+
+    def routes(self, handle: Handler) -> list[web.RouteDef]:
+        async def webhook(request: web.Request) -> web.Response:
+            if not self.authentic(request.headers.get(SECRET_HEADER)):
+                log.warning("telegram webhook refused: missing or wrong secret token")
+                raise web.HTTPForbidden(text="forbidden")
+            payload = await self.read_payload(request)
+            try:
+                update = Update.de_json(payload, self.bot)
+            except Exception as exc:  # PTB raises TypeError, KeyError, ValueError, OverflowError...
+                # Authentic, so it came from Telegram: a 4xx would only make Telegram send it again.
+                kinds = [key for key in payload if key != "update_id"]
+                log.warning("telegram update not understood (%s in %s); dropped", type(exc).__name__, kinds[:1])
+                return web.Response(text="ok")
+            await self.process(update, handle)
+            return web.Response(text="ok")
+
+        return [web.post(WEBHOOK_PATH, webhook)]
+
+    async def read_payload(self, request: web.Request) -> dict[str, Any]:
+        """The request's JSON update, or a 4xx for a body Telegram would never send."""
+        if request.content_type != "application/json":
+            raise web.HTTPBadRequest(text="body must be application/json")
+        limit = self.settings.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+        raw = await request.read()
+        if len(raw) > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=len(raw))
+        try:
+            payload = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise web.HTTPBadRequest(text="body must be JSON") from None
+        if not isinstance(payload, dict) or type(payload.get("update_id")) is not int:
+            raise web.HTTPBadRequest(text="body must be a Telegram Update with an integer update_id")
+        return payload
+
+    async def process(self, update: Update, handle: Handler) -> None:
+        """Hand a usable update to the bot and deliver its replies before the webhook answers."""
+        parsed = to_inbound(update, self.settings.max_text_chars)
+        if parsed.callback_query_id is not None:
+            await self._acknowledge(parsed.callback_query_id)
+        if not isinstance(parsed, Parsed):
+            log.info("telegram update ignored: %s", parsed.reason)
+            return
+        replies = await handle(parsed.inbound)
+        try:
+            await send_replies(self.bot, parsed.chat_id, replies)
+        except DeliveryFailed as exc:
+            log.warning("telegram replies not delivered: %s", exc)
+
+    async def _acknowledge(self, callback_query_id: str) -> None:
+        """Stop the button's spinner; a failure here must not lose the press itself."""
+        try:
+            await self.bot.answer_callback_query(callback_query_id)
+        except TelegramError as exc:
+            log.info("callback query not answered: %s", type(exc).__name__)
+
+    @asynccontextmanager
+    async def _own_bot(self) -> AsyncIterator[Bot]:
+        bot, requests = make_bot(self.settings)
+        try:
+            yield bot
+        finally:
+            for request in requests:
+                await request.shutdown()
+
+    async def send(self, address: str, replies: list[Reply]) -> None:
+        """Send later messages; a blocked bot ends quietly, an outage raises so the job retries."""
+        async with self._own_bot() as bot:
+            await send_replies(bot, int(address), replies)
+
+    async def erase_messages(self, address: str, message_ids: list[int]) -> int:
+        """Delete both sides of a conversation from the reporter's chat (their phone may be searched).
+
+        Bots may delete any message of a private chat younger than 48 hours; older ones stay, and
+        Telegram says nothing about which. Returns how many ids were asked for; raises on an outage.
+        """
+        ids = sorted(set(message_ids))
+        async with self._own_bot() as bot:
+            for start in range(0, len(ids), DELETE_BATCH):
+                try:
+                    await bot.delete_messages(int(address), ids[start:start + DELETE_BATCH])
+                except Forbidden:
+                    log.info("reporter has blocked the bot; chat not erased")
+                    return 0
+                except BadRequest as exc:
+                    log.info("Telegram kept some messages (%s)", type(exc).__name__)
+        return len(ids)
+
+    async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
+        """`getFile`, then the bytes from the Bot API's file URL, refused beyond `limits`."""
+        content_type = (ref.content_type or "application/octet-stream").split(";")[0].strip().lower()
+        if content_type not in limits.allowed_types:
+            raise MediaRefused(f"files of type {content_type} are not accepted")
+        if ref.size is not None and ref.size > limits.max_bytes:
+            raise MediaRefused(f"file is larger than {limits.max_bytes} bytes")
+        if not _FILE_ID.match(ref.locator):
+            raise MediaRefused("not a Telegram file id")
+        async with self._own_bot() as bot:
+            try:
+                file = await bot.get_file(ref.locator)
+            except (BadRequest, Forbidden) as exc:
+                raise MediaRefused(f"Telegram would not hand out the file ({type(exc).__name__})") from None
+        if file.file_size is not None and file.file_size > limits.max_bytes:
+            raise MediaRefused(f"file is larger than {limits.max_bytes} bytes")
+        # PTB turns the Bot API's relative file_path into {base_file_url}{token}/{file_path}.
+        url = file.file_path or ""
+        prefix = f"{self.settings.telegram_api_base}/file/bot{self.settings.telegram_bot_token}/"
+        if not url.startswith(prefix) or ".." in url[len(prefix):].split("/"):
+            raise MediaRefused("Telegram gave no file address on the Bot API host")
+        return await _download(url, limits.max_bytes), content_type
+
+    async def discard_media(self, ref: MediaRef) -> None:
+        """Telegram offers bots no way to delete a file; the chat itself is erased separately."""
+
+    async def close(self) -> None:
+        for request in self._requests:
+            await request.shutdown()
+
+
+async def _download(url: str, max_bytes: int) -> bytes:
+    """GET the file, never following redirects, stopping as soon as it exceeds `max_bytes`."""
+    timeout = aiohttp.ClientTimeout(total=120, sock_connect=10)
+    async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url, allow_redirects=False) as response:
+        if response.status in (400, 403, 404):
+            raise MediaRefused(f"Telegram answered {response.status} for the file")
+        if response.status != 200:
+            raise FileUnavailable(f"Telegram answered {response.status} for the file")
+        if response.content_length is not None and response.content_length > max_bytes:
+            raise MediaRefused(f"file is larger than {max_bytes} bytes")
+        data = bytearray()
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            data += chunk
+            if len(data) > max_bytes:
+                raise MediaRefused(f"file is larger than {max_bytes} bytes")
+        return bytes(data)

@@ -1,0 +1,43 @@
+"""What every benchmark needs: a throw-away embedded Redis and test-mode settings."""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.embedded_redis import EmbeddedRedis
+from config.settings import Settings, load_settings
+from secure_store.keys import generate_keypair
+
+
+@contextmanager
+def bench_environment(**extra: str) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """Yield (settings, env) backed by a fresh embedded Redis and a temp var dir."""
+    with tempfile.TemporaryDirectory(prefix="tl-bench-", dir="/tmp") as folder:
+        redis_server = EmbeddedRedis(Path(folder) / "redis")
+        url = os.environ.get("REDIS_URL") or redis_server.start()
+        public, _ = generate_keypair()
+        env = {
+            "TIPLINE_ENV": "test",
+            "TIPLINE_VAR_DIR": str(Path(folder) / "var"),
+            "REDIS_URL": url,
+            "STORE_URL": f"file://{folder}/store",
+            "ANALYST_PUBLIC_KEYS": public,
+            "PSEUDONYM_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "SESSION_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "CHANNELS": "simulator",
+            **extra,
+        }
+        try:
+            yield load_settings(env), env
+        finally:
+            redis_server.stop()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

@@ -1,0 +1,165 @@
+"""Full Twilio webhook path vs a bare aiohttp handler doing the same Redis round trips.
+
+Bar: tipline's path (signature check, de-duplication, lock, flow step, encrypted session in
+Redis, TwiML reply) serves at least 70% of the bare handler's throughput. Each server runs in its
+own process on one core; this process drives both with the same pre-signed requests, one after
+the other, and prints throughput, p50/p99 latency and the ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+from twilio.request_validator import RequestValidator
+
+from bench.common import bench_environment, percentile
+
+SENDERS = 400
+MESSAGES_EACH = 8
+CONCURRENCY = 32
+TOKEN = "bench-auth-token-0123456789abcdef"
+ACCOUNT = "AC" + "b" * 32
+PATH = "/webhooks/twilio"
+TEXTS = ["hello", "1", "yes", "1", "Men locked in a basement, a grey van at 5 am", "done", "Main Street 5", "today"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bare_app() -> Any:
+    """The baseline: parse the form, the same Redis round trips as the engine, a fixed TwiML reply."""
+    from aiohttp import web
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    twiml = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>ok</Message></Response>'
+
+    async def handler(request: web.Request) -> web.Response:
+        form = await request.post()
+        who = str(form["From"])
+        lock = redis.lock(f"bare:l:{who}", timeout=60, blocking_timeout=30)
+        async with lock:
+            await redis.exists(f"bare:d:{form['MessageSid']}")
+            await redis.get(f"bare:s:{who}")
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.set(f"bare:s:{who}", os.urandom(600), ex=3600)
+                pipe.set(f"bare:d:{form['MessageSid']}", b"1", ex=3600)
+                await pipe.execute()
+        return web.Response(text=twiml, content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_post(PATH, handler)
+    return app
+
+
+def serve(kind: str, port: int) -> None:
+    from aiohttp import web
+
+    if kind == "bare":
+        app = bare_app()
+    else:
+        from bot.app import make_app
+        from config.settings import load_settings
+
+        app = make_app(load_settings())
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+def signed_requests(public_base: str) -> list[tuple[dict[str, str], str]]:
+    validator = RequestValidator(TOKEN)
+    batches: list[list[tuple[dict[str, str], str]]] = []
+    for n in range(SENDERS):
+        sender = f"+4479{n:08d}"
+        batch = []
+        for text in TEXTS[:MESSAGES_EACH]:
+            sid = "SM" + uuid.uuid4().hex
+            params = {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": ACCOUNT,
+                      "From": sender, "To": "+15005550006", "Body": text, "NumMedia": "0", "NumSegments": "1",
+                      "ApiVersion": "2010-04-01", "FromCountry": "GB", "ToCountry": "US"}
+            batch.append((params, validator.compute_signature(public_base + PATH, params)))
+        batches.append(batch)
+    return [item for batch in batches for item in batch]  # senders' messages stay in order per sender
+
+
+async def drive(port: int, requests: list[tuple[dict[str, str], str]]) -> tuple[float, list[float]]:
+    """Send each sender's messages in order; CONCURRENCY senders at a time."""
+    by_sender: dict[str, list[tuple[dict[str, str], str]]] = {}
+    for params, signature in requests:
+        by_sender.setdefault(params["From"], []).append((params, signature))
+    latencies: list[float] = []
+    queue: asyncio.Queue[list[tuple[dict[str, str], str]]] = asyncio.Queue()
+    for messages in by_sender.values():
+        queue.put_nowait(messages)
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def one_sender() -> None:
+            while not queue.empty():
+                for params, signature in queue.get_nowait():
+                    started = time.perf_counter()
+                    async with session.post(f"http://127.0.0.1:{port}{PATH}", data=params,
+                                            headers={"X-Twilio-Signature": signature}) as response:
+                        await response.read()
+                        if response.status != 200:
+                            raise SystemExit(f"server answered {response.status}")
+                    latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_sender() for _ in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - started
+    return elapsed, latencies
+
+
+def run(kind: str, env: dict[str, str], requests: list[tuple[dict[str, str], str]], port: int) -> dict[str, float]:
+    server = subprocess.Popen([sys.executable, "-m", "bench.webhook", "serve", kind, str(port)],
+                              env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        elapsed, latencies = asyncio.run(drive(port, requests))
+    finally:
+        server.terminate()
+        server.wait()
+    return {"rps": len(latencies) / elapsed, "p50": percentile(latencies, 0.5) * 1000,
+            "p99": percentile(latencies, 0.99) * 1000}
+
+
+def main() -> None:
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    extra = {"CHANNELS": "twilio", "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": public}
+    with bench_environment(**extra) as (_, env):
+        requests = signed_requests(public)
+        results = {}
+        for kind in ("bare", "tipline"):
+            from redis import Redis
+
+            Redis.from_url(env["REDIS_URL"]).flushdb()
+            results[kind] = run(kind, env, requests, port)
+        print(f"{len(requests)} webhook requests, {SENDERS} senders, {CONCURRENCY} concurrent, one server process each")
+        for kind, r in results.items():
+            print(f"  {kind:8s} {r['rps']:7.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms")
+        ratio = results["tipline"]["rps"] / results["bare"]["rps"]
+        print(f"  ratio tipline/bare: {ratio:.2f} (bar: 0.70)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()

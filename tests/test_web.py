@@ -1,0 +1,67 @@
+"""Operators' endpoints and the app's guard rails."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from bot.app import make_app
+from config.settings import Settings
+from tests.chat import Reporter
+
+
+async def test_health_and_readiness(settings: Settings, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(make_app(settings))
+    assert (await client.get("/healthz")).status == 200
+    ready = await client.get("/readyz")
+    assert ready.status == 200 and (await ready.json())["status"] == "ready"
+
+
+async def test_readiness_fails_when_the_store_is_not_writable(
+    settings: Settings, aiohttp_client: Any, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    broken = dataclasses.replace(settings, store_url=f"file://{blocker}/store")
+    client = await aiohttp_client(make_app(broken))
+    response = await client.get("/readyz")
+    assert response.status == 503
+    assert "store" in (await response.json())["problems"]
+
+
+async def test_readiness_fails_when_redis_is_unreachable(
+    settings: Settings, aiohttp_client: Any, tmp_path: Path
+) -> None:
+    gone = dataclasses.replace(settings, redis_url=f"unix://{tmp_path}/no-such.sock")
+    client = await aiohttp_client(make_app(gone))
+    response = await client.get("/readyz")
+    assert response.status == 503
+    assert "redis" in (await response.json())["problems"]
+
+
+async def test_metrics_count_messages_without_content(settings: Settings, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(make_app(settings))
+    reporter = Reporter(client)
+    await reporter.say("my secret words")
+    text = await (await client.get("/metrics")).text()
+    assert 'tipline_messages_total{channel="simulator",outcome="handled"}' in text
+    assert "my secret words" not in text and reporter.sender not in text
+
+
+async def test_oversized_bodies_are_refused_with_413(settings: Settings, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(make_app(settings))
+    body = b'{"sender": "sim-12345678", "message_id": "m", "text": "' + b"x" * (settings.max_body_bytes + 1) + b'"}'
+    response = await client.post("/simulator/api/message", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 413
+
+
+async def test_a_megabyte_of_text_emoji_rtl_and_zero_width_characters_get_a_reply(
+    settings: Settings, aiohttp_client: Any
+) -> None:
+    client = await aiohttp_client(make_app(dataclasses.replace(settings, max_body_bytes=4 * 1024 * 1024)))
+    reporter = Reporter(client)
+    await reporter.say("hello")
+    for text in ["x" * 1_000_000, "🙏🏽" * 500, "رأيت رجالاً محتجزين", "\u200b\u200f\u2060", "\x00\x01"]:
+        replies = await reporter.say(text)
+        assert replies and all(r["text"] for r in replies)
