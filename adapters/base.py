@@ -30,13 +30,13 @@ class MediaRef:
     size: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "locator": self.locator,
-            "kind": self.kind,
-            "content_type": self.content_type,
-            "size": self.size,
-        }
+        """Compact form for drafts and job payloads (unknown fields left out)."""
+        data: dict[str, Any] = {"channel": self.channel, "locator": self.locator, "kind": self.kind}
+        if self.content_type is not None:
+            data["content_type"] = self.content_type
+        if self.size is not None:
+            data["size"] = self.size
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaRef:

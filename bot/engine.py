@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from adapters.base import Inbound, Reply
 from bot.drafts import looks_like_receipt, new_receipt, receipt_hash, report_draft
-from bot.identity import message_key, pseudonym
+from bot.identity import message_mark, pseudonym
 from bot.sessions import Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
 from secure_store.report import now_iso
@@ -30,14 +30,14 @@ Enqueue = Callable[[str, str, str], None]
 
 
 class QuietTimer(Protocol):
-    """Schedules the reminder/expiry job of a conversation (see workers.reminders)."""
+    """When a quiet conversation next needs a look, and who looks (see workers.reminders)."""
 
-    def start(self, who: str, stamp: int) -> None:
-        """(Re)start the quiet clock of conversation `who` as of message number `stamp`."""
+    def check_at(self, last_message_at: float) -> float:
+        """The time the conversation should be looked at if nothing more arrives."""
         ...
 
-    def stop(self, who: str) -> None:
-        """The conversation ended: nothing more to remind or expire."""
+    def start_sweeper(self, token: str) -> None:
+        """Start the job that looks at quiet conversations (called when none is running)."""
         ...
 
 
@@ -69,12 +69,12 @@ class Engine:
     async def handle(self, message: Inbound) -> list[Reply]:
         """Process one message exactly once, in order within its conversation."""
         who = pseudonym(self.pseudonym_key, message.channel, message.sender)
-        seen_key = message_key(self.pseudonym_key, message.channel, message.message_id)
+        seen_key = message_mark(self.pseudonym_key, message.channel, message.message_id)
         async with self.sessions.lock(who):
-            if await self.sessions.seen(seen_key):
+            handled, session = await self.sessions.open(who, seen_key)
+            if handled:
                 log.info("duplicate message ignored")
                 return []
-            session = await self.sessions.load(who)
             if session is None:
                 session, replies = self._start(message)
                 self._attach(session, message)
@@ -95,8 +95,6 @@ class Engine:
                 return await self._keep(who, session, seen_key, outcome.replies)
             replies = await self._finish(session, outcome)
             await self.sessions.end(who, seen_key)
-            if self.quiet:
-                await asyncio.to_thread(self.quiet.stop, who)
             return replies
 
     def _start(self, message: Inbound) -> tuple[Session, list[Reply]]:
@@ -112,14 +110,16 @@ class Engine:
         )
         return session, self.flow.begin(conversation)
 
-    async def _keep(self, who: str, session: Session, seen_key: str, replies: list[Reply]) -> list[Reply]:
+    async def _keep(self, who: str, session: Session, seen_key: int, replies: list[Reply]) -> list[Reply]:
         """Save the live conversation and restart its quiet clock."""
-        stamp = int(session.extra.get("n", 0)) + 1
-        session.extra["n"] = stamp
-        session.extra["q"] = round(time.time(), 1)
-        await self.sessions.save(who, session, seen_key)
-        if self.quiet:
-            await asyncio.to_thread(self.quiet.start, who, stamp)
+        session.extra["n"] = int(session.extra.get("n", 0)) + 1
+        session.extra["q"] = now = round(time.time(), 1)
+        if self.quiet is None:
+            await self.sessions.save(who, session, seen_key)
+            return replies
+        token = secrets.token_hex(8)
+        if await self.sessions.save(who, session, seen_key, self.quiet.check_at(now), token):
+            await asyncio.to_thread(self.quiet.start_sweeper, token)
         return replies
 
     async def _addendum(self, session: Session, code: str) -> list[Reply]:

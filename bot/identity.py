@@ -11,6 +11,10 @@ def pseudonym(key: bytes, channel: str, address: str) -> str:
     return hmac.new(key, f"sender:{channel}:{address}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def message_key(key: bytes, channel: str, message_id: str) -> str:
-    """The de-duplication name of a provider message id."""
-    return hmac.new(key, f"message:{channel}:{message_id}".encode(), hashlib.sha256).hexdigest()[:32]
+def message_mark(key: bytes, channel: str, message_id: str) -> int:
+    """The de-duplication mark of a provider message id, kept in its conversation's set of marks.
+
+    A 64-bit integer, so Redis keeps a conversation's marks as a compact intset (8 bytes each);
+    a collision would need two of one reporter's own messages to clash."""
+    digest = hmac.new(key, f"message:{channel}:{message_id}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)

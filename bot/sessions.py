@@ -1,12 +1,14 @@
 """Live conversations in Redis: encrypted, expiring, locked one message at a time, de-duplicated.
 
-Everything stored here is either an opaque pseudonym or ciphertext under `SESSION_KEY`. A
+Everything stored here is either an opaque pseudonym or ciphertext under `SESSION_KEY` (the
+session JSON is compressed, then encrypted, to keep a live conversation under 2 KB of Redis). A
 session holds the reply address (encrypted) and goes away when the conversation ends.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,9 @@ DEDUPE_TTL = 7 * 24 * 3600
 RECEIPT_TTL = 90 * 24 * 3600
 LOCK_TIMEOUT = 60
 LOCK_WAIT = 30
+SWEEPER_CLAIM_SECONDS = 120
+QUIET_INDEX = "tl:q"
+SWEEPER_CLAIM = "tl:q:sweeper"
 
 
 @dataclass
@@ -59,19 +64,26 @@ class Session:
 
 
 class SessionStore:
-    """Sessions, locks and de-duplication marks for one Redis."""
+    """Sessions, locks, de-duplication marks and the quiet index for one Redis.
+
+    Keys: `tl:s:<who>` the encrypted session; `tl:d:<who>` a set of handled message marks (kept
+    7 days, beyond the session, so a provider retry after the end starts nothing); `tl:q` one
+    sorted set of conversations by when they next need a quiet check (see workers.reminders).
+    """
 
     def __init__(self, redis: Redis, session_key: bytes, ttl: int, prefix: str = "tl") -> None:
         self.redis = redis
         self.box = SecretBox(session_key)
         self.ttl = ttl
         self.prefix = prefix
+        self.quiet_index = QUIET_INDEX
+        self.sweeper = SWEEPER_CLAIM
 
     def _session(self, who: str) -> str:
         return f"{self.prefix}:s:{who}"
 
-    def _seen(self, message: str) -> str:
-        return f"{self.prefix}:d:{message}"
+    def _marks(self, who: str) -> str:
+        return f"{self.prefix}:d:{who}"
 
     def _receipt(self, digest: str) -> str:
         return f"{self.prefix}:rc:{digest}"
@@ -80,32 +92,53 @@ class SessionStore:
         """A lock across processes: one message of a conversation at a time."""
         return Lock(self.redis, f"{self.prefix}:l:{who}", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
 
-    async def seen(self, message: str) -> bool:
-        return bool(await self.redis.exists(self._seen(message)))
+    async def open(self, who: str, message: int) -> tuple[bool, Session | None]:
+        """In one round trip: was `message` handled already, and the live session (if any)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.sismember(self._marks(who), str(message))
+            pipe.get(self._session(who))
+            handled, raw = await pipe.execute()
+        return bool(handled), self._decrypt(raw)
 
     async def load(self, who: str) -> Session | None:
-        raw = await self.redis.get(self._session(who))
+        return self._decrypt(await self.redis.get(self._session(who)))
+
+    def _decrypt(self, raw: object) -> Session | None:
         if not isinstance(raw, bytes):
             return None
         try:
-            return Session.from_bytes(self.box.decrypt(raw))
-        except (CryptoError, ValueError, KeyError):
+            return Session.from_bytes(zlib.decompress(self.box.decrypt(raw)))
+        except (CryptoError, ValueError, KeyError, zlib.error):
             return None
 
-    async def save(self, who: str, session: Session, message: str | None = None) -> None:
-        """Store the session and mark the message handled (if any), atomically."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._session(who), self.box.encrypt(session.to_bytes()), ex=self.ttl)
-            if message:
-                pipe.set(self._seen(message), b"1", ex=DEDUPE_TTL)
-            await pipe.execute()
+    async def save(
+        self, who: str, session: Session, message: int | None = None, quiet_check_at: float | None = None,
+        sweeper_token: str | None = None,
+    ) -> bool:
+        """Store the session, mark the message handled and index the next quiet check, atomically.
 
-    async def end(self, who: str, message: str | None = None) -> None:
+        With `sweeper_token`, also claims the quiet sweeper if none is running; returns True when
+        this call claimed it (the caller then starts one, see workers.reminders)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._session(who), self.box.encrypt(zlib.compress(session.to_bytes(), 6)), ex=self.ttl)
+            if message is not None:
+                pipe.sadd(self._marks(who), message)
+                pipe.expire(self._marks(who), DEDUPE_TTL)
+            if quiet_check_at is not None:
+                pipe.zadd(self.quiet_index, {who: quiet_check_at})
+            if sweeper_token is not None:
+                pipe.set(self.sweeper, sweeper_token, nx=True, ex=SWEEPER_CLAIM_SECONDS)
+            results = await pipe.execute()
+        return sweeper_token is not None and bool(results[-1])
+
+    async def end(self, who: str, message: int | None = None) -> None:
         """Forget the conversation (and its reply address) and mark the message handled (if any)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._session(who))
-            if message:
-                pipe.set(self._seen(message), b"1", ex=DEDUPE_TTL)
+            pipe.zrem(self.quiet_index, who)
+            if message is not None:
+                pipe.sadd(self._marks(who), message)
+                pipe.expire(self._marks(who), DEDUPE_TTL)
             await pipe.execute()
 
     async def remember_receipt(self, digest: str, report_id: str) -> None:

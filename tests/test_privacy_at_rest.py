@@ -89,7 +89,7 @@ async def test_nothing_written_at_rest_contains_report_text_sender_or_media(
     assert findings(store_objects, secrets) == []
     assert findings(logs, secrets) == []
     # filed drafts leave no session, job payload or media status behind in Redis
-    # (the unfinished conversation's quiet timer, `rq:job:quiet-…`, holds only a pseudonym and a counter)
+    # (the quiet sweeper's own job, `rq:job:quiet-sweep-…`, holds only a random token)
     left = [key for key in redis_client.scan_iter("*") if key.startswith((b"rq:job:", b"tl:m:"))
-            and not key.startswith(b"rq:job:quiet-")]
+            and not key.startswith(b"rq:job:quiet-sweep-")]
     assert left == []

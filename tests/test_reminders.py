@@ -27,7 +27,7 @@ from tests.scenario import expect
 @pytest.fixture
 def quiet_env(service_env: dict[str, str]) -> dict[str, str]:
     return {**service_env, "CHANNELS": "tests.outbox_channel:OutboxAdapter", "REMINDER_AFTER": "1",
-            "DRAFT_EXPIRY": "3", "SESSION_TTL": "60"}
+            "DRAFT_EXPIRY": "3", "SESSION_TTL": "60", "QUIET_SWEEP_SECONDS": "1"}
 
 
 @pytest.fixture
@@ -98,7 +98,47 @@ async def test_a_reporter_who_keeps_writing_is_not_reminded_and_discard_policy_f
         assert not redis_client.keys("tl:s:*")
         assert len(sent(Path(env["TIPLINE_VAR_DIR"]))) == 1
         assert list_reports(store, analyst_key.load()) == []
-        assert not redis_client.zrange(f"rq:scheduled:{env['QUEUE_NAME']}", 0, -1)
+        assert not redis_client.zrange("tl:q", 0, -1)  # nothing left to look at
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
+
+
+async def test_one_sweeper_runs_and_a_dead_one_is_replaced_by_the_next_message(
+    quiet_env: dict[str, str], aiohttp_client: Any, redis_client: redis.Redis,
+) -> None:
+    client = await aiohttp_client(make_app(load_settings(quiet_env)))
+    queued = f"rq:queue:{quiet_env['QUEUE_NAME']}"
+
+    def sweepers() -> list[bytes]:
+        return [j for j in redis_client.lrange(queued, 0, -1) if j.startswith(b"quiet-sweep-")]
+
+    phone = Phone(client)
+    await phone.say("hello")
+    assert len(sweepers()) == 1
+    await Phone(client).say("hello")
+    await phone.say("English")
+    assert len(sweepers()) == 1, "a running sweeper is not started twice"
+    assert len(redis_client.zrange("tl:q", 0, -1)) == 2, "both conversations are indexed"
+
+    redis_client.delete("tl:q:sweeper")  # the chain died and its claim expired
+    await phone.say("yes")
+    assert len(sweepers()) == 2
+    claim = redis_client.get("tl:q:sweeper")
+    assert claim is not None and sweepers()[-1] == b"quiet-sweep-" + claim
+
+
+def test_a_sweep_job_of_a_replaced_chain_stops_without_scheduling_another(
+    quiet_env: dict[str, str], redis_client: redis.Redis,
+) -> None:
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    from tests.conftest import run_burst_worker
+
+    queue = Queue(quiet_env["QUEUE_NAME"], connection=redis_client, serializer=JSONSerializer)
+    redis_client.set("tl:q:sweeper", "the-live-chain")
+    queue.enqueue("workers.reminders.sweep", "an-old-chain", result_ttl=0)
+    assert run_burst_worker(quiet_env).returncode == 0
+    assert redis_client.get("tl:q:sweeper") == b"the-live-chain"
+    assert redis_client.zrange(f"rq:scheduled:{quiet_env['QUEUE_NAME']}", 0, -1) == []

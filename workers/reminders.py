@@ -1,28 +1,26 @@
 """Quiet conversations: one reminder, then the draft is handled by `EXPIRY_POLICY`.
 
-Each live conversation has one scheduled job (`quiet-r-<pseudonym>`, then `quiet-e-<pseudonym>`),
-re-armed on every message (RQ scheduler, `enqueue_in`). The job first reminds, then re-arms itself for the expiry.
-It acts only if the conversation has not moved on since it was armed (same message stamp, and
-the quiet time has really passed), so a late or early run does nothing.
+Every live conversation sits in one sorted set (`tl:q`) scored by when it next needs a look; the
+engine updates it in the same transaction that saves the session. One self-renewing job, the
+sweeper (RQ scheduler, every `QUIET_SWEEP_SECONDS`), looks at the conversations that are due.
+A single chain runs at a time: it holds a claim key naming its next job, and a job that finds
+another name there stops. If the chain dies, the claim expires and the next message starts one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import math
+import secrets
 import time
 from datetime import timedelta
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from rq import Queue
-from rq.exceptions import NoSuchJobError
-from rq.job import Job
 
 from bot.drafts import report_draft, worth_filing
-from bot.sessions import Session, SessionStore
+from bot.sessions import QUIET_INDEX, SWEEPER_CLAIM, SWEEPER_CLAIM_SECONDS, Session, SessionStore
 from flows.machine import ReportFlow
 from workers.context import WorkerContext, worker_context
 from workers.payload import seal_payload
@@ -30,74 +28,84 @@ from workers.queue import enqueue, make_queue
 
 log = logging.getLogger("tipline.reminders")
 
-REMIND, EXPIRE = "remind", "expire"
-
-
-def job_id(who: str, phase: str) -> str:
-    """One id per phase: a running reminder job re-arms the expiry under the other id, so RQ's
-    clean-up of the finished reminder cannot delete the expiry it just scheduled."""
-    return f"quiet-{phase[0]}-{who}"
+BATCH = 200
 
 
 class QuietTimer:
-    """The engine's side: (re)arm or drop a conversation's quiet job."""
+    """The engine's side: when a conversation next needs a look, and starting the sweeper."""
 
     def __init__(self, queue: Queue, reminder_after: int, draft_expiry: int) -> None:
         self.queue = queue
         self.reminder_after = reminder_after
         self.draft_expiry = draft_expiry
 
-    def start(self, who: str, stamp: int) -> None:
-        phase, delay = (REMIND, self.reminder_after) if self.reminder_after else (EXPIRE, self.draft_expiry)
-        if phase == REMIND:
-            self._drop(job_id(who, EXPIRE))
-        arm(self.queue, who, stamp, phase, delay)
+    def check_at(self, last_message_at: float) -> float:
+        return last_message_at + (self.reminder_after or self.draft_expiry)
 
-    def stop(self, who: str) -> None:
-        for phase in (REMIND, EXPIRE):
-            self._drop(job_id(who, phase))
-
-    def _drop(self, name: str) -> None:
-        self.queue.scheduled_job_registry.remove(name)
-        with contextlib.suppress(NoSuchJobError):
-            Job.fetch(name, connection=self.queue.connection, serializer=self.queue.serializer).delete()
+    def start_sweeper(self, token: str) -> None:
+        """Run the first sweep now; it schedules the next ones itself."""
+        self.queue.enqueue("workers.reminders.sweep", token, job_id=f"quiet-sweep-{token}",
+                           result_ttl=0, failure_ttl=24 * 3600, description="quiet sweep")
 
 
-def arm(queue: Queue, who: str, stamp: int, phase: str, delay: int) -> None:
-    queue.enqueue_in(
-        timedelta(seconds=delay), "workers.reminders.quiet", who, stamp, phase,
-        job_id=job_id(who, phase), result_ttl=0, failure_ttl=24 * 3600, description="quiet",
-    )
-
-
-def quiet(who: str, stamp: int, phase: str) -> str:
-    """Scheduled job: remind the reporter, or handle the expired draft, unless they wrote since."""
+def sweep(token: str) -> str:
+    """Scheduled job: remind or expire the conversations that are due, then schedule the next sweep."""
     context = worker_context()
-    return asyncio.run(_quiet(context, who, stamp, phase))
+    settings = context.settings
+    redis = Redis.from_url(settings.redis_url or "")
+    try:
+        holder = redis.get(SWEEPER_CLAIM)
+        if not isinstance(holder, bytes) or holder.decode() != token:
+            return "stale chain"
+        members: list[bytes] = redis.zrangebyscore(QUIET_INDEX, "-inf", time.time(), 0, BATCH)  # type: ignore[assignment]
+        due = [m.decode() for m in members]
+        outcomes = asyncio.run(_look_at(context, due)) if due else []
+        following = secrets.token_hex(8)
+        interval = settings.quiet_sweep_seconds
+        redis.set(SWEEPER_CLAIM, following, ex=interval + SWEEPER_CLAIM_SECONDS)
+        make_queue(redis, settings.queue_name).enqueue_in(
+            timedelta(seconds=interval), "workers.reminders.sweep", following,
+            job_id=f"quiet-sweep-{following}", result_ttl=0, failure_ttl=24 * 3600, description="quiet sweep",
+        )
+        return f"looked at {len(due)}: " + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes)))
+    finally:
+        redis.close()
 
 
-async def _quiet(context: WorkerContext, who: str, stamp: int, phase: str) -> str:
+async def _look_at(context: WorkerContext, due: list[str]) -> list[str]:
     settings = context.settings
     redis = AsyncRedis.from_url(settings.redis_url or "")
     try:
         sessions = SessionStore(redis, settings.session_key, settings.session_ttl)
-        async with sessions.lock(who):
-            session = await sessions.load(who)
-            if session is None or int(session.extra.get("n", 0)) != stamp:
-                return "moved on"
-            quiet_for = time.time() - float(session.extra.get("q", 0))
-            wanted = settings.reminder_after if phase == REMIND else settings.draft_expiry
-            if quiet_for < wanted - 0.1:  # re-armed while queued: the engine's newer job follows
-                return "not yet"
-            if phase == REMIND:
-                await _remind(context, session)
-                await asyncio.to_thread(_arm_expiry, context, who, stamp, quiet_for)
-                return "reminded"
+        return [await _look(context, sessions, who) for who in due]
+    finally:
+        await redis.aclose()
+
+
+async def _look(context: WorkerContext, sessions: SessionStore, who: str) -> str:
+    """Remind once per quiet spell, expire at the end of it; otherwise just re-index."""
+    settings = context.settings
+    async with sessions.lock(who):
+        session = await sessions.load(who)
+        if session is None:
+            await sessions.redis.zrem(sessions.quiet_index, who)
+            return "gone"
+        last = float(session.extra.get("q", 0))
+        quiet_for = time.time() - last
+        if quiet_for >= settings.draft_expiry:
             await asyncio.to_thread(_expire, context, session)
             await sessions.end(who)
             return "expired"
-    finally:
-        await redis.aclose()
+        stamp = session.extra.get("n", 0)
+        if settings.reminder_after and quiet_for >= settings.reminder_after and session.extra.get("r") != stamp:
+            await _remind(context, session)
+            session.extra["r"] = stamp
+            await sessions.save(who, session, quiet_check_at=last + settings.draft_expiry)
+            return "reminded"
+        reminded = not settings.reminder_after or session.extra.get("r") == stamp
+        await sessions.redis.zadd(sessions.quiet_index,
+                                  {who: last + (settings.draft_expiry if reminded else settings.reminder_after)})
+        return "not yet"
 
 
 async def _remind(context: WorkerContext, session: Session) -> None:
@@ -114,11 +122,6 @@ async def _remind(context: WorkerContext, session: Session) -> None:
 
 def _queue(context: WorkerContext) -> Queue:
     return make_queue(Redis.from_url(context.settings.redis_url or ""), context.settings.queue_name)
-
-
-def _arm_expiry(context: WorkerContext, who: str, stamp: int, quiet_for: float) -> None:
-    remaining = max(1, math.ceil(context.settings.draft_expiry - quiet_for))
-    arm(_queue(context), who, stamp, EXPIRE, remaining)
 
 
 def _expire(context: WorkerContext, session: Session) -> None:
