@@ -120,7 +120,7 @@ class SessionStore:
         With `sweeper_token`, also claims the quiet sweeper if none is running; returns True when
         this call claimed it (the caller then starts one, see workers.reminders)."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._session(who), self.box.encrypt(zlib.compress(session.to_bytes(), 6)), ex=self.ttl)
+            pipe.set(self._session(who), self.box.encrypt(zlib.compress(session.to_bytes(), 1)), ex=self.ttl)
             if message is not None:
                 pipe.sadd(self._marks(who), message)
                 pipe.expire(self._marks(who), DEDUPE_TTL)

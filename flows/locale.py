@@ -11,6 +11,7 @@ import re
 import string
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -44,13 +45,18 @@ class Locale:
         template = self.messages[key]
         return template.format(**values) if values else template
 
+    @cached_property
+    def folded_words(self) -> dict[str, tuple[str, ...]]:
+        """Each word's forms, folded once (matching runs on every message)."""
+        return {word: tuple(normalise(form) for form in forms) for word, forms in self.words.items()}
+
     def is_word(self, text: str, word: str, also: tuple[str, ...] = ()) -> bool:
         """True if `text` is one of the localised forms of a word (e.g. restart), or one of `also`,
         forgiving case, accents and a small typo in words of four letters or more."""
         folded = normalise(text)
         if not folded or len(folded) > 40:
             return False
-        forms = [normalise(w) for w in (*self.words.get(word, ()), *also)]
+        forms = [*self.folded_words.get(word, ()), *(normalise(w) for w in also)]
         if folded in forms:
             return True
         long_forms = [f for f in forms if len(f) >= 4]
