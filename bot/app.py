@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from adapters.base import Adapter, Inbound, Reply
+from adapters.base import Adapter, Inbound, MediaLimits, Reply
 from adapters.registry import load_adapters
 from bot import metrics
 from bot.engine import Engine
@@ -85,6 +85,7 @@ def make_app(settings: Settings) -> web.Application:
         session_key=settings.session_key,
         enqueue=lambda job, payload, job_id: enqueue(queue, job, payload, job_id),
         quiet=QuietTimer(queue, settings.reminder_after, settings.draft_expiry),
+        limits=MediaLimits(settings.max_media_bytes, settings.media_types),
     )
     adapters = load_adapters(settings)
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from adapters.base import Inbound, Reply
+from adapters.base import Inbound, MediaLimits, MediaRef, Reply
 from bot.drafts import looks_like_receipt, new_receipt, receipt_hash, report_draft
 from bot.identity import message_mark, pseudonym
 from bot.sessions import Session, SessionStore
@@ -41,6 +41,14 @@ class QuietTimer(Protocol):
         ...
 
 
+def acceptable(ref: MediaRef, limits: MediaLimits) -> bool:
+    """False when what the provider says of a file already rules it out (type or size)."""
+    content_type = (ref.content_type or "").split(";")[0].strip().lower()
+    if content_type and content_type not in limits.allowed_types:
+        return False
+    return ref.size is None or ref.size <= limits.max_bytes
+
+
 def country_of(message: Inbound) -> str | None:
     """The reporter's country for helpline numbers: the phone number's, or a region in language_code."""
     if message.country_hint:
@@ -58,6 +66,7 @@ class Engine:
         session_key: bytes,
         enqueue: Enqueue,
         quiet: QuietTimer | None = None,
+        limits: MediaLimits | None = None,
     ) -> None:
         self.sessions = sessions
         self.flow = flow
@@ -65,6 +74,7 @@ class Engine:
         self.session_key = session_key
         self.enqueue = enqueue
         self.quiet = quiet
+        self.limits = limits
 
     async def handle(self, message: Inbound) -> list[Reply]:
         """Process one message exactly once, in order within its conversation."""
@@ -77,22 +87,29 @@ class Engine:
                 return []
             if session is None:
                 session, replies = self._start(message)
-                self._attach(session, message)
+                attached, refused = self._attach(session, message)
                 if looks_like_receipt(message.text):
                     replies = await self._addendum(session, message.text or "") or replies
-                return await self._keep(who, session, seen_key, replies)
+                replies = await self._keep(who, session, seen_key, self._refusal(session, refused) + replies)
+                await self._fetch_promptly(session, attached)
+                return replies
 
-            attached = self._attach(session, message)
+            attached, refused = self._attach(session, message)
             if not session.conversation.answers and looks_like_receipt(message.text) and (
                     found := await self._addendum(session, message.text or "")):
-                return await self._keep(who, session, seen_key, found)
+                replies = await self._keep(who, session, seen_key, found)
+                await self._fetch_promptly(session, attached)
+                return replies
             said = Said(text=message.text, choice=message.choice, location=message.location,
-                        media_count=attached)
+                        media_count=len(attached))
             outcome = self.flow.step(session.conversation, said)
             if outcome.dropped:
                 await self._discard(session, outcome.dropped)
+            outcome.replies[:0] = self._refusal(session, refused)
             if outcome.end is None:
-                return await self._keep(who, session, seen_key, outcome.replies)
+                replies = await self._keep(who, session, seen_key, outcome.replies)
+                await self._fetch_promptly(session, attached)
+                return replies
             replies = await self._finish(session, outcome)
             await self.sessions.end(who, seen_key)
             return replies
@@ -144,12 +161,34 @@ class Engine:
         await self.sessions.remember_receipt(digest, session.report_id)
         return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]
 
-    def _attach(self, session: Session, message: Inbound) -> int:
+    def _attach(self, session: Session, message: Inbound) -> tuple[list[dict[str, Any]], int]:
+        """Add the message's media to the draft; returns (the new items, how many were refused).
+
+        Media the provider already tells us are of a refused type or too large are refused at
+        once (the reporter is told); the worker checks the real bytes again."""
         media = session.conversation.media
-        room = MAX_MEDIA_PER_REPORT - len(media)
-        for ref in message.media[: max(room, 0)]:
-            media.append({"id": secrets.token_hex(16), "ref": ref.to_dict()})
-        return min(len(message.media), max(room, 0))
+        added: list[dict[str, Any]] = []
+        refused = 0
+        for ref in message.media:
+            if self.limits and not acceptable(ref, self.limits):
+                refused += 1
+            elif len(media) < MAX_MEDIA_PER_REPORT:
+                added.append({"id": secrets.token_hex(16), "ref": ref.to_dict()})
+                media.append(added[-1])
+            else:
+                refused += 1
+        return added, refused
+
+    def _refusal(self, session: Session, refused: int) -> list[Reply]:
+        return [self.flow.message(session.conversation, "media.refused")] if refused else []
+
+    async def _fetch_promptly(self, session: Session, items: list[dict[str, Any]]) -> None:
+        """Fetch new media from the provider now (its links can expire); filing uses what is stored.
+
+        Enqueued after the draft is saved, so a crash in between leaves filing to fetch them itself."""
+        for item in items:
+            payload = seal_payload(self.session_key, {**item, "report_id": session.report_id})
+            await asyncio.to_thread(self.enqueue, "fetch_media", payload, f"media-{item['id']}")
 
     async def _file(self, draft: dict[str, Any]) -> None:
         payload = seal_payload(self.session_key, draft)

@@ -150,6 +150,10 @@ class ReportFlow:
     def begin(self, conversation: Conversation) -> list[Reply]:
         return [self._say(conversation, "welcome"), *self._arrive(conversation).replies]
 
+    def message(self, conversation: Conversation, key: str, **values: object) -> Reply:
+        """A message of the locale files in the reporter's language (for notices the engine gives)."""
+        return self._say(conversation, key, **values)
+
     def _say(self, conversation: Conversation, key: str, **values: object) -> Reply:
         locale = self.locale(conversation)
         return Reply(locale.text(key, **values), rtl=locale.rtl)

@@ -9,11 +9,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from rq import Queue
+from rq.intermediate_queue import IntermediateQueue
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 from bot.embedded_redis import EmbeddedRedis
 from config.settings import Settings, load_settings
@@ -114,3 +118,20 @@ def start_worker(service_env: dict[str, str]) -> subprocess.Popen[str]:
         env=worker_env(service_env), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         text=True, start_new_session=True,
     )
+
+
+def recover_abandoned_jobs(queue: Queue) -> None:
+    """Do at once what RQ's own maintenance does for a killed worker's jobs after its grace periods:
+    an abandoned started job goes back for a retry, and so does a job caught between the queue and
+    the started registry (RQ's intermediate queue); retries waiting for their backoff run now."""
+    started = StartedJobRegistry(queue=queue)
+    started.cleanup(timestamp=time.time() + 3600)
+    intermediate = IntermediateQueue(queue.key, connection=queue.connection)
+    for job_id in intermediate.get_job_ids():
+        job = queue.fetch_job(job_id)
+        intermediate.remove(job_id)
+        if job is not None and job_id not in started:
+            queue.enqueue_job(job)
+    scheduled = ScheduledJobRegistry(queue=queue)
+    for job_id in scheduled.get_job_ids():
+        scheduled.requeue(job_id)

@@ -23,6 +23,8 @@ from secure_store.backends import FileStore
 from secure_store.report import now_iso
 from tests.conftest import AnalystKey, run_burst_worker
 from tests.media_samples import image
+from tests.scenario import expect
+from tests.test_adapter_simulator import SimulatorPhone
 from workers import notify
 from workers.media_status import status_key
 from workers.payload import seal_payload
@@ -212,3 +214,27 @@ async def test_failed_jobs_are_listed_without_payloads_and_rerun_on_request(
     assert len(list_reports(store, analyst_key.load())) == 1
     assert main(["jobs", "retry", "no-such-job"]) == 1
 
+
+
+async def test_media_sent_in_a_conversation_are_fetched_and_sealed_before_the_report_is_confirmed(
+    client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, redis_client: redis.Redis,
+) -> None:
+    phone = SimulatorPhone(client)
+    await phone.say("hello")
+    await phone.photo(image("JPEG"))
+    assert run_burst_worker(service_env).returncode == 0
+    assert len(list(store.names("media/"))) == 1, "sealed while the reporter is still writing"
+    assert not list(store.names("reports/"))
+
+
+async def test_a_file_of_a_refused_type_gets_a_polite_reply_at_once_and_is_not_kept(
+    client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore,
+) -> None:
+    phone = SimulatorPhone(client)
+    await phone.say("hello")
+    upload_id = await upload(client, b"MZ\x90\x00 not a document", "application/x-msdownload")
+    body = phone._body(media=[{"id": upload_id, "content_type": "application/x-msdownload", "kind": "document"}])
+    replies = await phone._post(body)
+    assert expect("en", "media.refused") in "\n".join(replies)
+    assert run_burst_worker(service_env).returncode == 0
+    assert not list(store.names("media/"))
