@@ -7,7 +7,7 @@ simulator). Nothing outside `adapters/` knows any provider's wire format.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -107,7 +107,26 @@ class Outbound:
     replies: tuple[Reply, ...] = field(default_factory=tuple)
 
 
-Handler = Callable[[Inbound], Awaitable[list[Reply]]]
+class Chat(Protocol):
+    """The reporter's chat, for channels that send while the webhook is open (Telegram): the bot
+    sends its replies through it inside the conversation's lock, so they arrive in order."""
+
+    can_erase: bool
+    """True where the bot may delete both sides of the chat (Telegram private chats, < 48 h)."""
+
+    async def send(self, replies: list[Reply]) -> list[str]:
+        """Send now, in order; return the provider's ids of the messages sent (none on failure)."""
+        ...
+
+    async def erase(self, message_ids: list[str]) -> None:
+        """Delete these messages of both sides from the chat, as far as the provider allows."""
+        ...
+
+
+class Handler(Protocol):
+    """What an adapter calls with each message; returns the replies (already sent if `chat`)."""
+
+    def __call__(self, message: Inbound, chat: Chat | None = None) -> Awaitable[list[Reply]]: ...
 
 
 @dataclass(frozen=True)

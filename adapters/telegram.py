@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -65,6 +66,39 @@ def check_settings(settings: Settings) -> None:
 
 class FileUnavailable(Exception):
     """The file server failed for now; the filing job retries. Its message never holds the URL (it holds the token)."""
+
+
+async def delete_messages(bot: Bot, chat_id: int, message_ids: list[int]) -> int:
+    """Delete messages of a private chat in batches of 100; returns how many ids were asked for."""
+    ids = sorted(set(message_ids))
+    for start in range(0, len(ids), DELETE_BATCH):
+        try:
+            await bot.delete_messages(chat_id, ids[start:start + DELETE_BATCH])
+        except Forbidden:
+            log.info("reporter has blocked the bot; chat not erased")
+            return 0
+        except BadRequest as exc:
+            log.info("Telegram kept some messages (%s)", type(exc).__name__)
+    return len(ids)
+
+
+@dataclass
+class TelegramChat:
+    """One private chat, as the engine sees it while a webhook is open (`adapters.base.Chat`)."""
+
+    bot: Bot
+    chat_id: int
+    can_erase: bool = True
+
+    async def send(self, replies: list[Reply]) -> list[str]:
+        try:
+            return [str(i) for i in await send_replies(self.bot, self.chat_id, replies)]
+        except DeliveryFailed as exc:
+            log.warning("telegram replies not delivered: %s", exc)
+            return []
+
+    async def erase(self, message_ids: list[str]) -> None:
+        await delete_messages(self.bot, self.chat_id, [int(i) for i in message_ids if i.isdigit()])
 
 
 class TelegramAdapter:
@@ -129,11 +163,7 @@ class TelegramAdapter:
         if not isinstance(parsed, Parsed):
             log.info("telegram update ignored: %s", parsed.reason)
             return
-        replies = await handle(parsed.inbound)
-        try:
-            await send_replies(self.bot, parsed.chat_id, replies)
-        except DeliveryFailed as exc:
-            log.warning("telegram replies not delivered: %s", exc)
+        await handle(parsed.inbound, TelegramChat(self.bot, parsed.chat_id))
 
     async def _acknowledge(self, callback_query_id: str) -> None:
         """Stop the button's spinner; a failure here must not lose the press itself."""
@@ -162,17 +192,8 @@ class TelegramAdapter:
         Bots may delete any message of a private chat younger than 48 hours; older ones stay, and
         Telegram says nothing about which. Returns how many ids were asked for; raises on an outage.
         """
-        ids = sorted(set(message_ids))
         async with self._own_bot() as bot:
-            for start in range(0, len(ids), DELETE_BATCH):
-                try:
-                    await bot.delete_messages(int(address), ids[start:start + DELETE_BATCH])
-                except Forbidden:
-                    log.info("reporter has blocked the bot; chat not erased")
-                    return 0
-                except BadRequest as exc:
-                    log.info("Telegram kept some messages (%s)", type(exc).__name__)
-        return len(ids)
+            return await delete_messages(bot, int(address), message_ids)
 
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
         """`getFile`, then the bytes from the Bot API's file URL, refused beyond `limits`."""

@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from adapters.base import Adapter, Inbound, MediaLimits, Reply
+from adapters.base import Adapter, Chat, Inbound, MediaLimits, Reply
 from adapters.registry import load_adapters
 from bot import metrics
 from bot.engine import Engine
@@ -89,10 +89,10 @@ def make_app(settings: Settings) -> web.Application:
     )
     adapters = load_adapters(settings)
 
-    async def handle(message: Inbound) -> list[Reply]:
+    async def handle(message: Inbound, chat: Chat | None = None) -> list[Reply]:
         started = time.perf_counter()
         try:
-            replies = await engine.handle(message)
+            replies = await engine.handle(message, chat)
         except Exception:
             metrics.MESSAGES.labels(message.channel, "error").inc()
             raise

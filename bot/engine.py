@@ -11,9 +11,10 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from adapters.base import Inbound, MediaLimits, MediaRef, Reply
+from adapters.base import Chat, Inbound, MediaLimits, MediaRef, Reply
 from bot.drafts import looks_like_receipt, new_receipt, receipt_hash, report_draft
 from bot.identity import message_mark, pseudonym
 from bot.sessions import Session, SessionStore
@@ -57,6 +58,21 @@ def country_of(message: Inbound) -> str | None:
     return hint[1].upper() if len(hint) == 2 and len(hint[1]) == 2 and hint[1].isalpha() else None
 
 
+ERASE_CHAT = "erase_chat"
+"""The choice key of the "erase this chat" button offered at the end on channels that can."""
+
+
+@dataclass
+class Turn:
+    """What one message did: the replies, the session as it now is, whether the conversation
+    ended, and the media to fetch once the session is saved."""
+
+    replies: list[Reply]
+    session: Session
+    ended: bool = False
+    fetch: list[dict[str, Any]] = field(default_factory=list)
+
+
 class Engine:
     def __init__(
         self,
@@ -76,43 +92,67 @@ class Engine:
         self.quiet = quiet
         self.limits = limits
 
-    async def handle(self, message: Inbound) -> list[Reply]:
-        """Process one message exactly once, in order within its conversation."""
+    async def handle(self, message: Inbound, chat: Chat | None = None) -> list[Reply]:
+        """Process one message exactly once, in order within its conversation.
+
+        With `chat` (channels that send while the webhook is open and can delete messages), the
+        replies are sent inside the conversation's lock, so a burst of messages (an album) is
+        answered in order, and the ids of both sides are kept to erase the chat at the end."""
         who = pseudonym(self.pseudonym_key, message.channel, message.sender)
-        seen_key = message_mark(self.pseudonym_key, message.channel, message.message_id)
+        mark = message_mark(self.pseudonym_key, message.channel, message.message_id)
         async with self.sessions.lock(who):
-            handled, session = await self.sessions.open(who, seen_key)
+            handled, session = await self.sessions.open(who, mark)
             if handled:
                 log.info("duplicate message ignored")
                 return []
-            if session is None:
-                session, replies = self._start(message)
-                attached, refused = self._attach(session, message)
-                if looks_like_receipt(message.text):
-                    replies = await self._addendum(session, message.text or "") or replies
-                replies = await self._keep(who, session, seen_key, self._refusal(session, refused) + replies)
-                await self._fetch_promptly(session, attached)
-                return replies
+            if chat is not None and message.choice == ERASE_CHAT:
+                await self._erase(who, mark, message, chat)
+                return []
+            turn = await self._turn(session, message)
+            if chat is not None:
+                if turn.ended and chat.can_erase:
+                    turn.replies.append(self.flow.erase_offer(turn.session.conversation, ERASE_CHAT))
+                sent = await chat.send(turn.replies)
+                ids = turn.session.extra.setdefault("ids", [])
+                ids.extend([*message.provider_message_ids, *sent])
+            if turn.ended:
+                await self.sessions.end(who, mark)
+                if chat is not None and chat.can_erase and turn.session.extra.get("ids"):
+                    await self.sessions.keep_erasable(who, turn.session.extra["ids"])
+            else:
+                await self._keep(who, turn.session, mark)
+                await self._fetch_promptly(turn.session, turn.fetch)
+            return turn.replies
 
+    async def _turn(self, session: Session | None, message: Inbound) -> Turn:
+        """Apply one message: the replies, the session as it now is, and whether it ended."""
+        if session is None:
+            session, replies = self._start(message)
             attached, refused = self._attach(session, message)
-            if not session.conversation.answers and looks_like_receipt(message.text) and (
-                    found := await self._addendum(session, message.text or "")):
-                replies = await self._keep(who, session, seen_key, found)
-                await self._fetch_promptly(session, attached)
-                return replies
-            said = Said(text=message.text, choice=message.choice, location=message.location,
-                        media_count=len(attached))
-            outcome = self.flow.step(session.conversation, said)
-            if outcome.dropped:
-                await self._discard(session, outcome.dropped)
-            outcome.replies[:0] = self._refusal(session, refused)
-            if outcome.end is None:
-                replies = await self._keep(who, session, seen_key, outcome.replies)
-                await self._fetch_promptly(session, attached)
-                return replies
-            replies = await self._finish(session, outcome)
-            await self.sessions.end(who, seen_key)
-            return replies
+            if looks_like_receipt(message.text):
+                replies = await self._addendum(session, message.text or "") or replies
+            return Turn(self._refusal(session, refused) + replies, session, fetch=attached)
+        attached, refused = self._attach(session, message)
+        if not session.conversation.answers and looks_like_receipt(message.text) and (
+                found := await self._addendum(session, message.text or "")):
+            return Turn(found, session, fetch=attached)
+        said = Said(text=message.text, choice=message.choice, location=message.location,
+                    media_count=len(attached))
+        outcome = self.flow.step(session.conversation, said)
+        if outcome.dropped:
+            await self._discard(session, outcome.dropped)
+        outcome.replies[:0] = self._refusal(session, refused)
+        if outcome.end is None:
+            return Turn(outcome.replies, session, fetch=attached)
+        return Turn(await self._finish(session, outcome), session, ended=True)
+
+    async def _erase(self, who: str, mark: int, message: Inbound, chat: Chat) -> None:
+        """The reporter pressed "erase this chat": delete both sides of the finished conversation."""
+        ids = [*await self.sessions.take_erasable(who), *message.provider_message_ids]
+        await self.sessions.mark(who, mark)
+        if ids:
+            await chat.erase(ids)
+            log.info("chat erased at the reporter's request (%d messages)", len(ids))
 
     def _start(self, message: Inbound) -> tuple[Session, list[Reply]]:
         language = self.flow.pick_language(message.language_hint, message.country_hint)
@@ -127,17 +167,16 @@ class Engine:
         )
         return session, self.flow.begin(conversation)
 
-    async def _keep(self, who: str, session: Session, seen_key: int, replies: list[Reply]) -> list[Reply]:
+    async def _keep(self, who: str, session: Session, mark: int) -> None:
         """Save the live conversation and restart its quiet clock."""
         session.extra["n"] = int(session.extra.get("n", 0)) + 1
         session.extra["q"] = now = round(time.time(), 1)
         if self.quiet is None:
-            await self.sessions.save(who, session, seen_key)
-            return replies
+            await self.sessions.save(who, session, mark)
+            return
         token = secrets.token_hex(8)
-        if await self.sessions.save(who, session, seen_key, self.quiet.check_at(now), token):
+        if await self.sessions.save(who, session, mark, self.quiet.check_at(now), token):
             await asyncio.to_thread(self.quiet.start_sweeper, token)
-        return replies
 
     async def _addendum(self, session: Session, code: str) -> list[Reply]:
         """A receipt code: if it names a filed report, collect an addition to it."""

@@ -24,6 +24,8 @@ RECEIPT_TTL = 90 * 24 * 3600
 LOCK_TIMEOUT = 60
 LOCK_WAIT = 30
 SWEEPER_CLAIM_SECONDS = 120
+ERASABLE_TTL = 47 * 3600
+MAX_ERASABLE = 500
 QUIET_INDEX = "tl:q"
 SWEEPER_CLAIM = "tl:q:sweeper"
 
@@ -85,6 +87,9 @@ class SessionStore:
     def _marks(self, who: str) -> str:
         return f"{self.prefix}:d:{who}"
 
+    def _erasable(self, who: str) -> str:
+        return f"{self.prefix}:e:{who}"
+
     def _receipt(self, digest: str) -> str:
         return f"{self.prefix}:rc:{digest}"
 
@@ -140,6 +145,29 @@ class SessionStore:
                 pipe.sadd(self._marks(who), message)
                 pipe.expire(self._marks(who), DEDUPE_TTL)
             await pipe.execute()
+
+    async def mark(self, who: str, message: int) -> None:
+        """Mark a message handled without touching the conversation."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(self._marks(who), message)
+            pipe.expire(self._marks(who), DEDUPE_TTL)
+            await pipe.execute()
+
+    async def keep_erasable(self, who: str, message_ids: list[str]) -> None:
+        """After a conversation ends, keep (encrypted, for 47 hours: Telegram lets bots delete
+        messages younger than 48) the ids of both sides, so the reporter can have the chat erased."""
+        raw = json.dumps(message_ids[-MAX_ERASABLE:]).encode()
+        await self.redis.set(self._erasable(who), self.box.encrypt(zlib.compress(raw, 1)), ex=ERASABLE_TTL)
+
+    async def take_erasable(self, who: str) -> list[str]:
+        raw = await self.redis.getdel(self._erasable(who))
+        if not isinstance(raw, bytes):
+            return []
+        try:
+            ids = json.loads(zlib.decompress(self.box.decrypt(raw)))
+        except (CryptoError, ValueError, zlib.error):
+            return []
+        return [str(i) for i in ids]
 
     async def remember_receipt(self, digest: str, report_id: str) -> None:
         """Let a receipt code (known here only by its slow hash) find its report for 90 days."""

@@ -150,6 +150,11 @@ class ReportFlow:
     def begin(self, conversation: Conversation) -> list[Reply]:
         return [self._say(conversation, "welcome"), *self._arrive(conversation).replies]
 
+    def erase_offer(self, conversation: Conversation, key: str) -> Reply:
+        """The offer, at the end, to erase the whole conversation from the reporter's chat."""
+        locale = self.locale(conversation)
+        return Reply(locale.text("erase.offer"), choices=(Choice(key, locale.text("erase.button")),), rtl=locale.rtl)
+
     def message(self, conversation: Conversation, key: str, **values: object) -> Reply:
         """A message of the locale files in the reporter's language (for notices the engine gives)."""
         return self._say(conversation, key, **values)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 from rq import Queue
+from rq.exceptions import NoSuchJobError
 from rq.intermediate_queue import IntermediateQueue
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
@@ -126,12 +127,16 @@ def recover_abandoned_jobs(queue: Queue) -> None:
     the started registry (RQ's intermediate queue); retries waiting for their backoff run now."""
     started = StartedJobRegistry(queue=queue)
     started.cleanup(timestamp=time.time() + 3600)
+    scheduled = ScheduledJobRegistry(queue=queue)
+    waiting = set(scheduled.get_job_ids()) | set(queue.get_job_ids()) | set(started.get_job_ids())
     intermediate = IntermediateQueue(queue.key, connection=queue.connection)
     for job_id in intermediate.get_job_ids():
-        job = queue.fetch_job(job_id)
         intermediate.remove(job_id)
-        if job is not None and job_id not in started:
+        job = queue.fetch_job(job_id)
+        if job is not None and job_id not in waiting:
             queue.enqueue_job(job)
-    scheduled = ScheduledJobRegistry(queue=queue)
     for job_id in scheduled.get_job_ids():
-        scheduled.requeue(job_id)
+        try:
+            scheduled.requeue(job_id)
+        except NoSuchJobError:  # finished meanwhile (results are not kept): nothing to run
+            scheduled.remove(job_id)

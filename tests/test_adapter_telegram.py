@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import random
+import re
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ from secure_store.backends import FileStore
 from tests.conftest import ROOT, AnalystKey, run_burst_worker, worker_env
 from tests.contract import AdapterContract, photo
 from tests.doubles.telegram_api import TelegramApiDouble, recorded_text
-from tests.scenario import Script, begin_report, complete_report, expect, joined
+from tests.scenario import Script, begin_report, complete_report, expect, joined, word
 
 TOKEN = "123456789:AAE-test_token-for-the-double"
 SECRET = "webhook-secret_0123456789abcdef"
@@ -488,3 +489,39 @@ async def test_a_conversation_can_be_erased_from_the_reporters_chat(
     telegram_api.fail_next("deleteMessages", 403)
     assert await adapter.erase_messages("5550001234", [1]) == 0
     await adapter.close()
+
+
+async def test_an_albums_replies_are_sent_in_the_order_its_parts_were_handled(reporter: TelegramPhone) -> None:
+    await reporter.say("hello")
+    album = AlbumPhone(reporter, [photo(color) for color in ("green", "blue", "yellow")])
+    replies = await album.photo(photo("red"))
+    counts = [int(found.group(1)) for text in replies if (found := re.search(r"\((\d+)", text))]
+    assert counts == [1, 2, 3, 4]
+
+
+async def test_at_the_end_the_reporter_can_erase_the_whole_chat_and_nothing_is_kept(
+    reporter: TelegramPhone, telegram_api: TelegramApiDouble, redis_client: redis.Redis,
+) -> None:
+    await complete_report(reporter, [photo()])
+    assert reporter.buttons == ["erase_chat"], "the last message offers to erase the chat"
+    assert any(expect("en", "erase.offer") in text for text in reporter.read(0))
+    assert redis_client.keys("tl:e:*"), "the ids are kept (encrypted) while the offer stands"
+    theirs = {m["message_id"] for m in [reporter.last["message"]]} if reporter.last else set()
+    sent = {c.result["message_id"] for c in telegram_api.calls_of("sendMessage")
+            if c.status == 200 and str(c.params["chat_id"]) == reporter.sender}
+
+    mark = telegram_api.mark()
+    assert await reporter.press(1) == []
+    deleted = {i for c in telegram_api.calls_of("deleteMessages", mark) for i in c.params["message_ids"]}
+    assert sent <= deleted, "every message the bot sent is erased"
+    assert theirs <= deleted and set(range(1, max(theirs) + 1)) <= deleted, "and every message the reporter sent"
+    assert not redis_client.keys("tl:e:*") and not redis_client.keys("tl:s:*")
+
+
+async def test_delete_offers_to_erase_the_chat_too(reporter: TelegramPhone, redis_client: redis.Redis) -> None:
+    await reporter.say("hello")
+    await reporter.say("yes")
+    replies = await reporter.say(word("en", "delete"))
+    assert any(expect("en", "erase.offer") in text for text in replies)
+    assert reporter.buttons == ["erase_chat"]
+    assert not redis_client.keys("tl:s:*")

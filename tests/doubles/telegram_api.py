@@ -27,6 +27,7 @@ class Call:
     method: str
     params: dict[str, Any]
     status: int
+    result: Any = None
 
 
 @dataclass
@@ -147,9 +148,9 @@ class TelegramApiDouble:
                 params[key] = text
         return params
 
-    def _record(self, method: str, params: dict[str, Any], status: int) -> None:
+    def _record(self, method: str, params: dict[str, Any], status: int, result: Any = None) -> None:
         with self._lock:
-            self.calls.append(Call(method, params, status))
+            self.calls.append(Call(method, params, status, result))
 
     def _failure(self, method: str) -> Failure | None:
         with self._lock:
@@ -177,7 +178,7 @@ class TelegramApiDouble:
         if answer is None:
             self._record(method, params, 404)
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
-        self._record(method, params, 200)
+        self._record(method, params, 200, answer)
         return web.json_response({"ok": True, "result": answer})
 
     def _answer(self, method: str, params: dict[str, Any]) -> Any:
