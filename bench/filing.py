@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import time
 
 import boto3
 
+from bench.common import free_port, wait_for_port
 from secure_store.backends import S3Store
 from secure_store.filing import file_media, file_report
 from secure_store.keys import generate_keypair, parse_public_keys
@@ -27,18 +27,10 @@ def main() -> None:
                        "AWS_DEFAULT_REGION": "us-east-1"})
     # S3 runs in its own process, as it would in production: the server's work must not share this
     # process's interpreter lock with the sealing being measured.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    wait_for_port(port)
     endpoint = f"http://127.0.0.1:{port}"
     client = boto3.client("s3", endpoint_url=endpoint)
     client.create_bucket(Bucket="bench")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from typing import Any
 import aiohttp
 from twilio.request_validator import RequestValidator
 
-from bench.common import bench_environment, percentile
+from bench.common import bench_environment, free_port, percentile, wait_for_port
 
 SENDERS = 400
 MESSAGES_EACH = 8
@@ -32,12 +31,6 @@ ACCOUNT = "AC" + "b" * 32
 PATH = "/webhooks/twilio"
 TEXTS = ["hello", "yes", "1", "Men locked in a basement, a grey van at 5 am", "done", "Main Street 5", "today",
          "a grey van, plate KX12"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bare_app() -> Any:
@@ -132,13 +125,7 @@ def run(kind: str, env: dict[str, str], requests: list[tuple[dict[str, str], str
     server = subprocess.Popen([sys.executable, "-m", "bench.webhook", "serve", kind, str(port)],
                               env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for_port(port)
         elapsed, latencies = asyncio.run(drive(port, requests))
     finally:
         server.terminate()

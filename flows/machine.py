@@ -16,7 +16,7 @@ from transitions import Machine
 from adapters.base import Choice, Location, Reply
 from flows.helplines import helpline_for
 from flows.locale import Locale, load_locales, match_option, normalise
-from flows.spec import FlowSpec, Step, load_flow
+from flows.spec import FlowSpec, Step, load_flow, reachable
 
 GLOBAL_WORDS = ("delete", "cancel", "restart", "back", "help", "language")
 HISTORY_LIMIT = 24
@@ -333,15 +333,7 @@ class ReportFlow:
         return Outcome(replies=[self.prompt(conversation)])
 
     def _after_restart(self) -> set[str]:
-        graph = self.spec.forward()
-        seen: set[str] = set()
-        todo = [self.spec.restart]
-        while todo:
-            current = todo.pop()
-            if current not in seen:
-                seen.add(current)
-                todo.extend(graph[current])
-        return seen
+        return reachable([self.spec.restart], self.spec.forward())
 
     def _answer(self, conversation: Conversation, step: Step, said: Said, text: str) -> Outcome:
         locale = self.locale(conversation)

@@ -73,7 +73,7 @@ class FlowSpec:
 
     def fields(self) -> list[Step]:
         """Steps whose answers the reporter can review and edit, in flow order."""
-        main = _closure([self.start], self.forward())
+        main = reachable([self.start], self.forward())
         return [s for s in self.steps.values() if s.store and s.review and s.id in main]
 
     def forward(self) -> dict[str, set[str]]:
@@ -235,17 +235,18 @@ def _check_graph(spec: FlowSpec, nodes: dict[str, Any], fail: Callable[[Any, str
     backward: dict[str, set[str]] = {s: set() for s in spec.steps}
     for source, dest, _ in spec.edges():
         backward[dest].add(source)
-    reached = _closure(spec.entries(), spec.forward())
+    reached = reachable(spec.entries(), spec.forward())
     for step_id in spec.steps:
         if step_id not in reached:
             raise fail(nodes[step_id], f"step {step_id!r} cannot be reached from `start` or `addendum`")
-    ending = _closure([s.id for s in spec.steps.values() if s.kind == "final"], backward)
+    ending = reachable([s.id for s in spec.steps.values() if s.kind == "final"], backward)
     for step_id in spec.steps:
         if step_id not in ending:
             raise fail(nodes[step_id], f"step {step_id!r} is a dead end: no path from it reaches a final step")
 
 
-def _closure(seeds: list[str], graph: dict[str, set[str]]) -> set[str]:
+def reachable(seeds: list[str], graph: dict[str, set[str]]) -> set[str]:
+    """Every step reachable from `seeds` along `graph` (the seeds included)."""
     seen: set[str] = set()
     todo = list(seeds)
     while todo:

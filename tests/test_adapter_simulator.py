@@ -33,11 +33,14 @@ class SimulatorPhone:
     async def say(self, text: str) -> list[str]:
         return await self._post(self._body(text=text))
 
+    file_type, file_kind = "image/jpeg", "photo"
+    """What `photo` sends its bytes as (a subclass may send documents instead)."""
+
     async def photo(self, data: bytes, caption: str | None = None) -> list[str]:
         form = FormData()
-        form.add_field("file", data, filename="photo.jpg", content_type="image/jpeg")
+        form.add_field("file", data, filename="attachment", content_type=self.file_type)
         upload = await (await self.client.post("/simulator/api/upload", data=form)).json()
-        media = [{"id": upload["id"], "content_type": "image/jpeg", "kind": "photo"}]
+        media = [{"id": upload["id"], "content_type": self.file_type, "kind": self.file_kind}]
         return await self._post(self._body(text=caption, media=media))
 
     async def location(self, latitude: float, longitude: float) -> list[str]:
