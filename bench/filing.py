@@ -1,5 +1,8 @@
 """Filing throughput: sealing and filing a report with 3 x 1 MB media into S3 (moto's server), side by
-side with raw boto3 uploads of the same bytes to the same server. Bar: at least 70% of raw."""
+side with raw boto3 uploads of the same bytes to the same server. Bar: at least 70% of raw.
+
+Filing uploads media side by side (as the worker does), so raw uploads side by side are printed too:
+that ratio shows what sealing and the report object itself cost."""
 
 from __future__ import annotations
 
@@ -14,11 +17,11 @@ import boto3
 
 from bench.common import free_port, wait_for_port
 from secure_store.backends import S3Store
-from secure_store.filing import file_media, file_report
+from secure_store.filing import each_at_once, file_media, file_report
 from secure_store.keys import generate_keypair, parse_public_keys
 from secure_store.report import SCHEMA_ID, media_name, now_iso
 
-ROUNDS = 15
+ROUNDS = 40
 MB = 1024 * 1024
 
 
@@ -43,22 +46,31 @@ def main() -> None:
             client.put_object(Bucket="bench", Key=f"raw/{secrets.token_hex(16)}", Body=blob,
                               ServerSideEncryption="AES256")
 
+    def raw_at_once() -> None:
+        def put(blob: bytes) -> None:
+            client.put_object(Bucket="bench", Key=f"raw/{secrets.token_hex(16)}", Body=blob,
+                              ServerSideEncryption="AES256")
+
+        each_at_once(put, media)
+
     def tipline() -> None:
-        entries = []
-        for blob in media:
+        def one(blob: bytes) -> dict[str, str]:
             media_id = secrets.token_hex(16)
             file_media(store, recipients, media_id, blob)
-            entries.append({"id": media_id, "kind": "document", "status": "stored", "object": media_name(media_id)})
+            return {"id": media_id, "kind": "document", "status": "stored", "object": media_name(media_id)}
+
+        entries = each_at_once(one, media)  # as workers.jobs.file_report does
         file_report(store, recipients, {
             "schema": SCHEMA_ID, "report_id": secrets.token_hex(16), "status": "complete", "urgent": False,
             "channel": "sms", "language": "en", "submitted_at": now_iso(), "filed_at": now_iso(),
             "answers": {"description": "bench"}, "media": entries})
 
-    timings: dict[str, list[float]] = {"raw boto3": [], "tipline filing": []}
-    raw()
-    tipline()
+    runs = {"raw boto3": raw, "raw boto3, 3 at once": raw_at_once, "tipline filing": tipline}
+    timings: dict[str, list[float]] = {name: [] for name in runs}
+    for run in runs.values():
+        run()
     for _ in range(ROUNDS):
-        for name, run in (("raw boto3", raw), ("tipline filing", tipline)):
+        for name, run in runs.items():
             started = time.perf_counter()
             run()
             timings[name].append(time.perf_counter() - started)
@@ -66,9 +78,12 @@ def main() -> None:
     server.wait()
     for name, values in timings.items():
         median = statistics.median(values)
-        print(f"{name:15s} p50 {median * 1000:7.1f} ms  reports/s {1 / median:6.1f}")
-    ratio = statistics.median(timings["raw boto3"]) / statistics.median(timings["tipline filing"])
+        print(f"{name:21s} p50 {median * 1000:7.1f} ms  reports/s {1 / median:6.1f}")
+    ours = statistics.median(timings["tipline filing"])
+    ratio = statistics.median(timings["raw boto3"]) / ours
     print(f"tipline filing runs at {ratio:.0%} of raw boto3 throughput (bar: 70%)")
+    same_footing = statistics.median(timings["raw boto3, 3 at once"]) / ours
+    print(f"  (tipline uploads media side by side; against raw uploads also side by side: {same_footing:.0%})")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from secure_store.backends import Store
 from secure_store.keys import Recipient
@@ -17,6 +19,21 @@ from secure_store.report import media_name, report_name, validate_report
 from secure_store.seal import CHUNK, seal, seal_stream
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+UPLOADS_AT_ONCE = 4
+
+
+def each_at_once(work: Callable[[T], R], items: Sequence[T], limit: int = UPLOADS_AT_ONCE) -> list[R]:
+    """Run `work` over independent items (media uploads) on up to `limit` threads; results in order.
+
+    Storage round trips dominate filing, so media go up side by side; the report still goes last."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(limit, len(items)), thread_name_prefix="filing") as pool:
+        return list(pool.map(work, items))
 
 
 def is_filed(store: Store, report_id: str) -> bool:

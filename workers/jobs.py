@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from adapters.base import MediaRef, MediaRefused
-from secure_store.filing import file_media, is_filed
+from secure_store.filing import each_at_once, file_media, is_filed
 from secure_store.filing import file_report as store_report
 from secure_store.report import SCHEMA_ID, media_name, now_iso
 from workers import media_status, notify
@@ -146,7 +146,7 @@ def file_report(payload: str) -> str:
     if is_filed(context.store, report_id):
         report = _report(draft, [])
     else:
-        report = _report(draft, [store_media(context, item) for item in items])
+        report = _report(draft, each_at_once(lambda item: store_media(context, item), items))
         written = store_report(context.store, context.recipients, report)
     _announce(context, report)
     media_status.forget(context.redis, [item["id"] for item in items])
