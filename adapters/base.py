@@ -97,6 +97,14 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     rtl: bool = False
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "choices": [[c.key, c.label] for c in self.choices], "rtl": self.rtl}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Reply:
+        return cls(str(data["text"]), tuple(Choice(str(k), str(v)) for k, v in data.get("choices", [])),
+                   bool(data.get("rtl", False)))
+
 
 @dataclass(frozen=True)
 class Outbound:
@@ -107,6 +115,15 @@ class Outbound:
     replies: tuple[Reply, ...] = field(default_factory=tuple)
 
 
+class NotDelivered(Exception):
+    """The provider could not take these replies now (outage); the bot sends them later, with retries."""
+
+    def __init__(self, remaining: list[Reply], sent: list[str]) -> None:
+        super().__init__(f"{len(remaining)} repl(ies) not delivered")
+        self.remaining = remaining
+        self.sent = sent
+
+
 class Chat(Protocol):
     """The reporter's chat, for channels that send while the webhook is open (Telegram): the bot
     sends its replies through it inside the conversation's lock, so they arrive in order."""
@@ -115,7 +132,8 @@ class Chat(Protocol):
     """True where the bot may delete both sides of the chat (Telegram private chats, < 48 h)."""
 
     async def send(self, replies: list[Reply]) -> list[str]:
-        """Send now, in order; return the provider's ids of the messages sent (none on failure)."""
+        """Send now, in order; return the provider's ids of the messages sent. Raise `NotDelivered`
+        with the replies still to send when the provider is unreachable."""
         ...
 
     async def erase(self, message_ids: list[str]) -> None:

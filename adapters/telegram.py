@@ -24,7 +24,7 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.request import HTTPXRequest
 
-from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, Reply
+from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, NotDelivered, Reply
 from adapters.telegram_parse import CHANNEL, Parsed, to_inbound
 from adapters.telegram_send import DeliveryFailed, send_replies
 from config.settings import Settings, SettingsError
@@ -91,11 +91,14 @@ class TelegramChat:
     can_erase: bool = True
 
     async def send(self, replies: list[Reply]) -> list[str]:
-        try:
-            return [str(i) for i in await send_replies(self.bot, self.chat_id, replies)]
-        except DeliveryFailed as exc:
-            log.warning("telegram replies not delivered: %s", exc)
-            return []
+        sent: list[str] = []
+        for number, reply in enumerate(replies):
+            try:
+                sent.extend(str(i) for i in await send_replies(self.bot, self.chat_id, [reply]))
+            except DeliveryFailed as exc:
+                log.warning("telegram replies not delivered now, sending later: %s", exc)
+                raise NotDelivered(replies[number:], sent) from None
+        return sent
 
     async def erase(self, message_ids: list[str]) -> None:
         await delete_messages(self.bot, self.chat_id, [int(i) for i in message_ids if i.isdigit()])

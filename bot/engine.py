@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from adapters.base import Chat, Inbound, MediaLimits, MediaRef, Reply
+from adapters.base import Chat, Inbound, MediaLimits, MediaRef, NotDelivered, Reply
 from bot.drafts import looks_like_receipt, new_receipt, receipt_hash, report_draft
 from bot.identity import message_mark, pseudonym
 from bot.sessions import Session, SessionStore
@@ -112,7 +112,11 @@ class Engine:
             if chat is not None:
                 if turn.ended and chat.can_erase:
                     turn.replies.append(self.flow.erase_offer(turn.session.conversation, ERASE_CHAT))
-                sent = await chat.send(turn.replies)
+                try:
+                    sent = await chat.send(turn.replies)
+                except NotDelivered as undelivered:
+                    sent = undelivered.sent
+                    await self._send_later(turn.session, undelivered.remaining)
                 ids = turn.session.extra.setdefault("ids", [])
                 ids.extend([*message.provider_message_ids, *sent])
             if turn.ended:
@@ -228,6 +232,12 @@ class Engine:
         for item in items:
             payload = seal_payload(self.session_key, {**item, "report_id": session.report_id})
             await asyncio.to_thread(self.enqueue, "fetch_media", payload, f"media-{item['id']}")
+
+    async def _send_later(self, session: Session, replies: list[Reply]) -> None:
+        """The provider is down: a worker sends these replies when it is back (retried, with backoff)."""
+        payload = seal_payload(self.session_key, {"channel": session.channel, "address": session.address,
+                                                  "replies": [r.to_dict() for r in replies]})
+        await asyncio.to_thread(self.enqueue, "send_later", payload, f"send-{secrets.token_hex(8)}")
 
     async def _file(self, draft: dict[str, Any]) -> None:
         payload = seal_payload(self.session_key, draft)

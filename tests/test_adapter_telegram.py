@@ -48,6 +48,7 @@ class TelegramPhone:
         self.message_ids = itertools.count(1)
         self.last: dict[str, Any] | None = None
         self.buttons: list[str] = []
+        self.identities = ["ana_reports"]  # the username in every update's `from` and `chat`
 
     def user(self) -> dict[str, Any]:
         return {"id": self.chat_id, "is_bot": False, "first_name": "Ana", "username": "ana_reports",
@@ -525,3 +526,16 @@ async def test_delete_offers_to_erase_the_chat_too(reporter: TelegramPhone, redi
     assert any(expect("en", "erase.offer") in text for text in replies)
     assert reporter.buttons == ["erase_chat"]
     assert not redis_client.keys("tl:s:*")
+
+
+async def test_replies_telegram_cannot_take_now_are_sent_later_by_a_worker(
+    reporter: TelegramPhone, telegram_api: TelegramApiDouble, service_env: dict[str, str],
+) -> None:
+    for _ in range(4):  # every attempt the webhook makes meets a Bot API outage
+        telegram_api.fail_next("sendMessage", 502)
+    mark = telegram_api.mark()
+    assert await reporter.say("hello") == []
+    assert run_burst_worker(service_env).returncode == 0
+    later = reporter.read(mark)
+    assert any(expect("en", "welcome") in text for text in later), "the welcome arrives once Telegram is back"
+    assert len([t for t in later if expect("en", "welcome") in t]) == 1

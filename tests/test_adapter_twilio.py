@@ -80,6 +80,7 @@ class TwilioPhone:
         self.ours = OUR_WHATSAPP_NUMBER if whatsapp else OUR_SMS_NUMBER
         self.validator = RequestValidator(AUTH_TOKEN)
         self.content_type = "image/jpeg"
+        self.identities = ["Amina"] if whatsapp else []  # the WhatsApp ProfileName sent below
         self.also_attach: list[bytes] = []
         self.also_link: list[str] = []
         self.last: dict[str, str] | None = None

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
-from adapters.base import MediaRef, MediaRefused
+from adapters.base import MediaRef, MediaRefused, Reply
 from secure_store.filing import each_at_once, file_media, is_filed
 from secure_store.filing import file_report as store_report
 from secure_store.report import SCHEMA_ID, media_name, now_iso
@@ -173,3 +173,16 @@ def discard_draft(payload: str) -> str:
         context.store.delete(media_name(item["id"]))
     asyncio.run(_discard(context, items))
     return f"discarded {len(items)}"
+
+
+def send_later(payload: str) -> str:
+    """Send replies the provider could not take while the webhook was open; raising retries with backoff."""
+    context = worker_context()
+    message = open_payload(context.settings.session_key, payload)
+    adapter = context.adapters.get(message["channel"])
+    if adapter is None:
+        log.warning("replies for a channel this worker does not run were dropped")
+        return "no such channel"
+    replies = [Reply.from_dict(r) for r in message["replies"]]
+    asyncio.run(adapter.send(message["address"], replies))
+    return f"sent {len(replies)}"
