@@ -91,14 +91,11 @@ class TelegramChat:
     can_erase: bool = True
 
     async def send(self, replies: list[Reply]) -> list[str]:
-        sent: list[str] = []
-        for number, reply in enumerate(replies):
-            try:
-                sent.extend(str(i) for i in await send_replies(self.bot, self.chat_id, [reply]))
-            except DeliveryFailed as exc:
-                log.warning("telegram replies not delivered now, sending later: %s", exc)
-                raise NotDelivered(replies[number:], sent) from None
-        return sent
+        try:
+            return [str(i) for i in await send_replies(self.bot, self.chat_id, replies)]
+        except DeliveryFailed as exc:
+            log.warning("telegram replies not delivered now, sending later: %s", exc)
+            raise NotDelivered(replies[exc.done:], [str(i) for i in exc.sent]) from None
 
     async def erase(self, message_ids: list[str]) -> None:
         await delete_messages(self.bot, self.chat_id, [int(i) for i in message_ids if i.isdigit()])

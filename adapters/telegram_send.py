@@ -27,7 +27,12 @@ NETWORK_BACKOFF = (0.5, 1.0, 2.0)
 
 
 class DeliveryFailed(Exception):
-    """Telegram could not be reached or kept refusing; the message is safe to log."""
+    """Telegram could not be reached or kept refusing; the message is safe to log.
+
+    `done` replies were sent whole before the failure, as messages `sent`."""
+
+    done: int = 0
+    sent: tuple[int, ...] = ()
 
 
 def _units(text: str) -> int:
@@ -115,11 +120,14 @@ async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> list[int
     would not help). Flood limits are waited out, bounded; other failures raise `DeliveryFailed`.
     """
     sent: list[int] = []
-    for reply in replies:
+    for done, reply in enumerate(replies):
         for text, markup in render(reply):
             try:
                 sent.append(await _send_one(bot, chat_id, text, markup))
             except Forbidden:
                 log.info("reporter has blocked the bot or left the chat; replies dropped")
                 return sent
+            except DeliveryFailed as exc:
+                exc.done, exc.sent = done, tuple(sent)
+                raise
     return sent
