@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 from rq import Queue
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.intermediate_queue import IntermediateQueue
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
@@ -140,3 +141,24 @@ def recover_abandoned_jobs(queue: Queue) -> None:
             scheduled.requeue(job_id)
         except NoSuchJobError:  # finished meanwhile (results are not kept): nothing to run
             scheduled.remove(job_id)
+        except InvalidJobOperation:  # no longer scheduled: already moved on
+            pass
+
+
+def filing_jobs_running(queue: Queue) -> list[str]:
+    """Ids of the media and report jobs a worker is running now (not the quiet sweeper's)."""
+    return [j for j in StartedJobRegistry(queue=queue).get_job_ids() if j.startswith(("media-", "file-"))]
+
+
+def kill_worker(worker: subprocess.Popen[str]) -> None:
+    """SIGKILL a worker started by `start_worker` with its whole process group (its job's work
+    horse, its scheduler), and wait until none of them is left."""
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(worker.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import signal
 import time
 from typing import Any
 
@@ -17,7 +16,6 @@ import redis
 from aiohttp.test_utils import TestClient
 from PIL import Image
 from rq import Queue
-from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from bot.app import make_app
@@ -26,7 +24,14 @@ from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
 from tests.chat import Phone as Reporter
 from tests.chat import texts
-from tests.conftest import AnalystKey, recover_abandoned_jobs, run_burst_worker, start_worker
+from tests.conftest import (
+    AnalystKey,
+    filing_jobs_running,
+    kill_worker,
+    recover_abandoned_jobs,
+    run_burst_worker,
+    start_worker,
+)
 from tests.scenario import Script, begin_report, complete_report, expect, walk_to
 
 
@@ -131,15 +136,12 @@ async def test_a_worker_killed_mid_job_leaves_the_report_to_be_filed_once_on_ret
         await reporter.say(answer)
 
     queue = Queue(service_env["QUEUE_NAME"], connection=redis_client, serializer=JSONSerializer)
-    started = StartedJobRegistry(queue=queue)
     worker = start_worker(service_env)
     deadline = time.monotonic() + 30
-    while not started.get_job_ids() and time.monotonic() < deadline:
+    while not filing_jobs_running(queue) and time.monotonic() < deadline:
         time.sleep(0.005)
-    os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait()
-    assert started.get_job_ids(), "the worker was killed while filing"
-    assert not list(store.names("reports/"))
+    kill_worker(worker)
+    assert not list(store.names("reports/")), "the worker was killed before filing finished"
 
     # what RQ does for an abandoned job once its timeout passes: back to the queue, retries left
     recover_abandoned_jobs(queue)  # RQ's own recovery of an abandoned job, without its waiting
