@@ -6,6 +6,7 @@ replies back; uploads are kept under var/simulator until a worker has filed them
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -36,6 +37,7 @@ class SimulatorAdapter:
 
     def __init__(self, settings: Settings) -> None:
         self.uploads = settings.var_dir / "simulator" / "uploads"
+        self.outbox = settings.var_dir / "simulator" / "outbox"
         self.max_media_bytes = settings.max_media_bytes
         self.max_text = settings.max_text_chars
 
@@ -55,10 +57,17 @@ class SimulatorAdapter:
         async def upload(request: web.Request) -> web.Response:
             return web.json_response(await self.save_upload(request))
 
+        async def outbox(request: web.Request) -> web.Response:
+            sender = request.query.get("sender", "")
+            if not 8 <= len(sender) <= 64:
+                raise web.HTTPBadRequest(text="sender must be a string of 8-64 characters")
+            return web.json_response({"replies": self.take_outbox(sender)})
+
         return [
             web.get("/simulator", page),
             web.post("/simulator/api/message", message),
             web.post("/simulator/api/upload", upload),
+            web.get("/simulator/api/outbox", outbox),
         ]
 
     def parse(self, body: Any) -> Inbound:
@@ -126,8 +135,26 @@ class SimulatorAdapter:
         (self.uploads / f"{upload_id}.meta").write_text(json.dumps({"content_type": content_type}))
         return {"id": upload_id, "content_type": content_type, "size": size}
 
+    def _outbox(self, address: str) -> Path:
+        return self.outbox / f"{hashlib.sha256(address.encode()).hexdigest()[:32]}.jsonl"
+
     async def send(self, address: str, replies: list[Reply]) -> None:
-        """The simulator has no way to push; later messages are dropped with a log line in dev."""
+        """Later messages (reminders, replies sent after an outage) wait in an outbox the page polls."""
+        self.outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._outbox(address).open("a", encoding="utf-8") as handle:
+            for item in render(replies):
+                handle.write(json.dumps(item) + "\n")
+
+    def take_outbox(self, address: str) -> list[dict[str, Any]]:
+        path = self._outbox(address)
+        taken = path.with_suffix(".taking")
+        try:
+            path.rename(taken)
+        except FileNotFoundError:
+            return []
+        items = [json.loads(line) for line in taken.read_text(encoding="utf-8").splitlines() if line]
+        taken.unlink()
+        return items
 
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
         if not _ID.match(ref.locator):

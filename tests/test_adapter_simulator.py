@@ -9,6 +9,8 @@ import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
+from adapters.base import Choice, Reply
+from adapters.simulator import SimulatorAdapter
 from bot.app import make_app
 from config.settings import Settings, SettingsError, load_settings
 from tests.contract import AdapterContract
@@ -78,3 +80,14 @@ class TestSimulatorContract(AdapterContract):
         env = {**service_env, "TIPLINE_ENV": "production", "PUBLIC_BASE_URL": "https://tips.example.org"}
         with pytest.raises(SettingsError, match="simulator"):
             load_settings(env)
+
+
+async def test_later_messages_reach_the_page_through_its_outbox(settings: Settings, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(make_app(settings))
+    phone = SimulatorPhone(client)
+    await SimulatorAdapter(settings).send(phone.sender, [Reply("Are you still there?", (Choice("yes", "Yes"),))])
+    first = await (await client.get("/simulator/api/outbox", params={"sender": phone.sender})).json()
+    assert first["replies"] == [{"text": "Are you still there?", "rtl": False,
+                                 "choices": [{"key": "yes", "label": "Yes"}]}]
+    again = await (await client.get("/simulator/api/outbox", params={"sender": phone.sender})).json()
+    assert again["replies"] == [], "each message is shown once"
