@@ -98,7 +98,8 @@ class SimulatorAdapter:
                 MediaRef(self.name, item["id"], kind=str(item.get("kind") or "photo"),
                          content_type=item.get("content_type"))
             )
-        kind = str(body["kind"]) if body.get("kind") in KINDS else "whatsapp"
+        look = str(body["kind"]) if body.get("kind") in KINDS else "whatsapp"
+        kind = f"simulator:{look}"  # analysts must never mistake a simulated report for a real one
         choice = body.get("choice") if isinstance(body.get("choice"), str) else None
         return Inbound(
             channel=self.name,

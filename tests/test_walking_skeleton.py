@@ -73,7 +73,7 @@ async def test_report_is_filed_sealed_and_readable_only_by_the_analyst(
         "follow_up": False,
     }
     assert report["urgent"] is False and report["follow_up"] is None
-    assert report["channel"] == "whatsapp"
+    assert report["channel"] == "simulator:whatsapp"
     assert receipt not in json.dumps(report)
     [item] = report["media"]
     assert item["status"] == "stored" and item["kind"] == "photo"
