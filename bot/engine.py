@@ -125,7 +125,7 @@ class Engine:
                     await self.sessions.keep_erasable(who, turn.session.extra["ids"])
             else:
                 await self._keep(who, turn.session, mark)
-                await self._fetch_promptly(turn.session, turn.fetch)
+                await self._fetch_promptly(who, turn.session, turn.fetch)
             return turn.replies
 
     async def _turn(self, session: Session | None, message: Inbound) -> Turn:
@@ -225,12 +225,13 @@ class Engine:
     def _refusal(self, session: Session, refused: int) -> list[Reply]:
         return [self.flow.message(session.conversation, "media.refused")] if refused else []
 
-    async def _fetch_promptly(self, session: Session, items: list[dict[str, Any]]) -> None:
+    async def _fetch_promptly(self, who: str, session: Session, items: list[dict[str, Any]]) -> None:
         """Fetch new media from the provider now (its links can expire); filing uses what is stored.
 
-        Enqueued after the draft is saved, so a crash in between leaves filing to fetch them itself."""
+        Enqueued after the draft is saved, so a crash in between leaves filing to fetch them itself.
+        The job knows the conversation (by pseudonym) so it can tell the reporter if a file is refused."""
         for item in items:
-            payload = seal_payload(self.session_key, {**item, "report_id": session.report_id})
+            payload = seal_payload(self.session_key, {**item, "report_id": session.report_id, "who": who})
             await asyncio.to_thread(self.enqueue, "fetch_media", payload, f"media-{item['id']}")
 
     async def _send_later(self, session: Session, replies: list[Reply]) -> None:

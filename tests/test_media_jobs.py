@@ -238,3 +238,16 @@ async def test_a_file_of_a_refused_type_gets_a_polite_reply_at_once_and_is_not_k
     assert expect("en", "media.refused") in "\n".join(replies)
     assert run_burst_worker(service_env).returncode == 0
     assert not list(store.names("media/"))
+
+
+async def test_a_file_only_the_worker_can_refuse_is_reported_to_the_reporter_while_they_write(
+    client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore,
+) -> None:
+    phone = SimulatorPhone(client)
+    await phone.say("hello")
+    replies = await phone.photo(b"this is not a picture at all")  # declared image/jpeg, so accepted at first
+    assert expect("en", "media.refused") not in "\n".join(replies)
+    assert run_burst_worker(service_env).returncode == 0
+    outbox = await (await client.get("/simulator/api/outbox", params={"sender": phone.sender})).json()
+    assert [r["text"] for r in outbox["replies"]] == [expect("en", "media.refused")]
+    assert not list(store.names("media/"))

@@ -11,7 +11,11 @@ import asyncio
 import logging
 from typing import Any
 
+from redis.asyncio import Redis as AsyncRedis
+
 from adapters.base import MediaRef, MediaRefused, Reply
+from bot.sessions import SessionStore
+from flows.machine import ReportFlow
 from secure_store.filing import each_at_once, file_media, is_filed
 from secure_store.filing import file_report as store_report
 from secure_store.report import SCHEMA_ID, media_name, now_iso
@@ -102,7 +106,26 @@ def fetch_media(payload: str) -> str:
     if report_id and is_filed(context.store, report_id):
         return "report already filed"
     entry = store_media(context, item)
+    if entry["status"] == "refused" and entry.get("note") != DISCARDED_NOTE and item.get("who"):
+        asyncio.run(_tell_refused(context, str(item["who"])))
     return str(entry["status"])
+
+
+async def _tell_refused(context: WorkerContext, who: str) -> None:
+    """A file the reporter sent could not be accepted: say so, politely, while they are still writing."""
+    settings = context.settings
+    redis = AsyncRedis.from_url(settings.redis_url or "")
+    try:
+        session = await SessionStore(redis, settings.session_key, settings.session_ttl).load(who)
+    finally:
+        await redis.aclose()
+    adapter = context.adapters.get(session.channel) if session else None
+    if session is None or adapter is None:
+        return
+    try:
+        await adapter.send(session.address, [ReportFlow().message(session.conversation, "media.refused")])
+    except Exception as exc:  # the note in the report remains; a lost courtesy message is not retried
+        log.warning("could not tell the reporter about a refused file: %s", type(exc).__name__)
 
 
 def _report(draft: dict[str, Any], media: list[dict[str, Any]]) -> dict[str, Any]:
