@@ -45,6 +45,7 @@ _MEDIA_PATH = re.compile(
 )
 
 
+_MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
 
@@ -87,6 +88,7 @@ class TwilioAdapter:
         self.max_body = settings.max_body_bytes
         self.max_text = settings.max_text_chars
         self.delete_media = settings.twilio_delete_media
+        self.delete_messages = settings.twilio_delete_messages
         self.token_key = settings.twilio_auth_token.encode()
         self.shared_key = settings.twilio_webhook_shared_key.encode() if settings.twilio_webhook_shared_key else None
         self.media_auth = encode_basic_auth(settings.twilio_account_sid, settings.twilio_auth_token)
@@ -153,7 +155,7 @@ class TwilioAdapter:
             log.info("twilio webhook refused: another account")
             raise web.HTTPForbidden(text="wrong account")
         try:
-            inbound = to_inbound(form, self.name, self.max_text)
+            inbound = to_inbound(form, self.name, self.max_text, keep_message_id=self.delete_messages)
         except BadForm as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         replies = await handle(inbound)
@@ -176,6 +178,15 @@ class TwilioAdapter:
         if ref.channel != self.name:
             raise MediaRefused("media belongs to another channel")
         return await fetch(ref.locator, self.fetch_policy(limits), self.media_auth, ref.content_type)
+
+    async def discard_messages(self, message_ids: list[str]) -> None:
+        """Delete the reporter's messages at Twilio (when `TWILIO_DELETE_MESSAGES`): Twilio keeps
+        bodies and media in its logs until they are deleted."""
+        if not self.delete_messages:
+            return
+        for message_sid in message_ids:
+            if _MESSAGE_SID.match(message_sid):
+                await self.rest.delete_message(message_sid)
 
     async def discard_media(self, ref: MediaRef) -> None:
         """Delete Twilio's copy (when `TWILIO_DELETE_MEDIA`); only media of our own account."""

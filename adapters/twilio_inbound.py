@@ -132,8 +132,9 @@ def _location(form: dict[str, str]) -> Location | None:
     return Location(latitude, longitude, address=form.get("Address") or None, label=form.get("Label") or None)
 
 
-def to_inbound(form: dict[str, str], channel: str, max_text: int) -> Inbound:
-    """The message as the engine sees it. `MessageSid` de-duplicates Twilio's retries."""
+def to_inbound(form: dict[str, str], channel: str, max_text: int, keep_message_id: bool = False) -> Inbound:
+    """The message as the engine sees it. `MessageSid` de-duplicates Twilio's retries; with
+    `keep_message_id` it is also kept with the draft, to delete the message at Twilio afterwards."""
     message_id = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
     if not 1 <= len(message_id) <= 64 or not message_id.isalnum():
         raise BadForm("MessageSid is missing or malformed")
@@ -152,4 +153,5 @@ def to_inbound(form: dict[str, str], channel: str, max_text: int) -> Inbound:
         choice=choice,
         kind="whatsapp" if whatsapp else "sms",
         country_hint=country_of(reporter),
+        provider_message_ids=(message_id,) if keep_message_id else (),
     )

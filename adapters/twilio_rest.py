@@ -123,6 +123,16 @@ class TwilioRest:
                 sids.append(str(data.get("sid", "")) if isinstance(data, dict) else "")
         return sids
 
+    async def delete_message(self, message_sid: str) -> bool:
+        """Delete one message (its body and media) from Twilio's logs; False if it was already gone."""
+        async with self._session() as session:
+            status, raw = await self._call(session, "DELETE", self.account_url(f"Messages/{message_sid}.json"))
+        if status == 404:
+            return False
+        if status not in (200, 204):
+            raise TwilioRejected(f"Twilio refused to delete a message (HTTP {status}, code {_error_code(raw)})")
+        return True
+
     async def delete_media(self, message_sid: str, media_sid: str) -> bool:
         """Delete one media resource; True if deleted, False if it was already gone."""
         async with self._session() as session:

@@ -56,7 +56,8 @@ async def main() -> None:
                     for _ in range(3 if i == MEDIA_AT else 0)
                 )
                 replies = await engine.handle(Inbound(channel="twilio", sender=f"{sender}|+15005550006",
-                                                      message_id=f"SM{message}", text=text, media=media,
+                                                      message_id=f"SM{message}",
+                                                      provider_message_ids=(f"SM{message}",), text=text, media=media,
                                                       kind="sms", country_hint="GB"))
         assert "1. " in replies[-1].text, "the drafts wait at the review step"
         sessions = [k async for k in redis.scan_iter("tl:s:*")]

@@ -61,6 +61,8 @@ def report_draft(session: Session, spec: FlowSpec, status: str, receipt_digest: 
         "follow_up": follow_up,
         "notes": list(notes),
         "addendum_to": conversation.addendum_to,
+        "adapter": session.channel,
+        "provider_messages": list(session.extra.get("ids", [])),
     }
 
 

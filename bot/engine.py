@@ -117,8 +117,7 @@ class Engine:
                 except NotDelivered as undelivered:
                     sent = undelivered.sent
                     await self._send_later(turn.session, undelivered.remaining)
-                ids = turn.session.extra.setdefault("ids", [])
-                ids.extend([*message.provider_message_ids, *sent])
+                turn.session.extra.setdefault("ids", []).extend(sent)
             if turn.ended:
                 await self.sessions.end(who, mark)
                 if chat is not None and chat.can_erase and turn.session.extra.get("ids"):
@@ -132,10 +131,12 @@ class Engine:
         """Apply one message: the replies, the session as it now is, and whether it ended."""
         if session is None:
             session, replies = self._start(message)
+            self._remember(session, message)
             attached, refused = self._attach(session, message)
             if looks_like_receipt(message.text):
                 replies = await self._addendum(session, message.text or "") or replies
             return Turn(self._refusal(session, refused) + replies, session, fetch=attached)
+        self._remember(session, message)
         attached, refused = self._attach(session, message)
         if not session.conversation.answers and looks_like_receipt(message.text) and (
                 found := await self._addendum(session, message.text or "")):
@@ -193,7 +194,7 @@ class Engine:
 
     async def _finish(self, session: Session, outcome: Outcome) -> list[Reply]:
         if outcome.end == "discard":
-            await self._discard(session, session.conversation.media)
+            await self._discard(session, session.conversation.media, session.extra.get("ids", []))
             return outcome.replies
         if outcome.end == "addendum":
             await self._file(report_draft(session, self.flow.spec, "addendum"))
@@ -203,6 +204,13 @@ class Engine:
         await self._file(report_draft(session, self.flow.spec, "complete", digest))
         await self.sessions.remember_receipt(digest, session.report_id)
         return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]
+
+    @staticmethod
+    def _remember(session: Session, message: Inbound) -> None:
+        """Keep the provider's ids of the reporter's messages (encrypted, in the session) so that
+        the chat can be erased (Telegram) or the provider's copies deleted after filing (Twilio)."""
+        if message.provider_message_ids:
+            session.extra.setdefault("ids", []).extend(message.provider_message_ids)
 
     def _attach(self, session: Session, message: Inbound) -> tuple[list[dict[str, Any]], int]:
         """Add the message's media to the draft; returns (the new items, how many were refused).
@@ -245,10 +253,12 @@ class Engine:
         await asyncio.to_thread(self.enqueue, "file_report", payload, f"file-{draft['report_id']}")
         log.info("report submitted for filing (status=%s, media=%d)", draft["status"], len(draft["media"]))
 
-    async def _discard(self, session: Session, media: list[dict[str, Any]]) -> None:
-        """Have a worker delete whatever of these media was already stored or is at the provider."""
-        if not media:
+    async def _discard(self, session: Session, media: list[dict[str, Any]], messages: list[str] | None = None) -> None:
+        """Have a worker delete whatever of these media was already stored or is at the provider
+        (and, when the whole draft goes, the reporter's messages at the provider)."""
+        if not media and not messages:
             return
-        payload = seal_payload(self.session_key, {"media": media})
+        payload = seal_payload(self.session_key,
+                               {"media": media, "adapter": session.channel, "provider_messages": messages or []})
         job_id = f"discard-{session.report_id}-{secrets.token_hex(4)}"
         await asyncio.to_thread(self.enqueue, "discard_draft", payload, job_id)

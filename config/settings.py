@@ -88,6 +88,7 @@ class Settings:
         "api.twilio.com", "mms.twiliocdn.com", "media.twiliocdn.com", "s3-external-1.amazonaws.com",
     )
     twilio_delete_media: bool = False
+    twilio_delete_messages: bool = False
     twilio_webhook_shared_key: str = ""
     twilio_send_interval_ms: int = 1000
     telegram_bot_token: str = ""
@@ -151,6 +152,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "api.twilio.com,mms.twiliocdn.com,media.twiliocdn.com,s3-external-1.amazonaws.com",
         ),
         twilio_delete_media=env.get("TWILIO_DELETE_MEDIA", "").strip().lower() in ("1", "true", "yes"),
+        twilio_delete_messages=env.get("TWILIO_DELETE_MESSAGES", "").strip().lower() in ("1", "true", "yes"),
         twilio_webhook_shared_key=env.get("TWILIO_WEBHOOK_SHARED_KEY", "").strip(),
         twilio_send_interval_ms=_int(env, "TWILIO_SEND_INTERVAL_MS", 1000),
         telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),

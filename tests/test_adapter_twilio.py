@@ -31,7 +31,7 @@ from secure_store.backends import FileStore
 from tests.conftest import AnalystKey, run_burst_worker
 from tests.contract import AdapterContract, photo
 from tests.doubles.twilio_api import RunningDouble, TwilioApiDouble, sid
-from tests.scenario import begin_report, complete_report, expect, joined
+from tests.scenario import begin_report, complete_report, expect, joined, word
 
 ACCOUNT_SID = sid("AC")
 AUTH_TOKEN = secrets.token_hex(16)
@@ -85,6 +85,7 @@ class TwilioPhone:
         self.also_link: list[str] = []
         self.last: dict[str, str] | None = None
         self.last_twiml = ""
+        self.sent_sids: list[str] = []
 
     def form(self, body: str = "", media_sid_prefix: str = "SM", **extra: str) -> dict[str, str]:
         message_sid = sid(media_sid_prefix)
@@ -115,6 +116,7 @@ class TwilioPhone:
 
     async def send(self, form: dict[str, str]) -> list[str]:
         self.last = form
+        self.sent_sids.append(form["MessageSid"])
         status, text = await self.post(form, self.signature(form))
         assert status == 200, text
         self.last_twiml = text
@@ -467,3 +469,30 @@ def test_retry_after_is_read_as_seconds_or_as_a_date() -> None:
     assert retry_after("3") == 3.0
     assert retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
     assert retry_after("soon") is None and retry_after(None) is None
+
+
+async def test_the_reporters_messages_are_deleted_at_twilio_after_filing_when_configured(
+    sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
+    analyst_key: AnalystKey, aiohttp_client: Any,
+) -> None:
+    await complete_report(sms, [photo()])
+    await asyncio.to_thread(worker, service_env)  # off by default: nothing deleted, no ids kept
+    assert twilio_api.deleted_messages == []
+    filed_report(store, analyst_key)
+
+    env = {**service_env, "TWILIO_DELETE_MESSAGES": "true"}
+    other = TwilioPhone(await aiohttp_client(make_app(load_settings(env))), twilio_api, whatsapp=False)
+    await complete_report(other, [photo()])
+    await asyncio.to_thread(worker, env)
+    assert sorted(twilio_api.deleted_messages) == sorted(set(other.sent_sids)), "every message the reporter sent"
+
+
+async def test_a_deleted_draft_deletes_the_reporters_messages_at_twilio_too(
+    twilio_api: TwilioApiDouble, service_env: dict[str, str], aiohttp_client: Any,
+) -> None:
+    env = {**service_env, "TWILIO_DELETE_MESSAGES": "true"}
+    sms = TwilioPhone(await aiohttp_client(make_app(load_settings(env))), twilio_api, whatsapp=False)
+    await begin_report(sms)
+    await sms.say(word("en", "delete"))
+    await asyncio.to_thread(worker, env)
+    assert sorted(twilio_api.deleted_messages) == sorted(set(sms.sent_sids))

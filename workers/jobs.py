@@ -96,6 +96,19 @@ async def _discard(context: WorkerContext, items: list[dict[str, Any]]) -> None:
             log.warning("could not delete provider copy of media: %s", type(exc).__name__)
 
 
+async def _discard_messages(context: WorkerContext, draft: dict[str, Any]) -> None:
+    """Delete the reporter's messages at the provider, where the channel can and is configured to."""
+    adapter = context.adapters.get(str(draft.get("adapter", "")))
+    discard = getattr(adapter, "discard_messages", None)
+    ids = [str(i) for i in draft.get("provider_messages", [])]
+    if discard is None or not ids:
+        return
+    try:
+        await discard(ids)
+    except Exception as exc:  # the report is safe; leftover provider copies are logged, not fatal
+        log.warning("could not delete the reporter's messages at the provider: %s", type(exc).__name__)
+
+
 def fetch_media(payload: str) -> str:
     """Fetch one media item soon after it arrives (provider links expire) and store it sealed.
 
@@ -174,6 +187,7 @@ def file_report(payload: str) -> str:
     _announce(context, report)
     media_status.forget(context.redis, [item["id"] for item in items])
     asyncio.run(_discard(context, items))
+    asyncio.run(_discard_messages(context, draft))
     log.info("report filed (new=%s, media=%d)", written, len(items))
     return "filed" if written else "already filed"
 
@@ -187,14 +201,17 @@ def notify_analysts(payload: str) -> str:
 
 
 def discard_draft(payload: str) -> str:
-    """Delete a cancelled or wiped draft's media: sealed copies in the store and provider copies.
+    """Delete a cancelled or wiped draft's media (sealed copies in the store, provider copies) and,
+    when the payload names them, the reporter's messages at the provider.
     A `fetch_media` job still to run for one of them then stores nothing."""
     context = worker_context()
-    items = open_payload(context.settings.session_key, payload).get("media", [])
+    draft = open_payload(context.settings.session_key, payload)
+    items = draft.get("media", [])
     for item in items:
         media_status.mark_discarded(context.redis, context.settings.session_key, item["id"])
         context.store.delete(media_name(item["id"]))
     asyncio.run(_discard(context, items))
+    asyncio.run(_discard_messages(context, draft))
     return f"discarded {len(items)}"
 
 

@@ -49,6 +49,7 @@ class TwilioApiDouble:
     messages: list[dict[str, str]] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     deleted: list[tuple[str, str]] = field(default_factory=list)
+    deleted_messages: list[str] = field(default_factory=list)
     cdn_authorization: list[str | None] = field(default_factory=list)
     api_media_authorized: list[bool] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
@@ -140,12 +141,19 @@ class TwilioApiDouble:
         self.deleted.append((request.match_info["message"], request.match_info["media"]))
         return web.Response(status=204)
 
+    async def delete_message(self, request: web.Request) -> web.Response:
+        if not self._authorized(request) or request.match_info["account"] != self.account_sid:
+            return self._error(401, 20003, "Authenticate")
+        self.deleted_messages.append(request.match_info["message"])
+        return web.Response(status=204)
+
     def app(self) -> web.Application:
         app = web.Application()
         account = "/2010-04-01/Accounts/{account:AC" + HEX32 + "}"
         media = account + "/Messages/{message:[A-Z]{2}" + HEX32 + "}/Media/{media:ME" + HEX32 + "}"
         app.router.add_get(media, self.media_link)
         app.router.add_delete(media + ".json", self.delete_media)
+        app.router.add_delete(account + "/Messages/{message:[A-Z]{2}" + HEX32 + "}.json", self.delete_message)
         app.router.add_post(account + "/Messages.json", self.create_message)
         app.router.add_get("/cdn/{media:ME" + HEX32 + "}", self.cdn)
         return app
