@@ -232,9 +232,8 @@ async def test_a_file_of_a_refused_type_gets_a_polite_reply_at_once_and_is_not_k
 ) -> None:
     phone = SimulatorPhone(client)
     await phone.say("hello")
-    upload_id = await upload(client, b"MZ\x90\x00 not a document", "application/x-msdownload")
-    body = phone._body(media=[{"id": upload_id, "content_type": "application/x-msdownload", "kind": "document"}])
-    replies = await phone._post(body)
+    phone.file_type, phone.file_kind = "application/x-msdownload", "document"
+    replies = await phone.photo(b"MZ\x90\x00 not a document")
     assert expect("en", "media.refused") in "\n".join(replies)
     assert run_burst_worker(service_env).returncode == 0
     assert not list(store.names("media/"))
