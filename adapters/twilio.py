@@ -179,12 +179,17 @@ class TwilioAdapter:
             raise MediaRefused("media belongs to another channel")
         return await fetch(ref.locator, self.fetch_policy(limits), self.media_auth, ref.content_type)
 
-    async def discard_messages(self, message_ids: list[str]) -> None:
-        """Delete the reporter's messages at Twilio (when `TWILIO_DELETE_MESSAGES`): Twilio keeps
-        bodies and media in its logs until they are deleted."""
+    async def discard_messages(self, message_ids: list[str], address: str | None = None) -> None:
+        """Delete the conversation at Twilio (when `TWILIO_DELETE_MESSAGES`): the reporter's messages
+        and, given the reply address, every message of ours to them — Twilio keeps bodies and media
+        in its logs until they are deleted, and our review message repeats the whole report."""
         if not self.delete_messages:
             return
-        for message_sid in message_ids:
+        ours: list[str] = []
+        if address:
+            reporter, number = split_address(address)
+            ours = await self.rest.sids_of_messages(reporter, number)
+        for message_sid in [*message_ids, *ours]:
             if _MESSAGE_SID.match(message_sid):
                 await self.rest.delete_message(message_sid)
 

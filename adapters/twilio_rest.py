@@ -13,6 +13,7 @@ import random
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -121,6 +122,23 @@ class TwilioRest:
                     raise TwilioRejected(f"Twilio refused the message (HTTP {status}, code {_error_code(raw)})")
                 data: Any = json.loads(raw) if raw else {}
                 sids.append(str(data.get("sid", "")) if isinstance(data, dict) else "")
+        return sids
+
+    async def sids_of_messages(self, to: str, from_: str, max_pages: int = 20) -> list[str]:
+        """The SIDs of the messages Twilio logged from `from_` to `to` (our replies to a reporter)."""
+        sids: list[str] = []
+        url: str | None = self.account_url("Messages.json?" + urlencode({"To": to, "From": from_, "PageSize": 100}))
+        async with self._session() as session:
+            for _ in range(max_pages):
+                if url is None:
+                    break
+                status, raw = await self._call(session, "GET", url)
+                if status != 200:
+                    raise TwilioRejected(f"Twilio refused to list messages (HTTP {status}, code {_error_code(raw)})")
+                page = json.loads(raw)
+                sids.extend(str(m["sid"]) for m in page.get("messages", []))
+                next_uri = page.get("next_page_uri")
+                url = f"{self.api_base}{next_uri}" if next_uri else None
         return sids
 
     async def delete_message(self, message_sid: str) -> bool:

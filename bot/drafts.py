@@ -63,6 +63,7 @@ def report_draft(session: Session, spec: FlowSpec, status: str, receipt_digest: 
         "addendum_to": conversation.addendum_to,
         "adapter": session.channel,
         "provider_messages": list(session.extra.get("ids", [])),
+        "provider_address": session.address if session.extra.get("ids") else None,
     }
 
 

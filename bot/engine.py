@@ -258,7 +258,9 @@ class Engine:
         (and, when the whole draft goes, the reporter's messages at the provider)."""
         if not media and not messages:
             return
-        payload = seal_payload(self.session_key,
-                               {"media": media, "adapter": session.channel, "provider_messages": messages or []})
+        payload = seal_payload(self.session_key, {
+            "media": media, "adapter": session.channel, "provider_messages": messages or [],
+            "provider_address": session.address if messages else None,
+        })
         job_id = f"discard-{session.report_id}-{secrets.token_hex(4)}"
         await asyncio.to_thread(self.enqueue, "discard_draft", payload, job_id)

@@ -89,6 +89,7 @@ class Settings:
     )
     twilio_delete_media: bool = False
     twilio_delete_messages: bool = False
+    provider_cleanup_delay: int = 600
     twilio_webhook_shared_key: str = ""
     twilio_send_interval_ms: int = 1000
     telegram_bot_token: str = ""
@@ -153,6 +154,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         twilio_delete_media=env.get("TWILIO_DELETE_MEDIA", "").strip().lower() in ("1", "true", "yes"),
         twilio_delete_messages=env.get("TWILIO_DELETE_MESSAGES", "").strip().lower() in ("1", "true", "yes"),
+        provider_cleanup_delay=_int(env, "PROVIDER_CLEANUP_DELAY", 600, minimum=0),
         twilio_webhook_shared_key=env.get("TWILIO_WEBHOOK_SHARED_KEY", "").strip(),
         twilio_send_interval_ms=_int(env, "TWILIO_SEND_INTERVAL_MS", 1000),
         telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),

@@ -120,7 +120,10 @@ class TwilioPhone:
         status, text = await self.post(form, self.signature(form))
         assert status == 200, text
         self.last_twiml = text
-        return [message.text or "" for message in ET.fromstring(text).iter("Message")]
+        bodies = [message.text or "" for message in ET.fromstring(text).iter("Message")]
+        for _ in bodies:  # Twilio sends (and logs) each TwiML reply as a message of ours
+            self.api.log_outbound(self.sender, self.ours)
+        return bodies
 
     async def say(self, text: str) -> list[str]:
         return await self.send(self.form(text))
@@ -471,9 +474,9 @@ def test_retry_after_is_read_as_seconds_or_as_a_date() -> None:
     assert retry_after("soon") is None and retry_after(None) is None
 
 
-async def test_the_reporters_messages_are_deleted_at_twilio_after_filing_when_configured(
+async def test_the_conversation_is_deleted_at_twilio_after_filing_when_configured(
     sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
-    analyst_key: AnalystKey, aiohttp_client: Any,
+    analyst_key: AnalystKey, aiohttp_client: Any, redis_client: redis.Redis,
 ) -> None:
     await complete_report(sms, [photo()])
     await asyncio.to_thread(worker, service_env)  # off by default: nothing deleted, no ids kept
@@ -484,15 +487,24 @@ async def test_the_reporters_messages_are_deleted_at_twilio_after_filing_when_co
     other = TwilioPhone(await aiohttp_client(make_app(load_settings(env))), twilio_api, whatsapp=False)
     await complete_report(other, [photo()])
     await asyncio.to_thread(worker, env)
-    assert sorted(twilio_api.deleted_messages) == sorted(set(other.sent_sids)), "every message the reporter sent"
+    queue = Queue(env["QUEUE_NAME"], connection=redis_client, serializer=JSONSerializer)
+    waiting = [j for j in ScheduledJobRegistry(queue=queue).get_job_ids() if j.startswith("forget-")]
+    assert len(waiting) == 1 and twilio_api.deleted_messages == [], "it waits until the last replies are logged"
+
+    ScheduledJobRegistry(queue=queue).requeue(waiting[0])  # as the scheduler does when the delay is over
+    await asyncio.to_thread(worker, env)
+    ours = {m["sid"] for m in twilio_api.outbound if m["to"] == other.sender}
+    assert ours, "the double logged our replies, as Twilio does"
+    assert set(twilio_api.deleted_messages) == set(other.sent_sids) | ours, "both sides, nothing else"
 
 
-async def test_a_deleted_draft_deletes_the_reporters_messages_at_twilio_too(
+async def test_a_deleted_draft_deletes_the_conversation_at_twilio_too(
     twilio_api: TwilioApiDouble, service_env: dict[str, str], aiohttp_client: Any,
 ) -> None:
-    env = {**service_env, "TWILIO_DELETE_MESSAGES": "true"}
+    env = {**service_env, "TWILIO_DELETE_MESSAGES": "true", "PROVIDER_CLEANUP_DELAY": "0"}
     sms = TwilioPhone(await aiohttp_client(make_app(load_settings(env))), twilio_api, whatsapp=False)
     await begin_report(sms)
     await sms.say(word("en", "delete"))
     await asyncio.to_thread(worker, env)
-    assert sorted(twilio_api.deleted_messages) == sorted(set(sms.sent_sids))
+    ours = {m["sid"] for m in twilio_api.outbound if m["to"] == sms.sender}
+    assert ours and set(twilio_api.deleted_messages) == set(sms.sent_sids) | ours

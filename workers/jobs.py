@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from typing import Any
 
 from redis.asyncio import Redis as AsyncRedis
@@ -96,17 +97,29 @@ async def _discard(context: WorkerContext, items: list[dict[str, Any]]) -> None:
             log.warning("could not delete provider copy of media: %s", type(exc).__name__)
 
 
-async def _discard_messages(context: WorkerContext, draft: dict[str, Any]) -> None:
-    """Delete the reporter's messages at the provider, where the channel can and is configured to."""
-    adapter = context.adapters.get(str(draft.get("adapter", "")))
-    discard = getattr(adapter, "discard_messages", None)
+def _forget_at_provider(context: WorkerContext, draft: dict[str, Any]) -> None:
+    """Schedule the deletion of the conversation at the provider (where the channel can), late
+    enough that its last replies have been sent and logged (`PROVIDER_CLEANUP_DELAY`)."""
     ids = [str(i) for i in draft.get("provider_messages", [])]
-    if discard is None or not ids:
+    adapter = context.adapters.get(str(draft.get("adapter", "")))
+    if not ids or getattr(adapter, "discard_messages", None) is None:
         return
-    try:
-        await discard(ids)
-    except Exception as exc:  # the report is safe; leftover provider copies are logged, not fatal
-        log.warning("could not delete the reporter's messages at the provider: %s", type(exc).__name__)
+    payload = seal_payload(context.settings.session_key, {
+        "adapter": draft["adapter"], "provider_messages": ids, "provider_address": draft.get("provider_address"),
+    })
+    enqueue(make_queue(context.redis, context.settings.queue_name), "discard_provider_messages", payload,
+            f"forget-{secrets.token_hex(8)}", delay=context.settings.provider_cleanup_delay)
+
+
+def discard_provider_messages(payload: str) -> str:
+    """Delete a finished conversation's messages at the provider; raising retries with backoff."""
+    context = worker_context()
+    draft = open_payload(context.settings.session_key, payload)
+    discard = getattr(context.adapters.get(str(draft["adapter"])), "discard_messages", None)
+    if discard is None:
+        return "channel not enabled here"
+    asyncio.run(discard(draft["provider_messages"], draft.get("provider_address")))
+    return f"deleted {len(draft['provider_messages'])} and our replies"
 
 
 def fetch_media(payload: str) -> str:
@@ -187,7 +200,7 @@ def file_report(payload: str) -> str:
     _announce(context, report)
     media_status.forget(context.redis, [item["id"] for item in items])
     asyncio.run(_discard(context, items))
-    asyncio.run(_discard_messages(context, draft))
+    _forget_at_provider(context, draft)
     log.info("report filed (new=%s, media=%d)", written, len(items))
     return "filed" if written else "already filed"
 
@@ -211,7 +224,7 @@ def discard_draft(payload: str) -> str:
         media_status.mark_discarded(context.redis, context.settings.session_key, item["id"])
         context.store.delete(media_name(item["id"]))
     asyncio.run(_discard(context, items))
-    asyncio.run(_discard_messages(context, draft))
+    _forget_at_provider(context, draft)
     return f"discarded {len(items)}"
 
 

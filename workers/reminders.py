@@ -137,7 +137,9 @@ def _expire(context: WorkerContext, session: Session) -> None:
         enqueue(queue, "file_report", seal_payload(settings.session_key, draft), f"file-{session.report_id}")
         log.info("expired draft filed as incomplete (media=%d)", len(draft["media"]))
     elif session.conversation.media or session.extra.get("ids"):
+        ids = session.extra.get("ids", [])
         payload = seal_payload(settings.session_key, {"media": session.conversation.media, "adapter": session.channel,
-                                                      "provider_messages": session.extra.get("ids", [])})
+                                                      "provider_messages": ids,
+                                                      "provider_address": session.address if ids else None})
         enqueue(queue, "discard_draft", payload, f"discard-{session.report_id}")
         log.info("expired draft discarded (media=%d)", len(session.conversation.media))

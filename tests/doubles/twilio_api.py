@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from aiohttp import encode_basic_auth, web
 from aiohttp.test_utils import TestServer
@@ -50,6 +51,8 @@ class TwilioApiDouble:
     attempts: list[Attempt] = field(default_factory=list)
     deleted: list[tuple[str, str]] = field(default_factory=list)
     deleted_messages: list[str] = field(default_factory=list)
+    outbound: list[dict[str, str]] = field(default_factory=list)
+    """Messages Twilio logged as sent by us: {sid, to, from} (TwiML replies and REST sends alike)."""
     cdn_authorization: list[str | None] = field(default_factory=list)
     api_media_authorized: list[bool] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
@@ -124,7 +127,7 @@ class TwilioApiDouble:
             return self._error(400, 21604, "A 'To' phone number is required.")
         self.attempts.append(Attempt(time.monotonic(), 201))
         self.messages.append(form)
-        message_sid = sid("SM")
+        message_sid = self.log_outbound(form["To"], form["From"])
         return web.json_response(
             {"sid": message_sid, "account_sid": self.account_sid, "status": "queued", "direction": "outbound-api",
              "from": form["From"], "to": form["To"], "body": form["Body"], "num_segments": "1",
@@ -141,6 +144,30 @@ class TwilioApiDouble:
         self.deleted.append((request.match_info["message"], request.match_info["media"]))
         return web.Response(status=204)
 
+    def log_outbound(self, to: str, from_: str) -> str:
+        """Record a message Twilio sent for us (it logs TwiML replies like REST sends); return its SID."""
+        message_sid = sid("SM")
+        self.outbound.append({"sid": message_sid, "to": to, "from": from_})
+        return message_sid
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        if not self._authorized(request) or request.match_info["account"] != self.account_sid:
+            return self._error(401, 20003, "Authenticate")
+        to, from_ = request.query.get("To"), request.query.get("From")
+        page_size = int(request.query.get("PageSize", "50"))
+        page = int(request.query.get("Page", "0"))
+        found = [m for m in self.outbound if (to is None or m["to"] == to) and (from_ is None or m["from"] == from_)
+                 and m["sid"] not in self.deleted_messages]
+        chunk = found[page * page_size:(page + 1) * page_size]
+        base = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        more = (page + 1) * page_size < len(found)
+        next_uri = f"{base}?{urlencode({'To': to or '', 'From': from_ or '', 'PageSize': page_size, 'Page': page + 1})}"
+        return web.json_response({
+            "messages": [{"sid": m["sid"], "to": m["to"], "from": m["from"], "direction": "outbound-reply"}
+                         for m in chunk],
+            "page": page, "page_size": page_size, "next_page_uri": next_uri if more else None,
+        })
+
     async def delete_message(self, request: web.Request) -> web.Response:
         if not self._authorized(request) or request.match_info["account"] != self.account_sid:
             return self._error(401, 20003, "Authenticate")
@@ -155,6 +182,7 @@ class TwilioApiDouble:
         app.router.add_delete(media + ".json", self.delete_media)
         app.router.add_delete(account + "/Messages/{message:[A-Z]{2}" + HEX32 + "}.json", self.delete_message)
         app.router.add_post(account + "/Messages.json", self.create_message)
+        app.router.add_get(account + "/Messages.json", self.list_messages)
         app.router.add_get("/cdn/{media:ME" + HEX32 + "}", self.cdn)
         return app
 
