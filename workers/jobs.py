@@ -16,7 +16,6 @@ from redis.asyncio import Redis as AsyncRedis
 
 from adapters.base import MediaRef, MediaRefused, Reply
 from bot.sessions import SessionStore
-from flows.machine import ReportFlow
 from secure_store.filing import each_at_once, file_media, is_filed
 from secure_store.filing import file_report as store_report
 from secure_store.report import SCHEMA_ID, media_name, now_iso
@@ -25,6 +24,7 @@ from workers.context import WorkerContext, worker_context
 from workers.media import prepare
 from workers.payload import open_payload, seal_payload
 from workers.queue import enqueue, make_queue
+from workers.reporter import tell
 
 log = logging.getLogger("tipline.worker")
 
@@ -145,13 +145,8 @@ async def _tell_refused(context: WorkerContext, who: str) -> None:
         session = await SessionStore(redis, settings.session_key, settings.session_ttl).load(who)
     finally:
         await redis.aclose()
-    adapter = context.adapters.get(session.channel) if session else None
-    if session is None or adapter is None:
-        return
-    try:
-        await adapter.send(session.address, [ReportFlow().message(session.conversation, "media.refused")])
-    except Exception as exc:  # the note in the report remains; a lost courtesy message is not retried
-        log.warning("could not tell the reporter about a refused file: %s", type(exc).__name__)
+    if session is not None:
+        await tell(context, session, context.flow.message(session.conversation, "media.refused"), "refusal notice")
 
 
 def _report(draft: dict[str, Any], media: list[dict[str, Any]]) -> dict[str, Any]:

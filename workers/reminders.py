@@ -15,16 +15,15 @@ import secrets
 import time
 from datetime import timedelta
 
-from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
 from rq import Queue
 
 from bot.drafts import report_draft, worth_filing
 from bot.sessions import QUIET_INDEX, SWEEPER_CLAIM, SWEEPER_CLAIM_SECONDS, Session, SessionStore
-from flows.machine import ReportFlow
 from workers.context import WorkerContext, worker_context
 from workers.payload import seal_payload
 from workers.queue import enqueue, make_queue
+from workers.reporter import tell
 
 log = logging.getLogger("tipline.reminders")
 
@@ -44,32 +43,34 @@ class QuietTimer:
 
     def start_sweeper(self, token: str) -> None:
         """Run the first sweep now; it schedules the next ones itself."""
-        self.queue.enqueue("workers.reminders.sweep", token, job_id=f"quiet-sweep-{token}",
-                           result_ttl=0, failure_ttl=24 * 3600, description="quiet sweep")
+        schedule_sweep(self.queue, token)
+
+
+def schedule_sweep(queue: Queue, token: str, delay: int = 0) -> None:
+    """Put the sweep of chain `token` on the queue, now or in `delay` seconds."""
+    options = {"job_id": f"quiet-sweep-{token}", "result_ttl": 0, "failure_ttl": 24 * 3600,
+               "description": "quiet sweep"}
+    if delay:
+        queue.enqueue_in(timedelta(seconds=delay), "workers.reminders.sweep", token, **options)
+    else:
+        queue.enqueue("workers.reminders.sweep", token, **options)
 
 
 def sweep(token: str) -> str:
     """Scheduled job: remind or expire the conversations that are due, then schedule the next sweep."""
     context = worker_context()
-    settings = context.settings
-    redis = Redis.from_url(settings.redis_url or "")
-    try:
-        holder = redis.get(SWEEPER_CLAIM)
-        if not isinstance(holder, bytes) or holder.decode() != token:
-            return "stale chain"
-        members: list[bytes] = redis.zrangebyscore(QUIET_INDEX, "-inf", time.time(), 0, BATCH)  # type: ignore[assignment]
-        due = [m.decode() for m in members]
-        outcomes = asyncio.run(_look_at(context, due)) if due else []
-        following = secrets.token_hex(8)
-        interval = settings.quiet_sweep_seconds
-        redis.set(SWEEPER_CLAIM, following, ex=interval + SWEEPER_CLAIM_SECONDS)
-        make_queue(redis, settings.queue_name).enqueue_in(
-            timedelta(seconds=interval), "workers.reminders.sweep", following,
-            job_id=f"quiet-sweep-{following}", result_ttl=0, failure_ttl=24 * 3600, description="quiet sweep",
-        )
-        return f"looked at {len(due)}: " + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes)))
-    finally:
-        redis.close()
+    redis = context.redis
+    holder = redis.get(SWEEPER_CLAIM)
+    if not isinstance(holder, bytes) or holder.decode() != token:
+        return "stale chain"
+    members: list[bytes] = redis.zrangebyscore(QUIET_INDEX, "-inf", time.time(), 0, BATCH)  # type: ignore[assignment]
+    due = [m.decode() for m in members]
+    outcomes = asyncio.run(_look_at(context, due)) if due else []
+    following = secrets.token_hex(8)
+    interval = context.settings.quiet_sweep_seconds
+    redis.set(SWEEPER_CLAIM, following, ex=interval + SWEEPER_CLAIM_SECONDS)
+    schedule_sweep(_queue(context), following, delay=interval)
+    return f"looked at {len(due)}: " + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes)))
 
 
 async def _look_at(context: WorkerContext, due: list[str]) -> list[str]:
@@ -109,25 +110,17 @@ async def _look(context: WorkerContext, sessions: SessionStore, who: str) -> str
 
 
 async def _remind(context: WorkerContext, session: Session) -> None:
-    flow = ReportFlow()
-    adapter = context.adapters.get(session.channel)
-    if adapter is None:
-        log.warning("no adapter for a reminder on channel %s", session.channel)
-        return
-    try:
-        await adapter.send(session.address, [flow.prompt(session.conversation, "reminder")])
-    except Exception as exc:  # one reminder is a courtesy; the expiry still follows
-        log.warning("reminder not sent: %s", type(exc).__name__)
+    await tell(context, session, context.flow.prompt(session.conversation, "reminder"), "reminder")
 
 
 def _queue(context: WorkerContext) -> Queue:
-    return make_queue(Redis.from_url(context.settings.redis_url or ""), context.settings.queue_name)
+    return make_queue(context.redis, context.settings.queue_name)
 
 
 def _expire(context: WorkerContext, session: Session) -> None:
     """File what the reporter typed as an incomplete report (or an addendum), or discard it."""
     settings = context.settings
-    flow = ReportFlow()
+    flow = context.flow
     queue = _queue(context)
     step = session.conversation.state
     if settings.expiry_policy == "file" and worth_filing(session, flow.spec):
