@@ -61,10 +61,25 @@ def report_draft(session: Session, spec: FlowSpec, status: str, receipt_digest: 
         "follow_up": follow_up,
         "notes": list(notes),
         "addendum_to": conversation.addendum_to,
-        "adapter": session.channel,
-        "provider_messages": list(session.extra.get("ids", [])),
-        "provider_address": session.address if session.extra.get("ids") else None,
+        **provider_copies(session),
     }
+
+
+def provider_copies(session: Session) -> dict[str, Any]:
+    """What a worker needs to delete the conversation at the provider once it is filed or wiped:
+    the adapter, the provider's ids of the messages (kept only by channels that use them) and,
+    with those, the reply address (to find our own replies)."""
+    ids = list(session.extra.get("ids", []))
+    return {"adapter": session.channel, "provider_messages": ids,
+            "provider_address": session.address if ids else None}
+
+
+def discarded_draft(session: Session, media: list[dict[str, Any]], whole: bool) -> dict[str, Any]:
+    """The `discard_draft` job's payload: these media, and the provider's copies of the whole
+    conversation when all of it goes (DELETE, CANCEL, expiry) rather than part (RESTART)."""
+    if whole:
+        return {"media": media, **provider_copies(session)}
+    return {"media": media, "adapter": session.channel, "provider_messages": [], "provider_address": None}
 
 
 def worth_filing(session: Session, spec: FlowSpec) -> bool:

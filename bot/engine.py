@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from adapters.base import Chat, Inbound, MediaLimits, MediaRef, NotDelivered, Reply
-from bot.drafts import looks_like_receipt, new_receipt, receipt_hash, report_draft
+from bot.drafts import discarded_draft, looks_like_receipt, new_receipt, receipt_hash, report_draft
 from bot.identity import message_mark, pseudonym
 from bot.sessions import Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
@@ -129,18 +129,16 @@ class Engine:
 
     async def _turn(self, session: Session | None, message: Inbound) -> Turn:
         """Apply one message: the replies, the session as it now is, and whether it ended."""
+        opening: list[Reply] | None = None
         if session is None:
-            session, replies = self._start(message)
-            self._remember(session, message)
-            attached, refused = self._attach(session, message)
-            if looks_like_receipt(message.text):
-                replies = await self._addendum(session, message.text or "") or replies
-            return Turn(self._refusal(session, refused) + replies, session, fetch=attached)
+            session, opening = self._start(message)
         self._remember(session, message)
         attached, refused = self._attach(session, message)
         if not session.conversation.answers and looks_like_receipt(message.text) and (
                 found := await self._addendum(session, message.text or "")):
-            return Turn(found, session, fetch=attached)
+            return Turn(self._refusal(session, refused) + found, session, fetch=attached)
+        if opening is not None:  # a first message opens the conversation; it answers nothing yet
+            return Turn(self._refusal(session, refused) + opening, session, fetch=attached)
         said = Said(text=message.text, choice=message.choice, location=message.location,
                     media_count=len(attached))
         outcome = self.flow.step(session.conversation, said)
@@ -194,7 +192,7 @@ class Engine:
 
     async def _finish(self, session: Session, outcome: Outcome) -> list[Reply]:
         if outcome.end == "discard":
-            await self._discard(session, session.conversation.media, session.extra.get("ids", []))
+            await self._discard(session, session.conversation.media, whole=True)
             return outcome.replies
         if outcome.end == "addendum":
             await self._file(report_draft(session, self.flow.spec, "addendum"))
@@ -253,14 +251,11 @@ class Engine:
         await asyncio.to_thread(self.enqueue, "file_report", payload, f"file-{draft['report_id']}")
         log.info("report submitted for filing (status=%s, media=%d)", draft["status"], len(draft["media"]))
 
-    async def _discard(self, session: Session, media: list[dict[str, Any]], messages: list[str] | None = None) -> None:
+    async def _discard(self, session: Session, media: list[dict[str, Any]], whole: bool = False) -> None:
         """Have a worker delete whatever of these media was already stored or is at the provider
-        (and, when the whole draft goes, the reporter's messages at the provider)."""
-        if not media and not messages:
+        (and, when the whole draft goes, the conversation at the provider)."""
+        draft = discarded_draft(session, media, whole)
+        if not draft["media"] and not draft["provider_messages"]:
             return
-        payload = seal_payload(self.session_key, {
-            "media": media, "adapter": session.channel, "provider_messages": messages or [],
-            "provider_address": session.address if messages else None,
-        })
         job_id = f"discard-{session.report_id}-{secrets.token_hex(4)}"
-        await asyncio.to_thread(self.enqueue, "discard_draft", payload, job_id)
+        await asyncio.to_thread(self.enqueue, "discard_draft", seal_payload(self.session_key, draft), job_id)

@@ -15,6 +15,7 @@ from typing import Any
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
 
 from flows.machine import Conversation
@@ -108,13 +109,30 @@ class SessionStore:
     async def load(self, who: str) -> Session | None:
         return self._decrypt(await self.redis.get(self._session(who)))
 
-    def _decrypt(self, raw: object) -> Session | None:
+    def _seal(self, plaintext: bytes) -> bytes:
+        return self.box.encrypt(zlib.compress(plaintext, 1))
+
+    def _unseal(self, raw: object) -> bytes | None:
+        """Plaintext of what `_seal` stored; None for nothing, or for anything damaged or foreign."""
         if not isinstance(raw, bytes):
             return None
         try:
-            return Session.from_bytes(zlib.decompress(self.box.decrypt(raw)))
-        except (CryptoError, ValueError, KeyError, zlib.error):
+            return zlib.decompress(self.box.decrypt(raw))
+        except (CryptoError, ValueError, zlib.error):
             return None
+
+    def _decrypt(self, raw: object) -> Session | None:
+        plaintext = self._unseal(raw)
+        if plaintext is None:
+            return None
+        try:
+            return Session.from_bytes(plaintext)
+        except (ValueError, KeyError):
+            return None
+
+    def _mark(self, pipe: Pipeline, who: str, message: int) -> None:
+        pipe.sadd(self._marks(who), message)
+        pipe.expire(self._marks(who), DEDUPE_TTL)
 
     async def save(
         self, who: str, session: Session, message: int | None = None, quiet_check_at: float | None = None,
@@ -125,10 +143,9 @@ class SessionStore:
         With `sweeper_token`, also claims the quiet sweeper if none is running; returns True when
         this call claimed it (the caller then starts one, see workers.reminders)."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._session(who), self.box.encrypt(zlib.compress(session.to_bytes(), 1)), ex=self.ttl)
+            pipe.set(self._session(who), self._seal(session.to_bytes()), ex=self.ttl)
             if message is not None:
-                pipe.sadd(self._marks(who), message)
-                pipe.expire(self._marks(who), DEDUPE_TTL)
+                self._mark(pipe, who, message)
             if quiet_check_at is not None:
                 pipe.zadd(self.quiet_index, {who: quiet_check_at})
             if sweeper_token is not None:
@@ -142,32 +159,29 @@ class SessionStore:
             pipe.delete(self._session(who))
             pipe.zrem(self.quiet_index, who)
             if message is not None:
-                pipe.sadd(self._marks(who), message)
-                pipe.expire(self._marks(who), DEDUPE_TTL)
+                self._mark(pipe, who, message)
             await pipe.execute()
 
     async def mark(self, who: str, message: int) -> None:
         """Mark a message handled without touching the conversation."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.sadd(self._marks(who), message)
-            pipe.expire(self._marks(who), DEDUPE_TTL)
+            self._mark(pipe, who, message)
             await pipe.execute()
 
     async def keep_erasable(self, who: str, message_ids: list[str]) -> None:
         """After a conversation ends, keep (encrypted, for 47 hours: Telegram lets bots delete
         messages younger than 48) the ids of both sides, so the reporter can have the chat erased."""
-        raw = json.dumps(message_ids[-MAX_ERASABLE:]).encode()
-        await self.redis.set(self._erasable(who), self.box.encrypt(zlib.compress(raw, 1)), ex=ERASABLE_TTL)
+        sealed = self._seal(json.dumps(message_ids[-MAX_ERASABLE:]).encode())
+        await self.redis.set(self._erasable(who), sealed, ex=ERASABLE_TTL)
 
     async def take_erasable(self, who: str) -> list[str]:
-        raw = await self.redis.getdel(self._erasable(who))
-        if not isinstance(raw, bytes):
+        plaintext = self._unseal(await self.redis.getdel(self._erasable(who)))
+        if plaintext is None:
             return []
         try:
-            ids = json.loads(zlib.decompress(self.box.decrypt(raw)))
-        except (CryptoError, ValueError, zlib.error):
+            return [str(i) for i in json.loads(plaintext)]
+        except ValueError:
             return []
-        return [str(i) for i in ids]
 
     async def remember_receipt(self, digest: str, report_id: str) -> None:
         """Let a receipt code (known here only by its slow hash) find its report for 90 days."""

@@ -18,7 +18,7 @@ from datetime import timedelta
 from redis.asyncio import Redis as AsyncRedis
 from rq import Queue
 
-from bot.drafts import report_draft, worth_filing
+from bot.drafts import discarded_draft, report_draft, worth_filing
 from bot.sessions import QUIET_INDEX, SWEEPER_CLAIM, SWEEPER_CLAIM_SECONDS, Session, SessionStore
 from workers.context import WorkerContext, worker_context
 from workers.payload import seal_payload
@@ -130,9 +130,6 @@ def _expire(context: WorkerContext, session: Session) -> None:
         enqueue(queue, "file_report", seal_payload(settings.session_key, draft), f"file-{session.report_id}")
         log.info("expired draft filed as incomplete (media=%d)", len(draft["media"]))
     elif session.conversation.media or session.extra.get("ids"):
-        ids = session.extra.get("ids", [])
-        payload = seal_payload(settings.session_key, {"media": session.conversation.media, "adapter": session.channel,
-                                                      "provider_messages": ids,
-                                                      "provider_address": session.address if ids else None})
+        payload = seal_payload(settings.session_key, discarded_draft(session, session.conversation.media, whole=True))
         enqueue(queue, "discard_draft", payload, f"discard-{session.report_id}")
         log.info("expired draft discarded (media=%d)", len(session.conversation.media))
