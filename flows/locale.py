@@ -10,6 +10,7 @@ import difflib
 import re
 import string
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -50,17 +51,27 @@ class Locale:
         """Each word's forms, folded once (matching runs on every message)."""
         return {word: tuple(normalise(form) for form in forms) for word, forms in self.words.items()}
 
-    def is_word(self, text: str, word: str, also: tuple[str, ...] = ()) -> bool:
-        """True if `text` is one of the localised forms of a word (e.g. restart), or one of `also`,
-        forgiving case, accents and a small typo in words of four letters or more."""
+    def is_word(self, text: str, word: str) -> bool:
+        """True if `text` is one of the localised forms of a word (e.g. restart), forgiving case,
+        accents and a small typo in words of four letters or more."""
         folded = normalise(text)
-        if not folded or len(folded) > 40:
+        if not folded or len(folded) > MAX_WORD_CHARS:
             return False
-        forms = [*self.folded_words.get(word, ()), *(normalise(w) for w in also)]
-        if folded in forms:
-            return True
-        long_forms = [f for f in forms if len(f) >= 4]
-        return bool(difflib.get_close_matches(folded, long_forms, n=1, cutoff=0.8))
+        forms = self.folded_words.get(word, ())
+        return folded in forms or typo_of(folded, forms) is not None
+
+
+MAX_WORD_CHARS = 40
+"""Longer texts are answers, never words."""
+
+
+def typo_of(folded: str, forms: Iterable[str]) -> str | None:
+    """The form (of four letters or more) that `folded` is a small typo of (similarity >= 0.8)."""
+    size = len(folded)
+    # a form can reach the 0.8 similarity cutoff only if the lengths allow it (2*min/sum >= 0.8)
+    near = [f for f in forms if len(f) >= 4 and 2 * min(size, len(f)) >= 0.8 * (size + len(f))]
+    close = difflib.get_close_matches(folded, near, n=1, cutoff=0.8) if near else []
+    return close[0] if close else None
 
 
 def load_locales(directory: Path = LOCALES_DIR) -> dict[str, Locale]:

@@ -7,7 +7,6 @@ It is pure: no Redis, no network, no provider; the bot's engine persists the `Co
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +14,7 @@ from transitions import Machine
 
 from adapters.base import Choice, Location, Reply
 from flows.helplines import helpline_for
-from flows.locale import Locale, load_locales, match_option, normalise
+from flows.locale import MAX_WORD_CHARS, Locale, load_locales, match_option, normalise, typo_of
 from flows.spec import FlowSpec, Step, load_flow, reachable
 
 GLOBAL_WORDS = ("delete", "cancel", "restart", "back", "help", "language")
@@ -272,16 +271,11 @@ class ReportFlow:
 
         Forgives case, accents and a small typo in words of four letters or more."""
         folded = normalise(text)
-        if not folded or len(folded) > 40:
+        if not folded or len(folded) > MAX_WORD_CHARS:
             return None
         table = self._global_words.get(conversation.language) or self._global_words["en"]
-        if folded in table:
-            return table[folded]
-        # a form can be within the 0.8 similarity cutoff only if the lengths are (2*min/sum >= 0.8)
-        size = len(folded)
-        near = [f for f in table if len(f) >= 4 and 2 * min(size, len(f)) >= 0.8 * (size + len(f))]
-        close = difflib.get_close_matches(folded, near, n=1, cutoff=0.8) if near else []
-        return table[close[0]] if close else None
+        form = folded if folded in table else typo_of(folded, table)
+        return table[form] if form else None
 
     def step(self, conversation: Conversation, said: Said) -> Outcome:
         """Apply one message to the conversation and say what to answer and do."""
