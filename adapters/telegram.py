@@ -69,7 +69,10 @@ class FileUnavailable(Exception):
 
 
 async def delete_messages(bot: Bot, chat_id: int, message_ids: list[int]) -> int:
-    """Delete messages of a private chat in batches of 100; returns how many ids were asked for."""
+    """Delete messages of a private chat (both sides: the reporter's phone may be searched), in
+    batches of 100. Bots may delete any message of a private chat younger than 48 hours; older ones
+    stay, and Telegram says nothing about which. Returns how many ids were asked for (0 if the
+    reporter blocked the bot); raises on an outage."""
     ids = sorted(set(message_ids))
     for start in range(0, len(ids), DELETE_BATCH):
         try:
@@ -185,15 +188,6 @@ class TelegramAdapter:
         """Send later messages; a blocked bot ends quietly, an outage raises so the job retries."""
         async with self._own_bot() as bot:
             await send_replies(bot, int(address), replies)
-
-    async def erase_messages(self, address: str, message_ids: list[int]) -> int:
-        """Delete both sides of a conversation from the reporter's chat (their phone may be searched).
-
-        Bots may delete any message of a private chat younger than 48 hours; older ones stay, and
-        Telegram says nothing about which. Returns how many ids were asked for; raises on an outage.
-        """
-        async with self._own_bot() as bot:
-            return await delete_messages(bot, int(address), message_ids)
 
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
         """`getFile`, then the bytes from the Bot API's file URL, refused beyond `limits`."""

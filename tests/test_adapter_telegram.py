@@ -20,7 +20,7 @@ import redis
 from aiohttp.test_utils import TestClient
 
 from adapters.base import MediaLimits, MediaRef, MediaRefused, Reply
-from adapters.telegram import TelegramAdapter
+from adapters.telegram import TelegramAdapter, delete_messages
 from bot.app import make_app
 from config.settings import Settings
 from secure_store.analyst import list_reports, open_media
@@ -483,12 +483,12 @@ async def test_a_conversation_can_be_erased_from_the_reporters_chat(
     settings: Settings, telegram_api: TelegramApiDouble,
 ) -> None:
     adapter = TelegramAdapter(settings)
-    assert await adapter.erase_messages("5550001234", [*range(1, 151), 7]) == 150
+    assert await delete_messages(adapter.bot, 5550001234, [*range(1, 151), 7]) == 150
     batches = [c.params["message_ids"] for c in telegram_api.calls_of("deleteMessages")]
     assert batches == [list(range(1, 101)), list(range(101, 151))]
     assert {str(c.params["chat_id"]) for c in telegram_api.calls_of("deleteMessages")} == {"5550001234"}
     telegram_api.fail_next("deleteMessages", 403)
-    assert await adapter.erase_messages("5550001234", [1]) == 0
+    assert await delete_messages(adapter.bot, 5550001234, [1]) == 0
     await adapter.close()
 
 
