@@ -23,6 +23,13 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 KINDS = ("whatsapp", "sms", "telegram")
 
 
+def checked_sender(sender: object) -> str:
+    """The page's random reporter id, or a 400."""
+    if not isinstance(sender, str) or not 8 <= len(sender) <= 64:
+        raise web.HTTPBadRequest(text="sender must be a string of 8-64 characters")
+    return sender
+
+
 def render(replies: list[Reply]) -> list[dict[str, Any]]:
     return [
         {"text": r.text, "rtl": r.rtl, "choices": [{"key": c.key, "label": c.label} for c in r.choices]}
@@ -58,10 +65,7 @@ class SimulatorAdapter:
             return web.json_response(await self.save_upload(request))
 
         async def outbox(request: web.Request) -> web.Response:
-            sender = request.query.get("sender", "")
-            if not 8 <= len(sender) <= 64:
-                raise web.HTTPBadRequest(text="sender must be a string of 8-64 characters")
-            return web.json_response({"replies": self.take_outbox(sender)})
+            return web.json_response({"replies": self.take_outbox(checked_sender(request.query.get("sender")))})
 
         return [
             web.get("/simulator", page),
@@ -73,9 +77,7 @@ class SimulatorAdapter:
     def parse(self, body: Any) -> Inbound:
         if not isinstance(body, dict):
             raise web.HTTPBadRequest(text="body must be a JSON object")
-        sender, message_id = body.get("sender"), body.get("message_id")
-        if not isinstance(sender, str) or not 8 <= len(sender) <= 64:
-            raise web.HTTPBadRequest(text="sender must be a string of 8-64 characters")
+        sender, message_id = checked_sender(body.get("sender")), body.get("message_id")
         if not isinstance(message_id, str) or not 1 <= len(message_id) <= 64:
             raise web.HTTPBadRequest(text="message_id must be a string of 1-64 characters")
         text = body.get("text")
