@@ -15,9 +15,8 @@ from typing import Any
 
 import yaml
 
-STEP_KINDS = ("language", "choice", "yes_no", "text", "messages", "location", "media", "notice", "review", "final")
-ENDS = ("submit", "discard", "addendum")
-ANSWERING_KINDS = ("choice", "yes_no", "text", "messages", "location")
+from flows.kinds import KINDS
+
 FLOWS_DIR = Path(__file__).parent
 STEP_FIELDS = {"id", "kind", "prompt", "next", "branch", "store", "options", "optional", "max_chars", "end", "review"}
 TOP_FIELDS = {"flow", "start", "restart", "addendum", "urgent", "follow_up", "steps"}
@@ -44,9 +43,7 @@ class Step:
 
     def answers(self) -> tuple[str, ...]:
         """The answer keys a reporter can pick at this step (choices and yes/no)."""
-        if self.kind == "yes_no":
-            return ("yes", "no")
-        return self.options
+        return KINDS[self.kind].answers(self)
 
 
 @dataclass(frozen=True)
@@ -180,24 +177,16 @@ def _step(node: Any, fail: Callable[[Any, str], FlowError], steps: dict[str, Ste
     if step_id in steps:
         raise bad("id", f"step id {step_id!r} is used twice")
     kind = data.get("kind")
-    if kind not in STEP_KINDS:
-        raise bad("kind", f"step {step_id!r}: kind must be one of {', '.join(STEP_KINDS)}")
+    if kind not in KINDS:
+        raise bad("kind", f"step {step_id!r}: kind must be one of {', '.join(KINDS)}")
+    step_kind = KINDS[kind]
     prompt = data.get("prompt", f"{step_id}.prompt")
     if not isinstance(prompt, str) or not prompt:
         raise bad("prompt", f"step {step_id!r}: `prompt` must be a locale message key")
+    step_kind.check(step_id, data, bad)
     options = data.get("options") or []
-    if kind == "choice" and (not isinstance(options, list) or len(options) < 2
-                             or not all(isinstance(o, str) and o.isidentifier() for o in options)):
-        raise bad("options", f"step {step_id!r}: a choice needs at least two `options` (plain names)")
-    if kind != "choice" and options:
-        raise bad("options", f"step {step_id!r}: only a choice has `options`")
     nxt = data.get("next")
-    if kind == "final":
-        if nxt is not None:
-            raise bad("next", f"step {step_id!r}: a final step has no `next`")
-        if data.get("end") not in ENDS:
-            raise bad("end", f"step {step_id!r}: a final step needs `end`: one of {', '.join(ENDS)}")
-    else:
+    if not step_kind.final:
         if not isinstance(nxt, str):
             raise bad("next", f"step {step_id!r}: `next` is required (only `final` steps end a flow)")
         if "end" in data:
@@ -206,7 +195,7 @@ def _step(node: Any, fail: Callable[[Any, str], FlowError], steps: dict[str, Ste
     if not isinstance(branch, dict):
         raise bad("branch", f"step {step_id!r}: `branch` maps answers to steps")
     branch = {str(k): v for k, v in branch.items()}
-    allowed = ("yes", "no") if kind == "yes_no" else tuple(options)
+    allowed = step_kind.answers(Step(id=step_id, kind=kind, prompt=prompt, options=tuple(options)))
     for answer, target in branch.items():
         if answer not in allowed or not isinstance(target, str):
             choices = ", ".join(allowed) or "none"
@@ -223,7 +212,7 @@ def _step(node: Any, fail: Callable[[Any, str], FlowError], steps: dict[str, Ste
     store = data.get("store")
     if store is not None and (not isinstance(store, str) or not store.isidentifier()):
         raise bad("store", f"step {step_id!r}: `store` must be a plain name")
-    if store and kind not in ANSWERING_KINDS:
+    if store and not step_kind.stores:
         raise bad("store", f"step {step_id!r}: a {kind} step stores nothing")
     return Step(id=step_id, kind=kind, prompt=prompt, next=nxt, branch=branch, store=store,
                 options=tuple(options), optional=optional, max_chars=max_chars, end=data.get("end"),
