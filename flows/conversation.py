@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.base import Location, Reply
+from flows.said import Location, Reply
 
 
 @dataclass(eq=False)

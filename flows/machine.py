@@ -11,11 +11,11 @@ from typing import Any
 
 from transitions import Machine
 
-from adapters.base import Choice, Reply
 from flows.conversation import Conversation, Outcome, Said
 from flows.helplines import helpline_for
 from flows.kinds import KINDS
 from flows.locale import MAX_WORD_CHARS, Locale, load_locales, normalise, typo_of
+from flows.said import Choice, Reply
 from flows.spec import FlowSpec, Step, load_flow, reachable
 from flows.understand import SHORT_TOKENS, Reading, Understanding
 

@@ -15,14 +15,18 @@ from typing import Any
 
 import yaml
 
+from config.errors import TiplineError
 from flows.kinds import KINDS
 
+STEP_KINDS = ("language", "choice", "yes_no", "text", "messages", "location", "media", "notice", "review", "final")
+ENDS = ("submit", "discard", "addendum")
+ANSWERING_KINDS = ("choice", "yes_no", "text", "messages", "location")
 FLOWS_DIR = Path(__file__).parent
 STEP_FIELDS = {"id", "kind", "prompt", "next", "branch", "store", "options", "optional", "max_chars", "end", "review"}
 TOP_FIELDS = {"flow", "start", "restart", "addendum", "urgent", "follow_up", "steps"}
 
 
-class FlowError(ValueError):
+class FlowError(TiplineError, ValueError):
     """The flow file is invalid; the message names the file and line."""
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from adapters.base import Choice, Reply
 from flows.conversation import Conversation, Outcome, Said
+from flows.said import Choice, Reply
 
 if TYPE_CHECKING:
     from flows.locale import Locale

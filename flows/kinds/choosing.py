@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from adapters.base import Choice, Reply
 from flows.conversation import Conversation, Outcome, Said
 from flows.kinds.base import StepKind, kind
 from flows.locale import match_option, normalise
+from flows.said import Choice, Reply
 
 if TYPE_CHECKING:
     from flows.locale import Locale
