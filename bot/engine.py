@@ -68,6 +68,7 @@ class Engine:
         enqueue: Enqueue,
         quiet: QuietTimer | None = None,
         limits: MediaLimits | None = None,
+        addition_window: int = 0,
     ) -> None:
         self.sessions = sessions
         self.flow = flow
@@ -76,6 +77,7 @@ class Engine:
         self.enqueue = enqueue
         self.quiet = quiet
         self.limits = limits
+        self.addition_window = addition_window
 
     async def handle(self, message: Inbound, chat: Chat | None = None) -> list[Reply]:
         """Process one message exactly once, in order within its conversation.
@@ -93,7 +95,7 @@ class Engine:
             if chat is not None and message.choice == ERASE_CHAT:
                 await self._erase(who, mark, message, chat)
                 return []
-            turn = await self._turn(session, message)
+            turn = await self._turn(who, session, message)
             if chat is not None:
                 if turn.ended and chat.can_erase:
                     turn.replies.append(self.flow.erase_offer(turn.session.conversation, ERASE_CHAT))
@@ -112,9 +114,10 @@ class Engine:
                 await self._fetch_promptly(who, turn.session, turn.fetch)
             return turn.replies
 
-    async def _turn(self, session: Session | None, message: Inbound) -> Turn:
+    async def _turn(self, who: str, session: Session | None, message: Inbound) -> Turn:
         """Apply one message: the replies, the session as it now is, and whether it ended."""
         opening: list[Reply] | None = None
+        filed = await self.sessions.recent_filing(who) if session is None and self.addition_window else None
         if session is None:
             session, opening = self._start(message)
         self._remember(session, message)
@@ -122,17 +125,34 @@ class Engine:
         if not session.conversation.answers and looks_like_receipt(message.text) and (
                 found := await self._addendum(session, message.text or "")):
             return Turn(self._refusal(session, refused) + found, session, fetch=attached)
-        if opening is not None:  # a first message opens the conversation; it answers nothing yet
-            return Turn(self._refusal(session, refused) + opening, session, fetch=attached)
         said = Said(text=message.text, choice=message.choice, location=message.location,
                     media_count=len(attached))
+        if filed is not None and self.flow.spec.after_filing:
+            outcome = self._after_filing(session, filed, said)
+            if outcome.end is not None:
+                await self.sessions.forget_filing(who)
+                return Turn(await self._finish(who, session, outcome), session, ended=True)
+            return Turn(self._refusal(session, refused) + outcome.replies, session, fetch=attached)
+        if opening is not None:  # a first message opens the conversation; it answers nothing yet
+            return Turn(self._refusal(session, refused) + opening, session, fetch=attached)
         outcome = self.flow.step(session.conversation, said)
         if outcome.dropped:
             await self._discard(session, outcome.dropped)
         outcome.replies[:0] = self._refusal(session, refused)
         if outcome.end is None:
             return Turn(outcome.replies, session, fetch=attached)
-        return Turn(await self._finish(session, outcome), session, ended=True)
+        if outcome.deleted and session.conversation.addendum_to:
+            await self.sessions.forget_filing(who)
+        return Turn(await self._finish(who, session, outcome), session, ended=True)
+
+    def _after_filing(self, session: Session, filed: dict[str, Any], said: Said) -> Outcome:
+        """A first message soon after this sender filed a report: offer to add it to that report."""
+        media = session.conversation.media
+        conversation, outcome = self.flow.after_filing(str(filed["r"]), str(filed.get("l") or "en"),
+                                                       filed.get("co"), said)
+        conversation.media = media
+        session.conversation = conversation
+        return outcome
 
     async def _erase(self, who: str, mark: int, message: Inbound, chat: Chat) -> None:
         """The reporter pressed "erase this chat": delete both sides of the finished conversation."""
@@ -175,7 +195,7 @@ class Engine:
         log.info("receipt code accepted")
         return self.flow.enter_addendum(session.conversation, report_id)
 
-    async def _finish(self, session: Session, outcome: Outcome) -> list[Reply]:
+    async def _finish(self, who: str, session: Session, outcome: Outcome) -> list[Reply]:
         if outcome.end == "discard":
             await self._discard(session, session.conversation.media, whole=True)
             return outcome.replies
@@ -186,6 +206,10 @@ class Engine:
         digest = await asyncio.to_thread(receipt_hash, receipt, self.pseudonym_key)
         await self._file(report_draft(session, self.flow.spec, "complete", digest))
         await self.sessions.remember_receipt(digest, session.report_id)
+        if self.addition_window and self.flow.spec.after_filing:
+            conversation = session.conversation
+            await self.sessions.link_filing(who, session.report_id, conversation.language, conversation.country,
+                                            self.addition_window)
         return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]
 
     @staticmethod

@@ -185,16 +185,23 @@ def understanding_problems(code: str, locale: Locale, reference: Locale) -> list
     for name in ("negations", "questions"):
         if not getattr(locale, name):
             problems.append(f"{code}: `understanding.{name}` is empty")
-    seen: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for meaning, examples in sorted(locale.understanding.examples.items()):
         for example in examples:
-            folded = " ".join(words_of(example))
-            if not folded:
+            folded = (rival_group(meaning), " ".join(words_of(example)))
+            if not folded[1]:
                 problems.append(f"{code}: meaning {meaning!r} has an example with no words: {example!r}")
             elif seen.get(folded, meaning) != meaning:
                 problems.append(f"{code}: {example!r} is an example of both {seen[folded]!r} and {meaning!r}")
             seen.setdefault(folded, meaning)
     return problems
+
+
+def rival_group(meaning: str) -> str:
+    """Meanings that may be read at the same step: a choice step's options compete with each other;
+    the common meanings (yes, no, done, wait...) with the FAQ topics."""
+    group, dot, _ = meaning.partition(".")
+    return group if dot and group != "faq" else "common"
 
 
 def match_option(text: str, options: list[tuple[str, str]]) -> str | None:

@@ -14,7 +14,8 @@ from transitions import Machine
 from flows.conversation import Conversation, Outcome, Said
 from flows.helplines import helpline_for
 from flows.kinds import KINDS
-from flows.locale import MAX_WORD_CHARS, Locale, load_locales, normalise, typo_of
+from flows.kinds.base import SUMMARY_CHARS
+from flows.locale import MAX_WORD_CHARS, Locale, load_locales, match_option, normalise, typo_of
 from flows.said import Choice, Reply
 from flows.spec import FlowSpec, Step, load_flow, reachable
 from flows.understand import SHORT_TOKENS, Reading, Understanding
@@ -25,6 +26,8 @@ GLOBAL_WORDS = ("delete", "cancel", "restart", "back", "help", "language")
 HISTORY_LIMIT = 24
 MAX_PLACES = 10
 """Extra places (pins shared after the first) a draft keeps."""
+CAPTION_CHARS = 1000
+"""A caption is kept up to this length (Telegram allows 1024)."""
 SHORT_NO = 5
 """A "no" of at most this many words skips an optional step ("no", "nobody i saw")."""
 ASIDE_CHARS = 200
@@ -154,7 +157,10 @@ class ReportFlow:
         locale = self.locale(conversation)
         lines = [f"{i}. {locale.text(f'review.field.{step.store}')}: {self.display(conversation, step)}"
                  for i, step in enumerate(self.spec.fields(), 1)]
-        lines.append(f"{locale.text('review.field.media')}: {len(conversation.media)}")
+        captions = [str(item["caption"]) for item in conversation.media if item.get("caption")]
+        files = f"{len(conversation.media)}" + (f" ({'; '.join(captions)})" if captions else "")
+        files = files if len(files) <= SUMMARY_CHARS else files[: SUMMARY_CHARS - 1] + "…"
+        lines.append(f"{locale.text('review.field.media')}: {files}")
         return "\n".join(lines)
 
     def closing(self, conversation: Conversation, **values: object) -> Reply:
@@ -208,6 +214,25 @@ class ReportFlow:
         conversation.history.clear()
         return [self.prompt(conversation)]
 
+    def after_filing(self, report_id: str, language: str, country: str | None, said: Said) -> tuple[
+            Conversation, Outcome]:
+        """A message soon after this reporter filed `report_id`: offer to add it to that report or to
+        start a new one (the message waits as the addition's first part). DELETE or CANCEL says
+        truthfully that the filed report stays filed."""
+        assert self.spec.after_filing is not None and self.spec.addendum is not None
+        conversation = Conversation(state=self.spec.after_filing, language=language, country=country,
+                                    addendum_to=report_id)
+        text = (said.text or "").strip()
+        if text and self.global_word(conversation, text) in ("delete", "cancel"):
+            return conversation, Outcome(replies=[self.message(conversation, "deleted.filed")], end="discard",
+                                         deleted=True)
+        store = self.spec.step(self.spec.addendum).store
+        if text and store:
+            conversation.answers[store] = [text[: self.spec.step(self.spec.addendum).max_chars]]
+        if said.location is not None:
+            self.keep_place(conversation, said)
+        return conversation, Outcome(replies=[self.prompt(conversation)])
+
     # -- one message ----------------------------------------------------------------------------
 
     def global_word(self, conversation: Conversation, text: str) -> str | None:
@@ -234,14 +259,16 @@ class ReportFlow:
         word = self.global_word(conversation, text) if text and said.choice is None else None
         if word:
             return self._global(conversation, step, word)
+        if said.media_count and text:
+            return self._captioned(conversation, step, said, text)
         kept: list[Reply] = []
         if said.media_count and step.kind != "media":
             kept.append(self.message(conversation, "media.kept", count=len(conversation.media)))
-        if said.location is not None and step.kind != "location":
+        pinned = said.location is not None and step.kind != "location"
+        if pinned:
             kept.append(self.keep_place(conversation, said))
             said = Said(text=said.text, choice=said.choice, media_count=said.media_count)
         if kept and not text and said.choice is None:
-            pinned = said.location is not None or (said.text is None and len(kept) > 1)
             return Outcome(replies=[*kept, self.prompt(conversation)] if pinned else kept)
         if text and said.choice is None and not kind.aside_free:
             aside = self.aside(conversation, step, text)
@@ -251,9 +278,27 @@ class ReportFlow:
         outcome.replies[:0] = kept
         return outcome
 
+    def _captioned(self, conversation: Conversation, step: Step, said: Said, text: str) -> Outcome:
+        """Files sent with words: the words are their caption, kept with them (shown in the review,
+        filed for analysts). At a step with options, a caption that picks one also answers it."""
+        caption = text[:CAPTION_CHARS]
+        for item in conversation.media[-said.media_count:]:
+            item["caption"] = caption
+        replies = [self.message(conversation, "media.captioned", count=len(conversation.media))]
+        if said.location is not None:
+            replies.append(self.keep_place(conversation, said))
+        kind = KINDS[step.kind]
+        if kind.chooses and (said.choice or match_option(text, kind.options(self, step, self.locale(conversation)))):
+            outcome = kind.understand(self, conversation, step, said, text)
+            outcome.replies[:0] = replies
+            return outcome
+        return Outcome(replies=replies)
+
     def _global(self, conversation: Conversation, step: Step, word: str) -> Outcome:
         if word in ("delete", "cancel"):
             key = "deleted" if word == "delete" else "cancelled"
+            if conversation.addendum_to:  # the report itself is filed: say what is erased, and what is not
+                key = "deleted.filed"
             return Outcome(replies=[self.message(conversation, key)], end="discard", deleted=True)
         if word == "help":
             return Outcome(replies=[self.message(conversation, "help.message"), self.prompt(conversation)])

@@ -18,12 +18,9 @@ import yaml
 from config.errors import TiplineError
 from flows.kinds import KINDS
 
-STEP_KINDS = ("language", "choice", "yes_no", "text", "messages", "location", "media", "notice", "review", "final")
-ENDS = ("submit", "discard", "addendum")
-ANSWERING_KINDS = ("choice", "yes_no", "text", "messages", "location")
 FLOWS_DIR = Path(__file__).parent
 STEP_FIELDS = {"id", "kind", "prompt", "next", "branch", "store", "options", "optional", "max_chars", "end", "review"}
-TOP_FIELDS = {"flow", "start", "restart", "addendum", "urgent", "follow_up", "steps"}
+TOP_FIELDS = {"flow", "start", "restart", "addendum", "after_filing", "urgent", "follow_up", "steps"}
 
 
 class FlowError(TiplineError, ValueError):
@@ -57,6 +54,7 @@ class FlowSpec:
     steps: dict[str, Step] = field(default_factory=dict)
     restart: str = ""
     addendum: str | None = None
+    after_filing: str | None = None
     urgent: str | None = None
     follow_up: str | None = None
     path: Path | None = None
@@ -84,7 +82,7 @@ class FlowSpec:
         return graph
 
     def entries(self) -> list[str]:
-        return [self.start] + ([self.addendum] if self.addendum else [])
+        return [self.start] + [entry for entry in (self.addendum, self.after_filing) if entry]
 
 
 def _line(node: Any) -> int:
@@ -155,6 +153,7 @@ def load_flow(path: Path | str = FLOWS_DIR / "report.yaml") -> FlowSpec:
         steps=steps,
         restart=ref("restart") or start,
         addendum=ref("addendum"),
+        after_filing=ref("after_filing"),
         urgent=top["urgent"].value if "urgent" in top else None,
         follow_up=top["follow_up"].value if "follow_up" in top else None,
         path=path,
@@ -231,7 +230,7 @@ def _check_graph(spec: FlowSpec, nodes: dict[str, Any], fail: Callable[[Any, str
     reached = reachable(spec.entries(), spec.forward())
     for step_id in spec.steps:
         if step_id not in reached:
-            raise fail(nodes[step_id], f"step {step_id!r} cannot be reached from `start` or `addendum`")
+            raise fail(nodes[step_id], f"step {step_id!r} cannot be reached from `start`, `addendum` or `after_filing`")
     ending = reachable([s.id for s in spec.steps.values() if s.kind == "final"], backward)
     for step_id in spec.steps:
         if step_id not in ending:

@@ -124,3 +124,19 @@ def test_flows_check_demands_examples_and_faq_in_every_locale(tmp_path: Path) ->
     assert "es: message 'faq.danger' is not translated" in problems
     assert "es: `understanding.questions` is empty" in problems
     assert "es: 'vale sí' is an example of both 'unsure' and 'yes'" in problems
+
+
+def test_a_caption_is_kept_with_its_file_and_shown_in_the_review() -> None:
+    conversation = at("media")
+    conversation.media.append({"id": "a" * 32, "ref": {}})
+    outcome = FLOW.step(conversation, Said(text="the van they use", media_count=1))
+    assert conversation.media[0]["caption"] == "the van they use"
+    assert conversation.state == "media" and "File and its caption kept" in outcome.replies[0].text
+    assert "Files: 1 (the van they use)" in FLOW.summary(conversation)
+
+
+def test_a_caption_that_picks_an_option_also_answers_it() -> None:
+    conversation = at("category")
+    conversation.media.append({"id": "b" * 32, "ref": {}})
+    FLOW.step(conversation, Said(text="2", media_count=1))
+    assert conversation.answers["category"] == "sexual" and conversation.media[0]["caption"] == "2"

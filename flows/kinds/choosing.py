@@ -58,8 +58,12 @@ class ChoiceStep(StepKind):
     chooses = True
     stores = True
 
-    def answers(self, step: Step) -> tuple[str, ...]:
+    def keys(self, step: Step) -> tuple[str, ...]:
+        """The option keys (from the flow file's `options`)."""
         return step.options
+
+    def answers(self, step: Step) -> tuple[str, ...]:
+        return self.keys(step)
 
     def check(self, step_id: str, data: dict[str, Any], bad: Callable[[str, str], Exception]) -> None:
         options = data.get("options") or []
@@ -68,13 +72,24 @@ class ChoiceStep(StepKind):
             raise bad("options", f"step {step_id!r}: a choice needs at least two `options` (plain names)")
 
     def messages(self, step: Step) -> list[str]:
-        return [step.prompt, *(f"{step.id}.option.{option}" for option in step.options)]
+        return [step.prompt, *(f"{step.id}.option.{option}" for option in self.keys(step))]
 
     def options(self, flow: ReportFlow, step: Step, locale: Locale) -> list[tuple[str, str]]:
-        return [(key, locale.text(f"{step.id}.option.{key}")) for key in step.options]
+        return [(key, locale.text(f"{step.id}.option.{key}")) for key in self.keys(step)]
 
     def understand(self, flow: ReportFlow, conversation: Conversation, step: Step, said: Said,
                    text: str) -> Outcome:
+        key, asked = self.choose(flow, conversation, step, said, text)
+        if asked is not None:
+            return Outcome(replies=[asked])
+        if key is None:
+            return Outcome(replies=[flow.prompt(conversation, "reprompt.choice")])
+        flow.store(conversation, step, key)
+        return flow.forward(conversation, step, key)
+
+    def choose(self, flow: ReportFlow, conversation: Conversation, step: Step, said: Said,
+               text: str) -> tuple[str | None, Reply | None]:
+        """The option picked or clearly meant; or the question "which of these two?"."""
         locale = flow.locale(conversation)
         options = self.options(flow, step, locale)
         narrowed = [option for option in options if option[0] in conversation.narrowed]
@@ -89,19 +104,15 @@ class ChoiceStep(StepKind):
             if len(close) == 2:
                 conversation.narrowed = close
                 labels = dict(options)
-                return Outcome(replies=[Reply(
-                    locale.text("reprompt.which", first=labels[close[0]], second=labels[close[1]]),
-                    choices=tuple(Choice(k, labels[k]) for k in close), rtl=locale.rtl)])
+                return None, Reply(locale.text("reprompt.which", first=labels[close[0]], second=labels[close[1]]),
+                                   choices=tuple(Choice(k, labels[k]) for k in close), rtl=locale.rtl)
             key = close[0] if close else None
-        if key is None:
-            return Outcome(replies=[flow.prompt(conversation, "reprompt.choice")])
-        flow.store(conversation, step, key)
-        return flow.forward(conversation, step, key)
+        return key, None
 
     def read(self, flow: ReportFlow, conversation: Conversation, step: Step, text: str) -> list[str]:
         """The option the words clearly mean ([key]), the two it may mean, or none."""
         understanding = flow.understanding(conversation)
-        meanings = {f"{step.id}.{option}": option for option in step.options}
+        meanings = {f"{step.id}.{option}": option for option in self.keys(step)}
         ranked = understanding.rank(understanding.read(text), meanings)
         if not ranked or ranked[0][1] < 1.0:
             return []
@@ -139,3 +150,36 @@ class YesNoStep(StepKind):
 
     def display(self, flow: ReportFlow, conversation: Conversation, step: Step, value: Any) -> str:
         return flow.locale(conversation).text("common.yes" if value else "common.no")
+
+
+@kind
+class OfferAdditionStep(ChoiceStep):
+    """Just after filing, a new message from the same reporter: add it to the report just sent, or
+    start a new report? (The message waits, as the addition's first part, until they choose.)"""
+
+    name = "offer_addition"
+    stores = False
+    OPTIONS = ("add", "new")
+
+    def keys(self, step: Step) -> tuple[str, ...]:
+        return self.OPTIONS
+
+    def check(self, step_id: str, data: dict[str, Any], bad: Callable[[str, str], Exception]) -> None:
+        StepKind.check(self, step_id, data, bad)
+
+    def messages(self, step: Step) -> list[str]:
+        return [*super().messages(step), f"{step.id}.added"]
+
+    def understand(self, flow: ReportFlow, conversation: Conversation, step: Step, said: Said,
+                   text: str) -> Outcome:
+        key, asked = self.choose(flow, conversation, step, said, text)
+        if asked is not None:
+            return Outcome(replies=[asked])
+        if key == "add" and flow.spec.addendum:
+            conversation.state = flow.spec.addendum
+            return Outcome(replies=[flow.message(conversation, f"{step.id}.added")])
+        if key == "new":
+            conversation.answers.clear()
+            conversation.addendum_to = None
+            return flow.forward(conversation, step)
+        return Outcome(replies=[flow.prompt(conversation, "reprompt.choice")])
