@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("list", "show", "export"):
         sub = reports.add_parser(name)
         sub.add_argument("--key", required=True, help="your private key file")
+        sub.add_argument("--store", help="store URL (default: STORE_URL; S3_ENDPOINT_URL for S3-compatible servers)")
         if name == "show":
             sub.add_argument("report_id")
             sub.add_argument("--media-dir", help="write the report's decrypted media here")

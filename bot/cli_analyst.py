@@ -1,4 +1,6 @@
-"""`tipline keys …` and `tipline reports …`: run on an analyst's own machine, decrypting locally.
+"""`tipline keys …`, `tipline reports …` and `tipline console`: run on an analyst's own machine,
+decrypting locally. They read only the store's address (`--store`, `STORE_URL`, `S3_ENDPOINT_URL`)
+and the analyst's key: no service settings, and they never write secrets or keys.
 
 Every problem is one line on stderr and a non-zero exit: a wrong key, a missing object, a damaged
 or tampered object. Damaged reports are named, never silently skipped.
@@ -18,10 +20,8 @@ from typing import Any
 
 from nacl.public import PrivateKey
 
-from config.dev import ensure_dev_settings
-from config.settings import load_settings
-from secure_store.analyst import Opened, list_reports, open_media, open_report
-from secure_store.backends import ObjectMissing, Store, StoreError, open_store
+from secure_store.analyst import Opened, list_reports, open_analyst_store, open_media, open_report
+from secure_store.backends import ObjectMissing, Store, StoreError
 from secure_store.keys import KeyError_, generate_keypair, load_private_key, write_private_key
 from secure_store.report import report_name
 from secure_store.seal import NotForThisKey, SealError
@@ -147,10 +147,7 @@ def _export(store: Store, key: PrivateKey, opened: list[Opened], args: argparse.
 def reports_command(args: argparse.Namespace) -> int:
     try:
         key = load_private_key(args.key)
-        settings = load_settings()
-        if not settings.production:
-            settings = ensure_dev_settings(settings)
-        store = open_store(settings.store_url, settings.s3_endpoint_url)
+        store, _ = open_analyst_store(args.store, os.environ)
         if args.reports_command == "show":
             return _show(store, key, args)
         opened = list_reports(store, key)
