@@ -37,15 +37,9 @@ from secure_store.keys import (
     parse_public_keys,
     write_private_key,
 )
-from secure_store.report import report_name
+from secure_store.report import EXTENSIONS, report_name
 from secure_store.seal import NotForThisKey, SealError
 
-EXTENSIONS = {
-    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
-    "video/mp4": ".mp4", "video/3gpp": ".3gp", "video/quicktime": ".mov", "audio/ogg": ".ogg",
-    "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "audio/amr": ".amr", "audio/aac": ".aac",
-    "audio/wav": ".wav", "application/pdf": ".pdf",
-}
 CSV_COLUMNS = ["report_id", "submitted_at", "filed_at", "status", "urgent", "channel", "language",
                "category", "answers", "media", "notes", "addendum_to"]
 

@@ -43,7 +43,7 @@ async def test_nothing_opens_without_the_token_and_the_token_becomes_a_cookie(
     assert again.status == 403 and "already open" in await again.text()
     page = await client.get("/")
     assert page.status == 200 and "Hombres durmiendo" in await page.text()
-    for name, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+    for name, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
                         ("X-Frame-Options", "DENY"), ("Cache-Control", "no-store")):
         assert page.headers[name] == value
     assert "script-src" not in CSP and "default-src 'none'" in CSP  # no script at all, nothing from elsewhere

@@ -14,19 +14,23 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from secure_store.backends import StoreError
-from secure_store.console.inbox import parse_filters
-from secure_store.console.inbox_page import inbox_page
-from secure_store.console.library import Library
+from secure_store.console.export import csv_lines, file_name, jsonl_lines
+from secure_store.console.inbox import Filters, inbox, parse_filters
+from secure_store.console.inbox_page import filter_form, inbox_page
+from secure_store.console.insights import charts
+from secure_store.console.library import Entry, Library
 from secure_store.console.pages import e, layout
 from secure_store.console.report_page import INLINE_IMAGES, PLAYABLE, SECTIONS, ReportView, Section, report_page
 from secure_store.console.triage import TriageError
 from secure_store.console.vocabulary import Vocabulary
+from secure_store.console.world_map import world_map
 from secure_store.seal import SealError
 
 HOST = "127.0.0.1"
@@ -37,18 +41,12 @@ CSP = ("default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self'; 
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # else Chromium posts forms with `Origin: null`
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
-EXTENSIONS = {
-    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
-    "video/mp4": ".mp4", "video/3gpp": ".3gp", "video/quicktime": ".mov", "video/webm": ".webm",
-    "audio/ogg": ".ogg", "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "audio/amr": ".amr", "audio/aac": ".aac",
-    "audio/wav": ".wav", "application/pdf": ".pdf",
 }
 MAX_FORM = 64 * 1024
 
@@ -149,6 +147,10 @@ def _entry_or_404(workspace: Workspace, report_id: str):  # type: ignore[no-unty
 async def show_report(request: web.Request) -> web.Response:
     workspace = request.app[WORKSPACE]
     entry = _entry_or_404(workspace, request.match_info["report_id"])
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, workspace.library.refresh_triage, entry.report_id)
+    except StoreError as exc:
+        workspace.notices.append(f"the team's latest triage could not be read: {exc}")
     view = ReportView(entry, workspace.library, workspace.vocabulary, entry.report_id in workspace.revealed)
     return web.Response(text=report_page(view, workspace.sections, _notices(workspace)), content_type="text/html")
 
@@ -210,7 +212,7 @@ async def media(request: web.Request) -> web.Response:
     except (SealError, StoreError) as exc:
         return web.Response(status=502, text=f"DAMAGED: file {media_id} cannot be trusted: {exc}")
     ctype = str(item.get("content_type", ""))
-    name = f"report-{entry.report_id[:8]}-{media_id[:8]}{EXTENSIONS.get(ctype, '.bin')}"
+    name = file_name(entry.report_id, item)
     inline = ctype in INLINE_IMAGES + PLAYABLE and "download" not in request.query
     headers = {"Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"'}
     return web.Response(body=data, headers=headers,
@@ -235,6 +237,77 @@ async def refresh_library(workspace: Workspace) -> None:
     workspace.notices.append(f"refreshed: {done.opened} new report(s){damaged} in {done.seconds:.1f} s")
 
 
+def _chosen(request: web.Request) -> tuple[Filters, list[Entry], list[str]]:
+    filters, problems = parse_filters(request.query)
+    return filters, inbox(request.app[WORKSPACE].library, filters), problems
+
+
+async def show_insights(request: web.Request) -> web.Response:
+    workspace = request.app[WORKSPACE]
+    filters, entries, problems = _chosen(request)
+    figures = "".join(charts(entries, workspace.vocabulary))
+    body = (f"<h1>Insights</h1>{filter_form(filters, workspace.library, workspace.vocabulary, '/insights')}"
+            f'<p class="count">{len(entries)} report(s)</p><div class="charts">{figures}</div>')
+    return web.Response(text=layout("Insights", body, here="/insights", notices=_notices(workspace, problems)),
+                        content_type="text/html")
+
+
+async def show_map(request: web.Request) -> web.Response:
+    workspace = request.app[WORKSPACE]
+    filters, entries, problems = _chosen(request)
+    drawn, pins = world_map(workspace.library.places, entries)
+    missing = "" if workspace.library.places else "<p>No boundary data shipped: dots only.</p>"
+    body = (f"<h1>Map of shared locations</h1>{filter_form(filters, workspace.library, workspace.vocabulary, '/map')}"
+            f'<p class="count"><span id="pins">{pins}</span> of {len(entries)} report(s) have a shared location; '
+            f"red: urgent. Drawn here from shipped boundary data: nothing is fetched.</p>{missing}{drawn}")
+    return web.Response(text=layout("Map", body, here="/map", notices=_notices(workspace, problems)),
+                        content_type="text/html")
+
+
+async def show_export(request: web.Request) -> web.Response:
+    workspace = request.app[WORKSPACE]
+    filters, entries, problems = _chosen(request)
+    query = filters.query(page=1)
+    hidden = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in query.items())
+    body = (f"<h1>Export</h1>{filter_form(filters, workspace.library, workspace.vocabulary, '/export')}"
+            f'<p class="count">{len(entries)} report(s) chosen.</p>'
+            '<form method="get" action="/export.csv" class="export">' + hidden +
+            '<label><input type="checkbox" name="follow_up" value="1"> include follow-up addresses '
+            "(logged in each report's history)</label> "
+            '<button formaction="/export.csv">Download CSV</button> '
+            '<button formaction="/export.jsonl">Download JSONL</button></form>'
+            "<p>CSV: one column per answer (English labels), follow-up, additions, triage status, tags, notes, "
+            "and every file with its sha256. JSONL: each report as filed, with its additions, triage and files.</p>")
+    return web.Response(text=layout("Export", body, here="/export", notices=_notices(workspace, problems)),
+                        content_type="text/html")
+
+
+async def download_export(request: web.Request) -> web.StreamResponse:
+    """Stream the chosen reports; with follow-up addresses, each report with one gets a history line first."""
+    workspace = request.app[WORKSPACE]
+    _, entries, _ = _chosen(request)
+    follow_up = request.query.get("follow_up") == "1"
+    if follow_up:
+        for entry in entries:
+            if (entry.report or {}).get("follow_up"):
+                problem = await record(workspace, entry.report_id, "exported follow-up")
+                if problem:
+                    raise web.HTTPServiceUnavailable(text=f"export stopped, nothing written: {problem}")
+    kind = request.match_info["kind"]
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8" if kind == "csv" else "application/x-ndjson; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="tipline-export-{stamp}.{kind}"'})
+    response.headers.update(HEADERS)
+    await response.prepare(request)
+    lines = (csv_lines(entries, workspace.library, workspace.vocabulary, follow_up) if kind == "csv"
+             else jsonl_lines(entries, workspace.library, follow_up))
+    for line in lines:
+        await response.write(line.encode())
+    await response.write_eof()
+    return response
+
+
 async def static(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STYLE, headers={"Content-Type": "text/css"})
 
@@ -250,6 +323,10 @@ def make_app(workspace: Workspace, extra_routes: list[web.RouteDef] | None = Non
         web.post("/report/{report_id:[0-9a-f]{32}}/reveal", reveal_follow_up),
         web.get("/media/{report_id:[0-9a-f]{32}}/{media_id:[0-9a-f]{32}}", media),
         web.post("/refresh", refresh),
+        web.get("/insights", show_insights),
+        web.get("/map", show_map),
+        web.get("/export", show_export),
+        web.get("/export.{kind:csv|jsonl}", download_export),
         web.get("/static/console.css", static),
         *(extra_routes or []),
     ])

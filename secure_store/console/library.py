@@ -168,18 +168,25 @@ class Library:
             return str(exc)
 
     def _refresh_events(self) -> None:
-        cached: dict[str, Any] = self._state["triage"]
-        names = list(self.store.names(triage.PREFIX))
-        fresh = [n for n in names if n not in cached]
         self.damaged_events = {}
+        self.events = self._state["triage"]
+        self._open_events(list(self.store.names(triage.PREFIX)))
+        self.states = {}
+        self._fold({triage.report_of(n) for n in self.events} | {triage.report_of(n) for n in self.damaged_events})
+
+    def _open_events(self, names: list[str]) -> None:
+        fresh = [n for n in names if n not in self.events]
         for name, outcome in zip(fresh, each_at_once(self._open_event, fresh, FETCH_AT_ONCE), strict=True):
             if isinstance(outcome, dict):
-                cached[name] = outcome
+                self.events[name] = outcome
+                self.damaged_events.pop(name, None)
             elif outcome is not None:
                 self.damaged_events[name] = outcome
-        self.events = cached
-        self.states = {}
-        self._fold({triage.report_of(n) for n in cached})
+
+    def refresh_triage(self, report_id: str) -> None:
+        """Fetch the team's newest triage of one report (one listing): a report page is always current."""
+        self._open_events(list(self.store.names(f"{triage.PREFIX}{report_id}/")))
+        self._fold([report_id])
 
     def _country(self, report_id: str, report: dict[str, Any]) -> str:
         told = report.get("answers", {}).get("country")
@@ -225,8 +232,6 @@ class Library:
             report_id = triage.report_of(name)
             if report_id in wanted:
                 grouped[report_id].append(item)
-        for name in self.damaged_events:
-            grouped.setdefault(triage.report_of(name), [])
         for report_id, items in grouped.items():
             state = triage.fold(items)
             state.damaged = [f"{n}: {e}" for n, e in self.damaged_events.items() if triage.report_of(n) == report_id]

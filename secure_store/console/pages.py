@@ -28,7 +28,7 @@ def layout(title: str, body: str, *, here: str = "/", notices: Iterable[str] = (
     shown = "".join(f'<p class="notice" role="status">{e(n)}</p>' for n in notices)
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name="referrer" content="no-referrer">'
+        '<meta name="referrer" content="same-origin">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{e(title)} · tipline console</title>"
         '<link rel="stylesheet" href="/static/console.css"></head><body>'
