@@ -5,6 +5,7 @@ Colours and sizes are SVG attributes (not style), so the page's strict CSP needs
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from secure_store.console.pages import e
@@ -46,7 +47,7 @@ def _legend(names: Sequence[str]) -> str:
 
 
 def _labels(labels: Sequence[str], slot: float) -> str:
-    step = max(1, len(labels) // 8)
+    step = max(1, math.ceil(len(labels) * 52 / (WIDTH - LEFT - RIGHT)))  # ~52 px per label
     return "".join(
         f'<text x="{LEFT + slot * (i + 0.5):.1f}" y="{HEIGHT - BOTTOM + 16}" font-size="11" text-anchor="middle" '
         f'fill="#5b6470">{e(label)}</text>' for i, label in enumerate(labels) if i % step == 0)

@@ -18,8 +18,7 @@ DELAYS = ((5, "<5 min"), (15, "5-15 min"), (30, "15-30 min"), (60, "30-60 min"),
 
 
 def _week(entry: Entry) -> date:
-    day = datetime.fromisoformat(entry.submitted).date()
-    return day - timedelta(days=day.weekday())
+    return entry.day - timedelta(days=entry.day.weekday())
 
 
 def weeks(entries: list[Entry]) -> list[date]:

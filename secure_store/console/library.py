@@ -9,10 +9,13 @@ only are not this analyst's to see.
 from __future__ import annotations
 
 import json
+import re
 import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +53,11 @@ class Entry:
     def submitted(self) -> str:
         return str((self.report or {}).get("submitted_at", ""))
 
+    @cached_property
+    def day(self) -> date:
+        """The UTC day it was submitted (reports carry UTC times)."""
+        return date.fromisoformat(self.submitted[:10])
+
     @property
     def urgent(self) -> bool:
         return bool((self.report or {}).get("urgent"))
@@ -67,10 +75,15 @@ class Refreshed:
     seconds: float
 
 
+_MARKS = re.compile("[\u0300-\u036f\u064b-\u065f\u0670\u200b-\u200f\ufeff]")
+"""Latin accents, Arabic vowel marks and invisible characters: what search ignores."""
+
+
 def fold(text: str) -> str:
-    """Text as search compares it: no accents, no case."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    """Text as search compares it: no accents or vowel marks, no case."""
+    if text.isascii():
+        return text.lower()
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text)).casefold()
 
 
 def _words(value: Any) -> Iterable[str]:
@@ -111,6 +124,7 @@ class Library:
         self.events: dict[str, dict[str, Any]] = {}
         self.damaged_events: dict[str, str] = {}
         self.states: dict[str, triage.Triage] = {}
+        self._events_opened = False
         self.notices: list[str] = []
         self._state = cache.empty()
         if cache_file is not None:
@@ -125,8 +139,10 @@ class Library:
         reports: dict[str, Any] = self._state["reports"]
         names = [n.rsplit("/", 1)[-1] for n in self.store.names("reports/")]
         present = set(names)
-        for gone in set(reports) - present:
-            del reports[gone]
+        gone = set(reports) - present
+        for report_id in gone:
+            del reports[report_id]
+        gone_any = bool(gone)
         fresh = [n for n in names if n not in reports]
         damaged: dict[str, str] = {}
         for report_id, outcome in zip(fresh, each_at_once(self._open_report, fresh, FETCH_AT_ONCE), strict=True):
@@ -136,7 +152,7 @@ class Library:
                 damaged[report_id] = outcome
         self._refresh_events()
         self._rebuild(reports, damaged)
-        if self.cache_file is not None:
+        if self.cache_file is not None and (fresh or gone_any or self._events_opened or not self.cache_file.exists()):
             cache.save(self.cache_file, self.key, self._state)
         return Refreshed(len(fresh) - len(damaged), len(damaged), time.perf_counter() - started)
 
@@ -176,6 +192,7 @@ class Library:
 
     def _open_events(self, names: list[str]) -> None:
         fresh = [n for n in names if n not in self.events]
+        self._events_opened = bool(fresh)
         for name, outcome in zip(fresh, each_at_once(self._open_event, fresh, FETCH_AT_ONCE), strict=True):
             if isinstance(outcome, dict):
                 self.events[name] = outcome

@@ -17,11 +17,27 @@ def _xy(longitude: float, latitude: float) -> tuple[float, float]:
     return (longitude + 180) / 360 * WIDTH, (NORTH - latitude) / (NORTH - SOUTH) * HEIGHT
 
 
+def _unwrapped(ring: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A ring crossing the date line keeps going past ±180° instead of jumping across the map
+    (the part beyond the edge is cut off by the picture's frame)."""
+    points = [ring[0]]
+    for longitude, latitude in ring[1:]:
+        previous = points[-1][0]
+        while longitude - previous > 180:
+            longitude -= 360
+        while previous - longitude > 180:
+            longitude += 360
+        points.append((longitude, latitude))
+    return points
+
+
 @cache
 def _outlines(places: Places) -> str:
     paths = []
     for country in places.countries:
-        d = "".join("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in (_xy(*p) for p in ring)) + "Z"
+        if country.box[3] < SOUTH:  # Antarctica lies below the picture
+            continue
+        d = "".join("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in (_xy(*p) for p in _unwrapped(ring))) + "Z"
                     for ring in country.rings)
         paths.append(f'<path d="{d}" fill="#f4f1ea" stroke="#9aa5b1" stroke-width="0.4">'
                      f"<title>{e(country.name)}</title></path>")
