@@ -29,7 +29,7 @@ from secure_store.console.library import Library
 from secure_store.console.places import Places, load_places
 from secure_store.console.vocabulary import Vocabulary
 from secure_store.keys import (
-    KeyError_,
+    KeyFileError,
     Recipient,
     encode_public,
     generate_keypair,
@@ -162,7 +162,7 @@ def reports_command(args: argparse.Namespace) -> int:
         if args.reports_command == "list":
             return _list(opened)
         return _export(store, key, opened, args)
-    except (KeyError_, SealError, StoreError, ValueError) as exc:
+    except (KeyFileError, SealError, StoreError, ValueError) as exc:
         return _fail(str(exc))
 
 
@@ -199,7 +199,7 @@ def team_keys(key: PrivateKey, team_file: str | None) -> list[Recipient]:
         try:
             lines = Path(team_file).read_text().splitlines()
         except OSError as exc:
-            raise KeyError_(f"cannot read the team file {team_file}: {exc.strerror}") from None
+            raise KeyFileError(f"cannot read the team file {team_file}: {exc.strerror}") from None
         texts += [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
     else:
         texts += [t for t in os.environ.get("ANALYST_PUBLIC_KEYS", "").split(",") if t.strip()]
@@ -235,7 +235,7 @@ def console_command(args: argparse.Namespace) -> int:
         key = load_private_key(args.key)
         store, store_url = open_analyst_store(args.store, os.environ)
         workspace = open_workspace(key, store, store_url, args)
-    except (KeyError_, StoreError, ValueError) as exc:
+    except (KeyFileError, StoreError, ValueError) as exc:
         return _fail(str(exc))
     try:
         asyncio.run(_serve(workspace, args.port))

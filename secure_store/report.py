@@ -10,6 +10,8 @@ from typing import Any
 
 import jsonschema
 
+from config.errors import Refused
+
 SCHEMA_ID = "tipline.report/1"
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
@@ -23,7 +25,7 @@ EXTENSIONS = {
 """File name extension of each media type a report may hold (for files written or downloaded by analysts)."""
 
 
-class InvalidReport(ValueError):
+class InvalidReport(Refused, ValueError):
     """The document does not match the report schema."""
 
 
