@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from config.errors import Refused
 from secure_store.backends import Store
 from secure_store.keys import Recipient
 from secure_store.seal import SealError, seal
@@ -24,7 +25,7 @@ ACTIONS = ("status", "note", "tag", "untag", "revealed follow-up", "exported fol
 MAX_TEXT = 4000
 
 
-class TriageError(ValueError):
+class TriageError(Refused, ValueError):
     """A triage change is malformed (unknown status or action, empty or overlong text)."""
 
 
