@@ -133,8 +133,9 @@ class Understanding:
         for keys in keys_by_meaning.values():
             for key in keys:
                 spread[key] = spread.get(key, 0) + 1
+        plain = {bag_key(w) for w in self.questions | self.fillers | self.negations}
         for meaning, keys in keys_by_meaning.items():
-            self.weights[meaning] = {k: 1.0 / spread[k] for k in keys if spread[k] <= 2}
+            self.weights[meaning] = {k: 1.0 / spread[k] for k in keys if spread[k] <= 2 and k not in plain}
         return self
 
     # -- reading ------------------------------------------------------------------------------

@@ -7,11 +7,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from aiohttp.test_utils import TestClient
 
+from bot.app import make_app
+from config.settings import Settings
 from flows.machine import Conversation, Outcome, ReportFlow, Said
+from tests.chat import Phone
+from tests.scenario import LOCALES, Script, joined, shows, walk_to
 
 FLOW = ReportFlow()
 CORPUS = Path(__file__).parent / "replies"
@@ -126,3 +132,42 @@ def test_natural_replies_are_understood() -> None:
                          ids=lambda c: f"{c.language}-{c.step}")
 def test_a_question_is_never_stored(case: Case) -> None:
     assert handled(case) not in ("store", "yes", "no", "skip", "done")
+
+
+@pytest.fixture
+async def client(settings: Settings, aiohttp_client: Any) -> TestClient[Any, Any]:
+    return await aiohttp_client(make_app(settings))  # type: ignore[no-any-return]
+
+
+def sample() -> list[Case]:
+    """Per language, the first reply of each of these (step, expected) shapes."""
+    wanted = {("follow_up", "yes"), ("follow_up", "no"), ("description", "done"), ("location", "pause")}
+    picked: dict[tuple[str, str, str], Case] = {}
+    for case in CASES:
+        shape = (case.step, case.expected if case.kind != "faq" else "faq")
+        if shape in wanted or (case.step == "location" and case.kind == "faq"):
+            picked.setdefault((case.language, *shape), case)
+    return list(picked.values())
+
+
+async def test_a_sample_of_the_corpus_end_to_end_through_the_web_app(client: TestClient[Any, Any]) -> None:
+    cases = sample()
+    assert len(cases) >= 5 * 6
+    for case in cases:
+        language = case.language
+        phone = Phone(client)
+        script = Script(language=language, category_answer="1")
+        await walk_to(phone, case.step, script)
+        if case.step == "description":
+            await phone.say(SENT_BEFORE[0])
+        replies = await phone.say(case.text)
+        prompt = f"{case.step}.prompt"
+        if case.kind in ("faq", "pause"):
+            key = "pause.ack" if case.kind == "pause" else case.expected.replace(":", ".")
+            assert shows(replies, language, key) and shows(replies, language, prompt), (case, replies)
+        elif case.step == "description":
+            assert shows(replies, language, "location.prompt"), (case, replies)
+        else:
+            locale = LOCALES[language]
+            line = f"{locale.text('review.field.follow_up')}: {locale.text(f'common.{case.expected}')}"
+            assert line in joined(replies), (case, replies)
