@@ -93,6 +93,11 @@ async def test_images_and_audio_play_inline_risky_files_only_download(
     assert "<img" not in page and "download only" in page
     assert (await client.get(f"/media/{ids['english']}/{photo['id']}")).status == 404  # not that report's file
 
+    media_file = tmp_path / "store" / "media" / voice["id"]
+    media_file.write_bytes(media_file.read_bytes()[:-5])
+    damaged = await client.get(f"/media/{ids['spanish']}/{voice['id']}")
+    assert damaged.status == 502 and "DAMAGED" in await damaged.text()
+
     page = await (await client.get(f"/report/{ids['spanish']}")).text()
     assert "4815162342" not in page
     revealed = await client.post(f"/report/{ids['spanish']}/reveal", headers={"Origin": workspace.origin})

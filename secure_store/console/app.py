@@ -53,11 +53,15 @@ MAX_FORM = 64 * 1024
 
 @dataclass
 class Workspace:
-    """One analyst's open workspace: their library, labels, page sections and session secrets."""
+    """One analyst's open workspace: their library, labels, page sections and session secrets.
+
+    A feature adds itself before `start`: a `Section` in `sections` (drawn on every report page, in
+    order) and its form handlers in `routes` (behind the same token, host and origin checks)."""
 
     library: Library
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     sections: list[Section] = field(default_factory=lambda: list(SECTIONS))
+    routes: list[web.RouteDef] = field(default_factory=list)
     author: str = ""
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     session: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -312,8 +316,8 @@ async def static(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STYLE, headers={"Content-Type": "text/css"})
 
 
-def make_app(workspace: Workspace, extra_routes: list[web.RouteDef] | None = None) -> web.Application:
-    """The workspace app; `extra_routes` lets a feature add its own pages and form handlers."""
+def make_app(workspace: Workspace) -> web.Application:
+    """The workspace app, with the routes features added to `workspace.routes`."""
     app = web.Application(middlewares=[guard], client_max_size=MAX_FORM)
     app[WORKSPACE] = workspace
     app.add_routes([
@@ -328,15 +332,14 @@ def make_app(workspace: Workspace, extra_routes: list[web.RouteDef] | None = Non
         web.get("/export", show_export),
         web.get("/export.{kind:csv|jsonl}", download_export),
         web.get("/static/console.css", static),
-        *(extra_routes or []),
+        *workspace.routes,
     ])
     return app
 
 
-async def start(workspace: Workspace, port: int = 0,
-                extra_routes: list[web.RouteDef] | None = None) -> web.AppRunner:
+async def start(workspace: Workspace, port: int = 0) -> web.AppRunner:
     """Serve on 127.0.0.1 only (port 0: any free port); `workspace.address()` is then the one to open."""
-    runner = web.AppRunner(make_app(workspace, extra_routes), access_log=None)
+    runner = web.AppRunner(make_app(workspace), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, HOST, port)
     await site.start()
