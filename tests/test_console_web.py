@@ -81,7 +81,7 @@ async def test_images_and_audio_play_inline_risky_files_only_download(
     assert response.content_type == "audio/wav"
     download = await client.get(f"/media/{ids['spanish']}/{photo['id']}?download=1")
     assert download.headers["Content-Disposition"] == (
-        f'attachment; filename="report-{ids["spanish"][:8]}-{photo["id"][:8]}.jpg"')
+        f'attachment; filename="{photo["id"]}.jpg"')
 
     [svg] = (workspace.library.entries[ids["addition"]].report or {})["media"]
     risky = await client.get(f"/media/{ids['addition']}/{svg['id']}")

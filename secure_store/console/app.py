@@ -216,7 +216,7 @@ async def media(request: web.Request) -> web.Response:
     except (SealError, StoreError) as exc:
         return web.Response(status=502, text=f"DAMAGED: file {media_id} cannot be trusted: {exc}")
     ctype = str(item.get("content_type", ""))
-    name = file_name(entry.report_id, item)
+    name = file_name(item)
     inline = ctype in INLINE_IMAGES + PLAYABLE and "download" not in request.query
     headers = {"Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"'}
     return web.Response(body=data, headers=headers,
