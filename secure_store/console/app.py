@@ -246,35 +246,41 @@ def _chosen(request: web.Request) -> tuple[Filters, list[Entry], list[str]]:
     return filters, inbox(request.app[WORKSPACE].library, filters), problems
 
 
-async def show_insights(request: web.Request) -> web.Response:
+def _page_of_chosen(request: web.Request, title: str,
+                    render: Callable[[Workspace, Filters, list[Entry]], str]) -> web.Response:
+    """A page of the reports the filter form chose (insights, map, export): heading, form, then `render`."""
     workspace = request.app[WORKSPACE]
     filters, entries, problems = _chosen(request)
-    figures = "".join(charts(entries, workspace.vocabulary))
-    body = (f"<h1>Insights</h1>{filter_form(filters, workspace.library, workspace.vocabulary, '/insights')}"
-            f'<p class="count">{len(entries)} report(s)</p><div class="charts">{figures}</div>')
-    return web.Response(text=layout("Insights", body, here="/insights", notices=_notices(workspace, problems)),
+    here = request.path
+    body = (f"<h1>{e(title)}</h1>{filter_form(filters, workspace.library, workspace.vocabulary, here)}"
+            f"{render(workspace, filters, entries)}")
+    return web.Response(text=layout(title, body, here=here, notices=_notices(workspace, problems)),
                         content_type="text/html")
+
+
+def _insights(workspace: Workspace, filters: Filters, entries: list[Entry]) -> str:
+    figures = "".join(charts(entries, workspace.vocabulary))
+    return f'<p class="count">{len(entries)} report(s)</p><div class="charts">{figures}</div>'
+
+
+def _map(workspace: Workspace, filters: Filters, entries: list[Entry]) -> str:
+    drawn, pins = world_map(workspace.library.places, entries)
+    missing = "" if workspace.library.places else "<p>No boundary data shipped: dots only.</p>"
+    return (f'<p class="count"><span id="pins">{pins}</span> of {len(entries)} report(s) have a shared location; '
+            f"red: urgent. Drawn here from shipped boundary data: nothing is fetched.</p>{missing}{drawn}")
+
+
+async def show_insights(request: web.Request) -> web.Response:
+    return _page_of_chosen(request, "Insights", _insights)
 
 
 async def show_map(request: web.Request) -> web.Response:
-    workspace = request.app[WORKSPACE]
-    filters, entries, problems = _chosen(request)
-    drawn, pins = world_map(workspace.library.places, entries)
-    missing = "" if workspace.library.places else "<p>No boundary data shipped: dots only.</p>"
-    body = (f"<h1>Map of shared locations</h1>{filter_form(filters, workspace.library, workspace.vocabulary, '/map')}"
-            f'<p class="count"><span id="pins">{pins}</span> of {len(entries)} report(s) have a shared location; '
-            f"red: urgent. Drawn here from shipped boundary data: nothing is fetched.</p>{missing}{drawn}")
-    return web.Response(text=layout("Map", body, here="/map", notices=_notices(workspace, problems)),
-                        content_type="text/html")
+    return _page_of_chosen(request, "Map of shared locations", _map)
 
 
-async def show_export(request: web.Request) -> web.Response:
-    workspace = request.app[WORKSPACE]
-    filters, entries, problems = _chosen(request)
-    query = filters.query(page=1)
-    hidden = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in query.items())
-    body = (f"<h1>Export</h1>{filter_form(filters, workspace.library, workspace.vocabulary, '/export')}"
-            f'<p class="count">{len(entries)} report(s) chosen.</p>'
+def _export_form(workspace: Workspace, filters: Filters, entries: list[Entry]) -> str:
+    hidden = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in filters.query(page=1).items())
+    return (f'<p class="count">{len(entries)} report(s) chosen.</p>'
             '<form method="get" action="/export.csv" class="export">' + hidden +
             '<label><input type="checkbox" name="follow_up" value="1"> include follow-up addresses '
             "(logged in each report's history)</label> "
@@ -282,8 +288,10 @@ async def show_export(request: web.Request) -> web.Response:
             '<button formaction="/export.jsonl">Download JSONL</button></form>'
             "<p>CSV: one column per answer (English labels), follow-up, additions, triage status, tags, notes, "
             "and every file with its sha256. JSONL: each report as filed, with its additions, triage and files.</p>")
-    return web.Response(text=layout("Export", body, here="/export", notices=_notices(workspace, problems)),
-                        content_type="text/html")
+
+
+async def show_export(request: web.Request) -> web.Response:
+    return _page_of_chosen(request, "Export", _export_form)
 
 
 async def download_export(request: web.Request) -> web.StreamResponse:
