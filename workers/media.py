@@ -323,7 +323,7 @@ def clean_pdf(data: bytes) -> Prepared:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             return Prepared(data, "application/pdf", "kept", "the PDF is encrypted: its metadata could not be removed")
-        root = reader.trailer["/Root"]
+        root = reader.root_object
         found = bool(reader.metadata) or any(key in root for key in _PDF_PRIVATE) or any(
             key in page for page in reader.pages for key in _PDF_PRIVATE)
         writer = PdfWriter(clone_from=reader)
