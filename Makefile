@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.filing
+	$(BIN)/python -m bench.workers
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
