@@ -36,7 +36,7 @@ from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
 from bench.common import bench_environment, free_port, machine_load, percentile, spread, wait_for_port
-from workers.payload import seal_payload
+from bot.jobs import seal_payload
 
 BATCH = 60
 ROUNDS = 5

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import os
 import signal
@@ -14,13 +13,13 @@ from aiohttp import web
 
 from bot.embedded_redis import EmbeddedRedis
 from config.dev import ensure_dev_settings
-from config.settings import Settings, SettingsError, load_settings
-from secure_store.backends import StoreError
+from config.settings import Settings, load_settings
 
 log = logging.getLogger("tipline")
 
-WORKER_MODULES = ("workers.jobs", "workers.reminders")
-"""Every module whose functions are enqueued as jobs."""
+WORKER_CLASS = "workers.worker.StartedOnceWorker"
+"""RQ's forking worker with the job modules and worker context loaded once, before it forks
+(named by dotted path: bot never imports workers)."""
 
 
 def _settings_with_redis() -> tuple[Settings, EmbeddedRedis | None]:
@@ -48,35 +47,18 @@ def run_web() -> int:
     return 0
 
 
-def start_once() -> None:
-    """Load, in the worker's parent process, what every job needs: the job modules and the worker
-    context (settings, store, keys, adapters, flow). RQ forks a work horse per job, which inherits
-    them: a job then starts in milliseconds, not the ~0.5-1.5 s of imports and set-up it took when
-    each horse loaded them again. Nothing loaded here holds an open connection or a thread (Redis
-    pools reconnect in a forked child), and every job still runs in its own horse: a crash or a
-    SIGKILL costs one job, which RQ retries, never the worker."""
-    from workers.context import worker_context
-
-    for module in WORKER_MODULES:
-        importlib.import_module(module)
-    try:
-        worker_context()
-    except (SettingsError, StoreError) as exc:  # as before: each job fails visibly, re-runnable once fixed
-        log.error("worker context not loaded, every job will fail until this is fixed: %s", exc)
-
-
 def run_worker(burst: bool = False) -> int:
     from redis import Redis
-    from rq import Worker
     from rq.serializers import JSONSerializer
+    from rq.utils import import_attribute
 
     from bot.queue import make_queue
 
     settings, embedded = _settings_with_redis()
     connection = Redis.from_url(settings.redis_url or "")
     queue = make_queue(connection, settings.queue_name)
-    start_once()
-    worker = Worker([queue], connection=connection, serializer=JSONSerializer)
+    worker_class = import_attribute(WORKER_CLASS)
+    worker = worker_class([queue], connection=connection, serializer=JSONSerializer)
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
