@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.filing
 	$(BIN)/python -m bench.workers
+	$(BIN)/python -m bench.telegram
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
