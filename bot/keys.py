@@ -1,6 +1,6 @@
 """Every Redis key tipline writes, in one place, all under one prefix.
 
-Keys name only opaque pseudonyms, random ids or slow hashes; values are ciphertext.
+Keys name only opaque pseudonyms, random ids or keyed hashes; values are ciphertext.
 (RQ's own keys are named by RQ after `QUEUE_NAME`.)
 """
 
