@@ -79,7 +79,8 @@ def run_dev() -> int:
         log.info("store: %s", settings.store_url)
         log.info("simulator ready: open %s/simulator", settings.public_base_url)
         print(f"\n  tipline is running. Open {settings.public_base_url}/simulator to chat as a reporter.\n"
-              f"  Read filed reports with: tipline reports list --key {settings.var_dir}/dev-analyst-key.json\n",
+              f"  Read filed reports in the analysts' workspace: "
+              f"tipline console --key {settings.var_dir}/dev-analyst-key.json\n",
               flush=True)
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     finally:
