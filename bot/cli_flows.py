@@ -61,15 +61,20 @@ Each locale file has an `understanding:` section, the way Rasa keeps `nlu.yml`:
   `wait`, `faq.<topic>`, and `<step>.<option>` for each option of a choice step (`category.labour`).
   The locale's `words:` (YES, DONE, SKIP...) count as examples too.
 - `negations:` words that make a reply a "no" ("not", "pas", "não", "nu", "مش", "la2").
-- `questions:` words that open a question ("who", "qué", "هل"); `fillers:` words that carry no
-  meaning at the start ("hi", "well", "bueno").
+- `questions:` words that open a question ("who", "qué", "هل"); leave out words that also open
+  ordinary answers ("como", "من"). `fillers:` words that carry no meaning at the start ("hi",
+  "well", "bueno"). `common:` (optional) words that say nothing about a topic (articles, pronouns).
 
 Matching folds case, accents, apostrophes, Arabic letter variants (alef forms, alef maqsura, ta
 marbuta, tatweel) and Arabic-Indic digits, forgives one typo in words of 5+ letters (two in 8+), and
 reads a message by the example phrases it contains. Yes/no: the first clause decides ("si, por
-whatsapp mejor"); a negation no example explains makes a "no"; anything contradictory or unsure is
-asked again with the options, never guessed. Categories and FAQ topics are scored by their
-distinctive words; when two categories are close the reporter is asked which of the two.
+whatsapp mejor"); a negation word that opens or closes a clause makes a "no" ("no, ahora mismo
+no", "creo q no"), one inside a sentence ("she can't leave") does not; anything contradictory or
+unsure is asked again with the options, never guessed. A short message is a question when it has a
+question mark or opens with a question word (not the step's own: "when i got home" answers "When
+did it happen?"); with a FAQ topic it gets that answer, else "I can't answer that here".
+Categories and FAQ topics are scored by their distinctive words; when two categories are close the
+reporter is asked which of the two.
 English yes/no/done/skip/wait examples work in every language (people mix in "ok", "yes").
 
 How to add:

@@ -50,6 +50,7 @@ class Locale:
     negations: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()
     fillers: tuple[str, ...] = ()
+    common: tuple[str, ...] = ()
 
     @cached_property
     def understanding(self) -> Understanding:
@@ -57,7 +58,7 @@ class Locale:
         examples = {m: tuple(e) for m, e in self.examples.items()}
         for meaning in ("yes", "no", "done", "skip"):
             examples[meaning] = (*self.words.get(meaning, ()), *examples.get(meaning, ()))
-        return Understanding.build(examples, self.negations, self.questions, self.fillers)
+        return Understanding.build(examples, self.negations, self.questions, self.fillers, self.common)
 
     def text(self, key: str, **values: object) -> str:
         template = self.messages[key]
@@ -116,6 +117,7 @@ def load_locales(directory: Path = LOCALES_DIR) -> dict[str, Locale]:
             negations=_strings(understanding.get("negations"), path, "negations"),
             questions=_strings(understanding.get("questions"), path, "questions"),
             fillers=_strings(understanding.get("fillers"), path, "fillers"),
+            common=_strings(understanding.get("common"), path, "common"),
         )
     if "en" not in locales:
         raise LocaleError(f"{directory}: the English locale (en.yaml) is required as the reference")

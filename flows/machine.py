@@ -18,7 +18,7 @@ from flows.kinds.base import SUMMARY_CHARS
 from flows.locale import MAX_WORD_CHARS, Locale, load_locales, match_option, normalise, typo_of
 from flows.said import Choice, Reply
 from flows.spec import FlowSpec, Step, load_flow, reachable
-from flows.understand import SHORT_TOKENS, Reading, Understanding
+from flows.understand import SHORT_TOKENS, Reading, Understanding, words_of
 
 __all__ = ["Conversation", "Outcome", "ReportFlow", "Said"]
 
@@ -30,6 +30,8 @@ CAPTION_CHARS = 1000
 """A caption is kept up to this length (Telegram allows 1024)."""
 SHORT_NO = 5
 """A "no" of at most this many words skips an optional step ("no", "nobody i saw")."""
+QUESTION_WORDS = 8
+"""A message without a question mark is taken for a question only when this short or shorter."""
 ASIDE_CHARS = 200
 """Longer messages are answers, never questions or pauses."""
 
@@ -56,6 +58,7 @@ class ReportFlow:
         self._understanding = {code: locale.understanding if code == "en" else locale.understanding.with_core(english)
                                for code, locale in self.locales.items()}
         self.faq_topics = sorted(m for m in self.locales["en"].examples if m.startswith("faq."))
+        self._prompt_words: dict[tuple[str, str], frozenset[str]] = {}
         self.location_store = next((s.store for s in self.spec.steps.values() if s.kind == "location"), None)
 
     def _global_forms(self, language: str) -> dict[str, str]:
@@ -392,16 +395,42 @@ class ReportFlow:
             topic = ranked[0][0]
         if understanding.says(reading, self.faq_topics, spare=0) is not None:
             asks = True
-        elif step.kind == "messages":
-            # a description may contain a question; only a short one that is a question is an aside
-            asks = (reading.leads or (reading.marked and len(reading.clauses) == 1)) and reading.size <= 12
+        elif topic is not None:
+            asks = reading.marked or reading.leads
+            if step.kind == "messages":  # a description may contain a question; only a short one is an aside
+                asks = asks and (reading.leads or len(reading.clauses) == 1) and reading.size <= 12
         else:
-            asks = (reading.marked or reading.leads) and (topic is not None or (reading.marked and reading.leads))
+            asks = self._asks(conversation, step, reading)
         if not asks:
             return None
         if topic is None:
             return [self.message(conversation, "faq.unknown")]
         return [self.message(conversation, topic, **self.helplines(conversation))]
+
+    def _asks(self, conversation: Conversation, step: Step, reading: Reading) -> bool:
+        """A question the FAQ does not cover: it opens with a question word and has a question
+        mark; or, short and at a step that takes one answer, opens with a question word the step's
+        own question does not use ("how does this work" at "where?", but not "when i got home" at
+        "when?")."""
+        if not reading.leads:
+            return False
+        if reading.marked:
+            return True
+        if step.kind == "messages" or reading.size > QUESTION_WORDS:
+            return False
+        return not self._answers_with(conversation, step, reading)
+
+    def _answers_with(self, conversation: Conversation, step: Step, reading: Reading) -> bool:
+        """The message opens with the question word of the step's own question ("when i got home"
+        at "When did it happen?"): an answer, not a question."""
+        asked = self._prompt_words.get((conversation.language, step.id))
+        if asked is None:
+            understanding = self.understanding(conversation)
+            prompt = self.locale(conversation).messages.get(step.prompt, "")
+            opening = [understanding.canonical(w) for w in words_of(prompt)]
+            asked = self._prompt_words[(conversation.language, step.id)] = frozenset(
+                [w for w in opening if w in understanding.questions][:1])
+        return reading.lead < reading.size and reading.words[reading.lead] in asked
 
     def place(self, said: Said) -> dict[str, Any]:
         assert said.location is not None

@@ -102,6 +102,7 @@ class Understanding:
     negations: frozenset[str] = frozenset()
     questions: frozenset[str] = frozenset()
     fillers: frozenset[str] = frozenset()
+    common: frozenset[str] = frozenset()
     phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
     vocabulary: dict[str, None] = field(default_factory=dict)
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -109,13 +110,13 @@ class Understanding:
 
     @classmethod
     def build(cls, examples: Mapping[str, Iterable[str]], negations: Iterable[str] = (),
-              questions: Iterable[str] = (), fillers: Iterable[str] = ()) -> Understanding:
+              questions: Iterable[str] = (), fillers: Iterable[str] = (), common: Iterable[str] = ()) -> Understanding:
         def folded(items: Iterable[str]) -> frozenset[str]:
             return frozenset(w for item in items for w in words_of(item))
 
         meaning_words = {meaning: tuple(e for e in items) for meaning, items in examples.items()}
         self = cls(examples=meaning_words, negations=folded(negations), questions=folded(questions),
-                   fillers=folded(fillers))
+                   fillers=folded(fillers), common=folded(common))
         keys_by_meaning: dict[str, set[str]] = {}
         for meaning, items in meaning_words.items():
             for example in items:
@@ -128,12 +129,12 @@ class Understanding:
                     bag_key(w) for w in phrase if len(w) >= 3 or _is_symbol(w))
         for options in self.phrases.values():
             options.sort(key=lambda item: -len(item[0]))
-        self.vocabulary.update(dict.fromkeys([*self.negations, *self.questions, *self.fillers]))
+        self.vocabulary.update(dict.fromkeys([*self.negations, *self.questions, *self.fillers, *self.common]))
         spread: dict[str, int] = {}
         for keys in keys_by_meaning.values():
             for key in keys:
                 spread[key] = spread.get(key, 0) + 1
-        plain = {bag_key(w) for w in self.questions | self.fillers | self.negations}
+        plain = {bag_key(w) for w in self.questions | self.fillers | self.negations | self.common}
         for meaning, keys in keys_by_meaning.items():
             self.weights[meaning] = {k: 1.0 / spread[k] for k in keys if spread[k] <= 2 and k not in plain}
         return self
@@ -214,25 +215,40 @@ class Understanding:
         """"yes", "no", or None when unsure or the message says both.
 
         The first clause decides when it is clear ("si, por whatsapp mejor" is yes) unless a later
-        clause opens with the opposite word; a negation no example explains makes a "no"."""
+        clause opens with the opposite word. A negation word no longer phrase explains says "no"
+        where it opens or closes a clause ("no, ahora mismo no", "creo q no", "mesh delwa2ti");
+        inside a sentence it negates something else ("she can't leave"): then, with nothing
+        clearer, the answer is None (ask again)."""
         if reading.size == 0:
             return None
-        matches = self.find(reading, ("yes", "no", "unsure"))
+        words = reading.words
+        matches = [m for m in self.find(reading, ("yes", "no", "unsure"))
+                   if not (m.end - m.start == 1 and words[m.start] in self.negations)]
         covered = {i for m in matches for i in range(m.start, m.end)}
         signals = [(m.start, m.meaning) for m in matches]
-        signals += [(i, "no") for i, w in enumerate(reading.words) if w in self.negations and i not in covered]
+        edges = {index for clause in reading.clauses for index in self._edges(reading, clause)}
+        negations = [i for i, w in enumerate(words) if w in self.negations and i not in covered]
+        signals += [(i, "no") for i in negations if i in edges]
         if not signals or any(meaning == "unsure" for _, meaning in signals):
             return None
         first = reading.clauses[0]
         leading = {meaning for index, meaning in signals if first[0] <= index < first[1]}
         if len(leading) == 1:
             answer = next(iter(leading))
-            for start, _ in reading.clauses[1:]:
-                if any(index == start and meaning != answer for index, meaning in signals):
+            for clause in reading.clauses[1:]:
+                opening = self._edges(reading, clause)[0]
+                if any(index == opening and meaning != answer for index, meaning in signals):
                     return None
             return answer
         meanings = {meaning for _, meaning in signals}
         return next(iter(meanings)) if len(meanings) == 1 else None
+
+    def _edges(self, reading: Reading, clause: tuple[int, int]) -> tuple[int, int]:
+        """The first word of a clause that is not a filler, and its last word."""
+        start, end = clause
+        while start < end - 1 and reading.words[start] in self.fillers:
+            start += 1
+        return start, end - 1
 
     def says(self, reading: Reading, meanings: Collection[str], spare: int = 2, most: int = 8) -> str | None:
         """The one meaning of `meanings` the message is made of (at most `spare` other words and
@@ -268,7 +284,8 @@ class Understanding:
         English ("ok", "yes", "done") whatever language they chose."""
         examples = {m: tuple(e) + (tuple(other.examples.get(m, ())) if m in CORE else ())
                     for m, e in self.examples.items()}
-        return Understanding.build(examples, self.negations | other.negations, self.questions, self.fillers)
+        return Understanding.build(examples, self.negations | other.negations, self.questions, self.fillers,
+                                   self.common)
 
 
 CORE = ("yes", "no", "unsure", "done", "skip", "wait")
