@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from config.errors import TiplineError
+from flows.sms import reserved_in
 from flows.understand import Understanding, words_of
 
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -149,7 +150,7 @@ def placeholders(template: str) -> set[str]:
 
 def locale_problems(locales: dict[str, Locale]) -> list[str]:
     """Every way a locale differs from English: missing or extra messages, different placeholders,
-    missing words. Empty when all translations are complete."""
+    missing words; and any message that asks for a word SMS carriers reserve. Empty when all is well."""
     reference = locales["en"]
     problems: list[str] = []
     for code, locale in sorted(locales.items()):
@@ -163,6 +164,9 @@ def locale_problems(locales: dict[str, Locale]) -> list[str]:
                 problems.append(f"{code}: message {key!r} has placeholders {sorted(got)}, en has {sorted(want)}")
         for word in sorted(set(reference.words) - {w for w, forms in locale.words.items() if forms}):
             problems.append(f"{code}: word {word!r} has no forms")
+        for key, text in sorted(locale.messages.items()):
+            problems.extend(f"{code}: message {key!r} asks for {word}, which SMS carriers reserve (an opt-out "
+                            f"or their own help reply): choose another word" for word in reserved_in(text))
         problems.extend(understanding_problems(code, locale, reference))
     return problems
 
