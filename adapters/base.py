@@ -132,8 +132,9 @@ class MediaRefused(Refused):
 
 @runtime_checkable
 class Adapter(Protocol):
-    """A channel. Built-ins live in `adapters/`; third parties register under the
-    `tipline.adapters` entry-point group (see docs/adapters.md)."""
+    """A channel: everything the web process and the workers call. Built-ins live in `adapters/`;
+    third parties register under the `tipline.adapters` entry-point group (see docs/adapters.md).
+    A factory takes `Settings`; an adapter's own settings come from `settings.for_adapter(name)`."""
 
     name: str
 
@@ -151,6 +152,13 @@ class Adapter(Protocol):
 
     async def discard_media(self, ref: MediaRef) -> None:
         """Delete the provider's copy once the report is filed, where the provider allows it."""
+        ...
+
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
+        """Delete a finished conversation at the provider, where it allows it: the reporter's messages
+        (the ids this adapter put in `Inbound.provider_message_ids`) and, given the reply `address`,
+        ours to them. Called by a worker some time after filing; raise to retry. Do nothing if the
+        provider cannot delete messages."""
         ...
 
     async def close(self) -> None:

@@ -210,5 +210,8 @@ class SimulatorAdapter:
             (self.uploads / ref.locator).unlink(missing_ok=True)
             (self.uploads / f"{ref.locator}.meta").unlink(missing_ok=True)
 
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
+        """Nothing to do: the simulator keeps no messages."""
+
     async def close(self) -> None:
         return None

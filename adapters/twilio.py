@@ -179,7 +179,7 @@ class TwilioAdapter:
             raise MediaRefused("media belongs to another channel")
         return await fetch(ref.locator, self.fetch_policy(limits), self.media_auth, ref.content_type)
 
-    async def discard_messages(self, message_ids: list[str], address: str | None = None) -> None:
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
         """Delete the conversation at Twilio (when `TWILIO_DELETE_MESSAGES`): the reporter's messages
         and, given the reply address, every message of ours to them — Twilio keeps bodies and media
         in its logs until they are deleted, and our review message repeats the whole report."""

@@ -40,5 +40,8 @@ class OutboxAdapter:
     async def discard_media(self, ref: MediaRef) -> None:
         return None
 
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
+        """Nothing to do: the outbox keeps no messages."""
+
     async def close(self) -> None:
         return None
