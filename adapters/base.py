@@ -26,10 +26,11 @@ MEDIA_KINDS = ("photo", "video", "voice", "audio", "document")
 class MediaRef:
     """Where a piece of media can be fetched from; the bytes stay at the provider until a worker fetches them.
 
-    `locator` is adapter-specific (a Twilio media URL, a Telegram file_id, a simulator upload id).
+    `adapter` is the adapter's `name`; `locator` is adapter-specific (a Twilio media URL, a Telegram
+    file_id, a simulator upload id).
     """
 
-    channel: str
+    adapter: str
     locator: str
     kind: str = "document"
     content_type: str | None = None
@@ -37,7 +38,7 @@ class MediaRef:
 
     def to_dict(self) -> dict[str, Any]:
         """Compact form for drafts and job payloads (unknown fields left out)."""
-        data: dict[str, Any] = {"channel": self.channel, "locator": self.locator, "kind": self.kind}
+        data: dict[str, Any] = {"channel": self.adapter, "locator": self.locator, "kind": self.kind}
         if self.content_type is not None:
             data["content_type"] = self.content_type
         if self.size is not None:
@@ -47,7 +48,7 @@ class MediaRef:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaRef:
         return cls(
-            channel=str(data["channel"]),
+            adapter=str(data["channel"]),
             locator=str(data["locator"]),
             kind=str(data.get("kind") or "document"),
             content_type=data.get("content_type"),
@@ -61,17 +62,18 @@ class Inbound:
 
     `sender` is the provider address needed to reply (phone number, chat id). The bot turns it into
     a keyed pseudonym at once and keeps the clear address only, encrypted, in the live session.
-    `message_id` is the provider's id used to de-duplicate retries.
+    `message_id` is the provider's id used to de-duplicate retries. `adapter` is the adapter's
+    `name`; `medium` is what the reporter uses as analysts see it ("sms", "whatsapp", "telegram").
     """
 
-    channel: str
+    adapter: str
     sender: str
     message_id: str
     text: str | None = None
     media: tuple[MediaRef, ...] = ()
     location: Location | None = None
     choice: str | None = None
-    kind: str = ""
+    medium: str = ""
     language_hint: str | None = None
     country_hint: str | None = None
     provider_message_ids: tuple[str, ...] = ()

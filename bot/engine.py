@@ -63,7 +63,7 @@ def ends_quietly(message: Inbound) -> bool:
         return False
     if message.text.strip().strip(".!").upper() == "STOP":
         return True
-    return message.kind.rsplit(":", 1)[-1] == "sms" and opts_out(message.text)
+    return message.medium.rsplit(":", 1)[-1] == "sms" and opts_out(message.text)
 
 
 ERASE_CHAT = "erase_chat"
@@ -106,8 +106,8 @@ class Engine:
         With `chat` (channels that send while the webhook is open and can delete messages), the
         replies are sent inside the conversation's lock, so a burst of messages (an album) is
         answered in order, and the ids of both sides are kept to erase the chat at the end."""
-        who = pseudonym(self.pseudonym_key, message.channel, message.sender)
-        mark = message_mark(self.pseudonym_key, message.channel, message.message_id)
+        who = pseudonym(self.pseudonym_key, message.adapter, message.sender)
+        mark = message_mark(self.pseudonym_key, message.adapter, message.message_id)
         async with self.sessions.lock(who):
             handled, session = await self.sessions.open(who, mark)
             if handled:
@@ -185,8 +185,8 @@ class Engine:
         session = Session(
             conversation=conversation,
             address=message.sender,
-            adapter=message.channel,
-            medium=message.kind,
+            adapter=message.adapter,
+            medium=message.medium,
             report_id=secrets.token_hex(16),
             started_at=now_iso(),
         )

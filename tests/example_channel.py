@@ -44,12 +44,12 @@ class WebchatAdapter:
             try:
                 data: Any = json.loads(body)
                 inbound = Inbound(
-                    channel=self.name,
+                    adapter=self.name,
                     sender=str(data["visitor"]),
                     message_id=str(data["id"]),
                     text=str(data.get("text") or "")[: self.max_text] or None,
                     choice=data.get("choice") if isinstance(data.get("choice"), str) else None,
-                    kind="webchat",
+                    medium="webchat",
                 )
             except (ValueError, KeyError, TypeError):
                 raise web.HTTPBadRequest(text="expected JSON with visitor, id and text") from None

@@ -44,9 +44,9 @@ DISCARDED_NOTE = "the reporter deleted this draft"
 
 
 async def _fetch(context: WorkerContext, ref: MediaRef) -> bytes:
-    adapter = context.adapters.get(ref.channel)
+    adapter = context.adapters.get(ref.adapter)
     if adapter is None:
-        raise MediaRefused(f"channel {ref.channel!r} is not enabled in this worker")
+        raise MediaRefused(f"channel {ref.adapter!r} is not enabled in this worker")
     data, _claimed_type = await adapter.fetch_media(ref, context.limits)
     return data
 
@@ -100,7 +100,7 @@ def store_media(context: WorkerContext, item: MediaItem) -> dict[str, Any]:
 async def _discard(context: WorkerContext, items: tuple[MediaItem, ...]) -> None:
     for item in items:
         ref = item.ref
-        adapter = context.adapters.get(ref.channel)
+        adapter = context.adapters.get(ref.adapter)
         if adapter is None:
             continue
         try:
