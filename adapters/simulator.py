@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from adapters.base import Handler, Inbound, Location, MediaLimits, MediaRef, MediaRefused, Reply
+from adapters.base import Handler, Inbound, Location, MediaLimits, MediaRef, MediaRefused, Question, Reply
 from config.settings import Settings
 
 PAGE = Path(__file__).with_name("simulator.html")
@@ -147,6 +147,11 @@ class SimulatorAdapter:
         with self._outbox(address).open("a", encoding="utf-8") as handle:
             for item in render(replies):
                 handle.write(json.dumps(item) + "\n")
+
+    async def ask(self, address: str, question: Question) -> str:
+        """An analyst's question waits in the outbox like any later message (the page shows it)."""
+        await self.send(address, [Reply(question.text, rtl=question.rtl)])
+        return "message"
 
     def take_outbox(self, address: str) -> list[dict[str, Any]]:
         path = self._outbox(address)

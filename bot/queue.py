@@ -12,6 +12,8 @@ from rq.serializers import JSONSerializer
 from bot.jobs import Enqueue, Job
 
 FILE_REPORT_RETRY = Retry(max=10, interval=[5, 15, 60, 300, 900, 1800, 3600, 3600, 3600, 3600])
+DELIVER_QUESTION_RETRY = Retry(max=4, interval=[10, 60, 300, 900])
+"""A question to a reporter waits at most ~20 minutes for a provider outage; then the analyst is told."""
 JOB_TIMEOUT = 300
 
 
@@ -20,11 +22,12 @@ def make_queue(connection: Redis, name: str) -> Queue:
 
 
 def _options(job: Job, job_id: str) -> dict[str, Any]:
-    if job is Job.QUIET_SWEEP:  # a chain that schedules its own successor: never retried, never kept
-        return {"job_id": job_id, "result_ttl": 0, "failure_ttl": 24 * 3600, "description": "quiet sweep"}
+    if job in (Job.QUIET_SWEEP, Job.FOLLOWUP_POLL):  # chains that schedule their own successor: never retried
+        description = "quiet sweep" if job is Job.QUIET_SWEEP else "follow-up poll"
+        return {"job_id": job_id, "result_ttl": 0, "failure_ttl": 24 * 3600, "description": description}
     return {
         "job_id": job_id,
-        "retry": FILE_REPORT_RETRY,
+        "retry": DELIVER_QUESTION_RETRY if job is Job.DELIVER_QUESTION else FILE_REPORT_RETRY,
         "job_timeout": JOB_TIMEOUT,
         "result_ttl": 0,
         "failure_ttl": 90 * 24 * 3600,

@@ -53,6 +53,10 @@ def run_worker(burst: bool = False) -> int:
     settings, embedded = _settings_with_redis()
     connection = Redis.from_url(settings.redis_url or "")
     queue = make_queue(connection, settings.queue_name)
+    if settings.followup_private_key:
+        from bot.followup import start_poll
+
+        start_poll(connection, queue, settings.followup_poll_seconds)
     worker = Worker([queue], connection=connection, serializer=JSONSerializer)
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
