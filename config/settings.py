@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from config.errors import TiplineError
 
-class SettingsError(Exception):
+
+class SettingsError(TiplineError):
     """A setting is missing or malformed; the message is one line meant for the operator."""
 
 
