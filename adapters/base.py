@@ -174,7 +174,7 @@ class Question:
     rtl: bool = False
 
 
-class Undeliverable(Exception):
+class Undeliverable(Refused):
     """This question cannot reach this reporter (blocked bot, opted-out number, no approved template);
     retrying will not help. The message is shown to analysts: no address, no content."""
 
