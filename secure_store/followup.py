@@ -35,7 +35,7 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 _ADAPTER_OF_KIND = {"sms": "twilio", "whatsapp": "twilio", "telegram": "telegram"}
 
 
-class QuestionRefused(Refused):
+class QuestionRefused(Refused, ValueError):
     """A question that cannot be asked (no consent, empty, too long); the message is for the analyst."""
 
 
