@@ -1,11 +1,8 @@
 """Follow-up in Redis: the link from a reporter's pseudonym to the report they were asked about,
 who asked not to be contacted again, and which analysts' questions were claimed and delivered.
 
-Keys (every one named by a pseudonym or a random request id, never an address):
-`tl:f:<who>` the link, encrypted with `SESSION_KEY`, expiring after `FOLLOWUP_TTL`;
-`tl:fo:<who>` "do not ask again" after the reporter sent DELETE (1 year);
-`tl:fq:<request>` a question claimed by the poll (1 hour); `tl:fd:<request>` delivered (90 days);
-`tl:fp` the claim naming the poll chain's next job. See docs/follow-up.md.
+Every key (bot/keys.py) is named by a pseudonym or a random request id, never an address; the link
+is encrypted with `SESSION_KEY` and expires after `FOLLOWUP_TTL`. See docs/follow-up.md.
 """
 
 from __future__ import annotations
@@ -22,14 +19,10 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from rq import Queue
 
+from bot.constants import FOLLOWUP_CLAIM_TTL, FOLLOWUP_DELIVERED_TTL, FOLLOWUP_OPTED_OUT_TTL, FOLLOWUP_POLL_GRACE
 from bot.jobs import Job
+from bot.keys import RedisKeys
 from bot.queue import enqueue
-
-OPTED_OUT_TTL = 365 * 24 * 3600
-CLAIM_TTL = 3600
-DELIVERED_TTL = 90 * 24 * 3600
-POLL_CLAIM_GRACE = 120
-POLL_CLAIM = "tl:fp"
 
 
 @dataclass(frozen=True)
@@ -55,23 +48,15 @@ class Link:
 class FollowUps:
     """The follow-up keys of one Redis (async: the engine's client, or a worker's own loop)."""
 
-    def __init__(self, redis: Redis, session_key: bytes, ttl: int, prefix: str = "tl") -> None:
+    def __init__(self, redis: Redis, session_key: bytes, ttl: int, keys: RedisKeys | None = None) -> None:
         self.redis = redis
         self.box = SecretBox(session_key)
         self.ttl = ttl
-        self.prefix = prefix
-
-    def _link(self, who: str) -> str:
-        return f"{self.prefix}:f:{who}"
-
-    def _opted_out(self, who: str) -> str:
-        return f"{self.prefix}:fo:{who}"
-
-    def _claim(self, request_id: str) -> str:
-        return f"{self.prefix}:fq:{request_id}"
-
-    def _delivered(self, request_id: str) -> str:
-        return f"{self.prefix}:fd:{request_id}"
+        self.keys = keys or RedisKeys()
+        self._link = self.keys.followup_link
+        self._opted_out = self.keys.followup_opted_out
+        self._claim = self.keys.followup_claim
+        self._delivered = self.keys.followup_delivered
 
     async def link(self, who: str, link: Link) -> None:
         """Let the reporter's next messages answer `link.question_id` for `FOLLOWUP_TTL` seconds."""
@@ -94,7 +79,7 @@ class FollowUps:
         """DELETE: forget the link and never deliver another question to this reporter."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._link(who))
-            pipe.set(self._opted_out(who), b"1", ex=OPTED_OUT_TTL)
+            pipe.set(self._opted_out(who), b"1", ex=FOLLOWUP_OPTED_OUT_TTL)
             await pipe.execute()
 
     async def opted_out(self, who: str) -> bool:
@@ -102,22 +87,22 @@ class FollowUps:
 
     async def claim(self, request_id: str) -> bool:
         """True for the one caller that may enqueue this question's delivery (for the next hour)."""
-        return bool(await self.redis.set(self._claim(request_id), b"1", nx=True, ex=CLAIM_TTL))
+        return bool(await self.redis.set(self._claim(request_id), b"1", nx=True, ex=FOLLOWUP_CLAIM_TTL))
 
     async def mark_delivered(self, request_id: str) -> None:
-        await self.redis.set(self._delivered(request_id), b"1", ex=DELIVERED_TTL)
+        await self.redis.set(self._delivered(request_id), b"1", ex=FOLLOWUP_DELIVERED_TTL)
 
     async def was_delivered(self, request_id: str) -> bool:
         return bool(await self.redis.exists(self._delivered(request_id)))
 
     async def claim_poll(self, token: str, interval: int, only_if_free: bool) -> bool:
         """Name `token` as the poll chain's next job; with `only_if_free`, only when no chain holds it."""
-        claimed = await self.redis.set(POLL_CLAIM, token.encode(), nx=only_if_free,
-                                       ex=interval + POLL_CLAIM_GRACE)
+        claimed = await self.redis.set(self.keys.followup_poll, token.encode(), nx=only_if_free,
+                                       ex=interval + FOLLOWUP_POLL_GRACE)
         return bool(claimed)
 
     async def poll_holder(self) -> str | None:
-        raw = await self.redis.get(POLL_CLAIM)
+        raw = await self.redis.get(self.keys.followup_poll)
         return raw.decode() if isinstance(raw, bytes) else None
 
 
@@ -125,7 +110,7 @@ def start_poll(redis: SyncRedis, queue: Queue, interval: int) -> bool:
     """Start the poll chain (workers.followup.poll) unless one runs; each worker process calls it when
     it starts, so a deployment that restarts its workers always has one. True if this call started it."""
     token = secrets.token_hex(8)
-    if not redis.set(POLL_CLAIM, token.encode(), nx=True, ex=interval + POLL_CLAIM_GRACE):
+    if not redis.set(RedisKeys().followup_poll, token.encode(), nx=True, ex=interval + FOLLOWUP_POLL_GRACE):
         return False
     enqueue(queue, Job.FOLLOWUP_POLL, token, f"followup-poll-{token}")
     return True

@@ -15,6 +15,7 @@ import redis
 
 from bot.cli_followup import ask, thread
 from bot.identity import pseudonym
+from bot.keys import RedisKeys
 from bot.queue import make_queue
 from config.settings import Settings
 from secure_store.backends import FileStore
@@ -105,7 +106,8 @@ def test_an_sms_question_reaches_the_reporter_and_leaves_no_address_or_text_behi
     assert (entry["id"], entry["status"], entry["text"]) == (request.request_id, "delivered", QUESTION)
     assert list(store.names(REQUEST_PREFIX)) == []
     who = pseudonym(settings.pseudonym_key, "twilio", f"{number}|{OURS_SMS}")
-    assert redis_client.exists(f"tl:f:{who}") and redis_client.ttl(f"tl:f:{who}") > 13 * 24 * 3600
+    link = RedisKeys().followup_link(who)
+    assert redis_client.exists(link) and redis_client.ttl(link) > 13 * 24 * 3600
 
     secrets_ = {"number": number.lstrip("+").encode(), "question": b"white van"}
     objects = [p.read_bytes() for p in store.root.rglob("*") if p.is_file()]

@@ -20,6 +20,7 @@ from redis.asyncio import Redis as AsyncRedis
 from rq import get_current_job
 
 from adapters.base import AsksReporters, Question, Undeliverable
+from bot.constants import FOLLOWUP_MAX_AGE, FOLLOWUP_POLL_BATCH
 from bot.followup import FollowUps, Link
 from bot.identity import pseudonym
 from bot.jobs import Job
@@ -42,10 +43,6 @@ from secure_store.seal import SealError
 from workers.context import WorkerContext, worker_context
 
 log = logging.getLogger("tipline.followup")
-
-MAX_AGE = 7 * 24 * 3600
-"""A question that waited longer than this for a worker is not sent: the moment has passed."""
-BATCH = 100
 
 
 @asynccontextmanager
@@ -73,7 +70,7 @@ async def _poll(context: WorkerContext, token: str) -> str:
         try:
             for name in context.store.names(REQUEST_PREFIX):
                 request_id = request_id_of(name)
-                if request_id is None or found >= BATCH:
+                if request_id is None or found >= FOLLOWUP_POLL_BATCH:
                     continue
                 if await followups.claim(request_id):
                     enqueue(queue, Job.DELIVER_QUESTION, request_id, f"ask-{request_id}")
@@ -137,7 +134,7 @@ async def _deliver(context: WorkerContext, request_id: str) -> str:
 async def _send(context: WorkerContext, followups: FollowUps, request: Request) -> tuple[str, str | None, str | None]:
     """(status, reason, how it was sent). Raises on a transient failure unless this is the last attempt."""
     settings = context.settings
-    if time.time() - _seconds(request.asked_at) > MAX_AGE:
+    if time.time() - _seconds(request.asked_at) > FOLLOWUP_MAX_AGE:
         return NOT_DELIVERED, "the question waited more than 7 days for a worker", None
     adapter = context.adapters.get(request.adapter)
     if not isinstance(adapter, AsksReporters):
