@@ -27,12 +27,8 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.request import HTTPXRequest
 
-<<<<<<< HEAD
 from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, NotDelivered, Question, Reply, Undeliverable
-=======
-from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, NotDelivered, Reply
 from adapters.telegram_api import BotApi
->>>>>>> main
 from adapters.telegram_parse import CHANNEL, Parsed, to_inbound
 from adapters.telegram_send import DeliveryFailed, send_replies
 from config.errors import Transient
@@ -200,8 +196,8 @@ class TelegramAdapter:
 
     async def ask(self, address: str, question: Question) -> str:
         """An analyst's question: bots may write to anyone who started them, unless blocked since."""
-        async with self._own_bot() as bot:
-            sent = await send_replies(bot, int(address), [Reply(question.text, rtl=question.rtl)])
+        async with self._own_api() as api:
+            sent = await send_replies(api, int(address), [Reply(question.text, rtl=question.rtl)])
         if not sent:
             raise Undeliverable("the reporter has blocked the bot or left the chat")
         return "message"
