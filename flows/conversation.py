@@ -59,5 +59,4 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     end: str | None = None
-    deleted: bool = False
     dropped: list[dict[str, Any]] = field(default_factory=list)

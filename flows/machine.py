@@ -227,8 +227,7 @@ class ReportFlow:
                                     addendum_to=report_id)
         text = (said.text or "").strip()
         if text and self.global_word(conversation, text) in ("delete", "cancel"):
-            return conversation, Outcome(replies=[self.message(conversation, "deleted.filed")], end="discard",
-                                         deleted=True)
+            return conversation, Outcome(replies=[self.message(conversation, "deleted.filed")], end="discard")
         store = self.spec.step(self.spec.addendum).store
         if text and store:
             conversation.answers[store] = [text[: self.spec.step(self.spec.addendum).max_chars]]
@@ -302,7 +301,7 @@ class ReportFlow:
             key = "deleted" if word == "delete" else "cancelled"
             if conversation.addendum_to:  # the report itself is filed: say what is erased, and what is not
                 key = "deleted.filed"
-            return Outcome(replies=[self.message(conversation, key)], end="discard", deleted=True)
+            return Outcome(replies=[self.message(conversation, key)], end="discard")
         if word == "help":
             return Outcome(replies=[self.message(conversation, "help.message"), self.prompt(conversation)])
         if word == "restart":

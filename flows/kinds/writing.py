@@ -27,6 +27,8 @@ class TextStep(StepKind):
 
     name = "text"
     stores = True
+    empty = "reprompt.text"
+    """The message that asks again for an answer in words."""
 
     def understand(self, flow: ReportFlow, conversation: Conversation, step: Step, said: Said,
                    text: str) -> Outcome:
@@ -35,7 +37,7 @@ class TextStep(StepKind):
                 conversation.answers.pop(step.store, None)
             return flow.forward(conversation, step)
         if not text:
-            return Outcome(replies=[flow.message(conversation, "reprompt.text")])
+            return Outcome(replies=[flow.message(conversation, self.empty)])
         refused = too_long(flow, conversation, len(text), step)
         if refused:
             return refused
@@ -67,26 +69,18 @@ class MessagesStep(StepKind):
 
 
 @kind
-class LocationStep(StepKind):
+class LocationStep(TextStep):
     """A place in words or a shared pin (a pin may also arrive at any other step)."""
 
     name = "location"
-    stores = True
+    empty = "reprompt.location"
 
     def understand(self, flow: ReportFlow, conversation: Conversation, step: Step, said: Said,
                    text: str) -> Outcome:
         if said.location is not None:
             flow.store(conversation, step, flow.place(said))
             return flow.forward(conversation, step)
-        if step.optional and flow.skips(conversation, text):
-            return flow.forward(conversation, step)
-        if not text:
-            return Outcome(replies=[flow.message(conversation, "reprompt.location")])
-        refused = too_long(flow, conversation, len(text), step)
-        if refused:
-            return refused
-        flow.store(conversation, step, text)
-        return flow.forward(conversation, step)
+        return super().understand(flow, conversation, step, said, text)
 
     def display(self, flow: ReportFlow, conversation: Conversation, step: Step, value: Any) -> str:
         if isinstance(value, dict):
