@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("path", nargs="?")
     diagram.add_argument("--out", help="write it to this file instead (.md: a Markdown page)")
 
+    commands.add_parser("doctor", help="check a deployment before traffic: settings, Redis, store, providers, "
+                        "webhooks (one line per finding; exit 1 on any problem)")
+
     telegram = commands.add_parser("telegram", help="Telegram bot set-up").add_subparsers(
         dest="telegram_command", required=True
     )
@@ -104,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli_flows import flows_command
 
             return flows_command(args)
+        if args.command == "doctor":  # it checks what workers rely on, with their code: `python -m workers.doctor`
+            import subprocess
+
+            return subprocess.run([sys.executable, "-m", "workers.doctor"], check=False).returncode
         if args.command == "telegram":
             from bot.cli_telegram import telegram_command
 
