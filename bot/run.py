@@ -45,15 +45,15 @@ def run_web() -> int:
 
 def run_worker(burst: bool = False) -> int:
     from redis import Redis
-    from rq import Worker
     from rq.serializers import JSONSerializer
 
     from bot.queue import make_queue
+    from bot.worker_metrics import CountingWorker
 
     settings, embedded = _settings_with_redis()
     connection = Redis.from_url(settings.redis_url or "")
     queue = make_queue(connection, settings.queue_name)
-    worker = Worker([queue], connection=connection, serializer=JSONSerializer)
+    worker = CountingWorker([queue], connection=connection, serializer=JSONSerializer)
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
