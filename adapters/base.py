@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 from aiohttp import web
 
 # Re-exported: adapters speak the flow's conversation types (flows/said.py), never the other way round.
+from config.errors import Refused, Transient
 from flows.said import Choice as Choice
 from flows.said import Location as Location
 from flows.said import Reply as Reply
@@ -85,7 +86,7 @@ class Outbound:
     replies: tuple[Reply, ...] = field(default_factory=tuple)
 
 
-class NotDelivered(Exception):
+class NotDelivered(Transient):
     """The provider could not take these replies now (outage); the bot sends them later, with retries."""
 
     def __init__(self, remaining: list[Reply], sent: list[str]) -> None:
@@ -125,7 +126,7 @@ class MediaLimits:
     allowed_types: tuple[str, ...]
 
 
-class MediaRefused(Exception):
+class MediaRefused(Refused):
     """Media that cannot be accepted (too big, wrong type, disallowed host). The message is safe to log."""
 
 

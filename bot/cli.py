@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate = keys.add_parser("generate", help="create an analyst key pair; prints the public key")
     generate.add_argument("--out", default="analyst-key.json", help="private key file to write (mode 600)")
     keys.add_parser("secret", help="print a new random 32-byte secret (PSEUDONYM_KEY, SESSION_KEY)")
+    keys.add_parser("generate-followup", help="print a follow-up key pair: FOLLOWUP_PRIVATE_KEY for workers, "
+                    "FOLLOWUP_PUBLIC_KEY for analysts (docs/follow-up.md)")
 
     reports = commands.add_parser("reports", help="read filed reports with your private key").add_subparsers(
         dest="reports_command", required=True
@@ -39,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
             sub.add_argument("--media-dir", help="write decrypted media here")
             sub.add_argument("--since", help="only reports submitted at or after this ISO date")
+    ask = reports.add_parser("ask", help="ask the reporter a question on their channel (if they agreed)")
+    ask.add_argument("report_id")
+    ask.add_argument("question")
+    ask.add_argument("--key", required=True, help="your private key file")
+    ask.add_argument("--followup-key", help="the follow-up public key (default: FOLLOWUP_PUBLIC_KEY)")
+    thread = reports.add_parser("thread", help="a report's questions and the reporter's answers")
+    thread.add_argument("report_id")
+    thread.add_argument("--key", required=True, help="your private key file")
 
     jobs = commands.add_parser("jobs", help="list failed jobs or re-run them (never shows payloads)")
     jobs_commands = jobs.add_subparsers(dest="jobs_command")
@@ -83,6 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.run import run_worker
 
             return run_worker(burst=args.burst)
+        if args.command == "keys" and args.keys_command == "generate-followup":
+            from bot.cli_followup import generate_followup_keys
+
+            return generate_followup_keys()
+        if args.command == "reports" and args.reports_command in ("ask", "thread"):
+            from bot.cli_followup import followup_command
+
+            return followup_command(args)
         if args.command == "keys":
             from bot.cli_analyst import keys_command
 

@@ -22,7 +22,7 @@ from config.dev import ensure_dev_settings
 from config.settings import load_settings
 from secure_store.analyst import Opened, list_reports, open_media, open_report
 from secure_store.backends import ObjectMissing, Store, StoreError, open_store
-from secure_store.keys import KeyError_, generate_keypair, load_private_key, write_private_key
+from secure_store.keys import KeyFileError, generate_keypair, load_private_key, write_private_key
 from secure_store.report import report_name
 from secure_store.seal import NotForThisKey, SealError
 
@@ -157,5 +157,5 @@ def reports_command(args: argparse.Namespace) -> int:
         if args.reports_command == "list":
             return _list(opened)
         return _export(store, key, opened, args)
-    except (KeyError_, SealError, StoreError, ValueError) as exc:
+    except (KeyFileError, SealError, StoreError, ValueError) as exc:
         return _fail(str(exc))

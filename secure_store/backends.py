@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlparse
 
+from config.errors import TiplineError
 
-class StoreError(Exception):
+
+class StoreError(TiplineError):
     """The store cannot be reached or used; the message is one line for the operator."""
 
 

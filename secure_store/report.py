@@ -10,11 +10,13 @@ from typing import Any
 
 import jsonschema
 
+from config.errors import Refused
+
 SCHEMA_ID = "tipline.report/1"
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
 
-class InvalidReport(ValueError):
+class InvalidReport(Refused, ValueError):
     """The document does not match the report schema."""
 
 

