@@ -28,7 +28,7 @@ from secure_store.followup import (
     request_name,
     seal_request,
 )
-from secure_store.keys import KeyError_, encode_public, load_private_key, parse_public_key
+from secure_store.keys import KeyFileError, encode_public, load_private_key, parse_public_key
 from secure_store.report import now_iso
 from secure_store.seal import NotForThisKey, SealError
 
@@ -148,5 +148,5 @@ def followup_command(args: argparse.Namespace) -> int:
         return _fail(f"report {args.report_id} is not sealed to this key (wrong --key?)")
     except ObjectMissing:
         return _fail(f"no report {args.report_id} in the store")
-    except (KeyError_, SealError, StoreError, ValueError) as exc:
+    except (KeyFileError, SealError, StoreError, ValueError) as exc:
         return _fail(str(exc))

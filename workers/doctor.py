@@ -24,9 +24,10 @@ from nacl.public import PrivateKey
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from config.errors import Refused
 from config.settings import Settings
 from secure_store.backends import FileStore, S3Store, Store, StoreError, open_store
-from secure_store.keys import KEY_FILE_TYPE, KeyError_, Recipient, load_private_key, parse_public_keys
+from secure_store.keys import KEY_FILE_TYPE, KeyFileError, Recipient, load_private_key, parse_public_keys
 from secure_store.seal import SealError, open_sealed, read_header, seal
 from workers.notify import NotificationFailed, send
 
@@ -220,7 +221,7 @@ def _keys_within_reach(blob: bytes, settings: Settings) -> list[Finding]:
         try:
             key: PrivateKey = load_private_key(path)
             open_sealed(blob, key)
-        except (KeyError_, SealError):
+        except (KeyFileError, SealError):
             continue
         opening.append(path)
     if opening:
@@ -268,8 +269,8 @@ async def check_twilio(settings: Settings) -> list[Finding]:
     return findings + _twilio_numbers(numbers, ours)
 
 
-class _Refused(Exception):
-    pass
+class _Refused(Refused):
+    """Twilio would not list the account's numbers."""
 
 
 def _twilio_account(account: Any) -> Finding:
@@ -383,7 +384,7 @@ def run_checks(settings: Settings) -> list[Finding]:
     findings = check_settings(settings)
     try:
         recipients = parse_public_keys(settings.analyst_public_keys)
-    except KeyError_ as exc:
+    except KeyFileError as exc:
         return [*findings, fail("analyst keys", f"ANALYST_PUBLIC_KEYS: {exc}",
                                 "paste the lines `tipline keys generate` printed, comma-separated")]
     if not recipients:
