@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     thread = reports.add_parser("thread", help="a report's questions and the reporter's answers")
     thread.add_argument("report_id")
     thread.add_argument("--key", required=True, help="your private key file")
+    reseal = reports.add_parser("reseal", help="re-seal stored reports and media to the current analyst keys "
+                                "(on an analyst's machine, after a key was added or removed)")
+    reseal.add_argument("--key", required=True, help="your private key file (one that opens the older reports)")
+    reseal.add_argument("--store", help="store URL (default: STORE_URL; S3_ENDPOINT_URL for S3-compatible servers)")
+    reseal.add_argument("--to", help="the new set of analyst public keys, comma-separated (default: "
+                        "ANALYST_PUBLIC_KEYS); it must include your own")
+    reseal.add_argument("--dry-run", action="store_true", help="count what would be re-sealed; change nothing")
 
     jobs = commands.add_parser("jobs", help="list failed jobs or re-run them (never shows payloads)")
     jobs_commands = jobs.add_subparsers(dest="jobs_command")
@@ -97,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli_followup import generate_followup_keys
 
             return generate_followup_keys()
+        if args.command == "reports" and args.reports_command == "reseal":
+            from bot.cli_reseal import reseal_command
+
+            return reseal_command(args)
         if args.command == "reports" and args.reports_command in ("ask", "thread"):
             from bot.cli_followup import followup_command
 

@@ -17,6 +17,7 @@ import os
 import re
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 from config.settings import SettingsError
 
@@ -82,12 +83,24 @@ class PlainLines(logging.Formatter):
         return f"{text}{error}" + (f" ({ids})" if ids else "")
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of the record (it may be replaced after set-up)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure(verbose: bool = False, log_format: str | None = None) -> None:
     """Set up the root logger once for a process (`LOG_FORMAT`: text, the default, or json)."""
     chosen = (log_format if log_format is not None else os.environ.get("LOG_FORMAT", "")).strip().lower() or "text"
     if chosen not in ("text", "json"):
         raise SettingsError(f"LOG_FORMAT must be text or json, got {chosen!r}")
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.setFormatter(JsonLines() if chosen == "json" else PlainLines())
     handler.addFilter(Context())
     root = logging.getLogger()

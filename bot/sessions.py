@@ -27,6 +27,10 @@ LOCK_WAIT = 30
 SWEEPER_CLAIM_SECONDS = 120
 ERASABLE_TTL = 47 * 3600
 MAX_ERASABLE = 500
+SESSION_FORMAT = 1
+"""The layout of a stored session (`v`). Changes are additive: a release reads sessions of its own
+and earlier formats (the first release wrote none: 0) and ignores fields it does not know, so
+processes of two releases can share live conversations during a deploy (docs/operations.md)."""
 QUIET_INDEX = "tl:q"
 SWEEPER_CLAIM = "tl:q:sweeper"
 
@@ -44,6 +48,7 @@ class Session:
 
     def to_bytes(self) -> bytes:
         data = {
+            "v": SESSION_FORMAT,
             "c": self.conversation.to_dict(),
             "a": self.address,
             "ch": self.channel,

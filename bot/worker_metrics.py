@@ -3,7 +3,8 @@ to the same numbers, and read back on the web's `/metrics` together with what RQ
 say (queue depth, the oldest waiting job, failed and retrying jobs, the scheduler).
 
 Workers count each job's outcome (`succeeded`, `retried`, `failed`) and its duration by job name
-(`file_report`, `fetch_media`, …) in two Redis hashes; nothing about a job's payload is recorded.
+(label `job_name`: `file_report`, `fetch_media`, …; not `job`, which Prometheus gives the scrape
+target) in two Redis hashes; nothing about a job's payload is recorded.
 Every web process exports the same service-wide figures: aggregate them with `max`, not `sum`.
 """
 
@@ -84,7 +85,7 @@ class WorkerCollector(Collector):
 
     def _outcomes(self) -> Iterator[Any]:
         jobs = CounterMetricFamily("tipline_jobs", "Jobs handled by workers, by job and outcome "
-                                   "(succeeded, retried, failed)", labels=["job", "outcome"])
+                                   "(succeeded, retried, failed)", labels=["job_name", "outcome"])
         raw: dict[bytes, bytes] = self.connection.hgetall(OUTCOMES_KEY)  # type: ignore[assignment]
         for field, value in sorted(raw.items()):
             name, _, outcome = field.decode().partition("|")
@@ -95,7 +96,8 @@ class WorkerCollector(Collector):
         yield filed
 
     def _durations(self) -> Iterator[Any]:
-        family = HistogramMetricFamily("tipline_job_duration_seconds", "Time jobs ran, by job", labels=["job"])
+        family = HistogramMetricFamily("tipline_job_duration_seconds", "Time jobs ran, by job",
+                                       labels=["job_name"])
         raw: dict[bytes, bytes] = self.connection.hgetall(DURATION_KEY)  # type: ignore[assignment]
         per_job: dict[str, dict[str, float]] = {}
         for field, value in raw.items():

@@ -78,3 +78,11 @@ def test_rules_and_dashboard_ask_only_for_exported_metrics(exposition: str) -> N
     assert asked_for(queries) - exported == set()
     assert {"tipline_scheduler_alive", "tipline_oldest_job_age_seconds", "tipline_jobs_failed",
             "tipline_queue_depth", "tipline_jobs_total"} <= asked_for(rules)
+
+
+def test_no_metric_uses_the_labels_prometheus_gives_each_target(exposition: str) -> None:
+    """A metric labelled `job` or `instance` would be renamed `exported_job` at scrape, and every
+    `by (job)` in a rule or panel would silently group by the scrape target instead."""
+    clashes = {(family.name, label) for family in text_string_to_metric_families(exposition)
+               for sample in family.samples for label in sample.labels if label in ("job", "instance")}
+    assert clashes == set()

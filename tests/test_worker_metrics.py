@@ -63,15 +63,15 @@ async def test_a_filed_report_a_retrying_job_and_a_failed_job_are_counted_with_t
 
     submitted = value(after, "tipline_reports_submitted_total") - value(before, "tipline_reports_submitted_total")
     assert submitted == 1
-    assert value(after, "tipline_jobs_total", job="file_report", outcome="succeeded") == 1
+    assert value(after, "tipline_jobs_total", job_name="file_report", outcome="succeeded") == 1
     assert value(after, "tipline_reports_filed_total") == 1
-    assert value(after, "tipline_jobs_total", job="notify_analysts", outcome="retried") == 1
-    assert value(after, "tipline_jobs_total", job="send_later", outcome="failed") == 1
+    assert value(after, "tipline_jobs_total", job_name="notify_analysts", outcome="retried") == 1
+    assert value(after, "tipline_jobs_total", job_name="send_later", outcome="failed") == 1
     assert value(after, "tipline_jobs_failed") == 1
     assert value(after, "tipline_jobs_scheduled") >= 1  # the retry waits for its backoff
-    assert value(after, "tipline_job_duration_seconds_count", job="file_report") == 1
-    assert value(after, "tipline_job_duration_seconds_bucket", job="file_report", le="+Inf") == 1
-    assert 0 < value(after, "tipline_job_duration_seconds_sum", job="file_report") < 60
+    assert value(after, "tipline_job_duration_seconds_count", job_name="file_report") == 1
+    assert value(after, "tipline_job_duration_seconds_bucket", job_name="file_report", le="+Inf") == 1
+    assert 0 < value(after, "tipline_job_duration_seconds_sum", job_name="file_report") < 60
     assert value(after, "tipline_queue_depth") == 0
 
 
