@@ -17,6 +17,7 @@ from typing import Any
 from nacl.exceptions import CryptoError
 from nacl.public import Box, PrivateKey, PublicKey
 
+from config.errors import Refused
 from secure_store.backends import Store
 from secure_store.keys import Recipient, encode_public, parse_public_key
 from secure_store.seal import NotForThisKey, SealError, open_sealed, seal
@@ -34,7 +35,7 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 _ADAPTER_OF_KIND = {"sms": "twilio", "whatsapp": "twilio", "telegram": "telegram"}
 
 
-class QuestionRefused(ValueError):
+class QuestionRefused(Refused, ValueError):
     """A question that cannot be asked (no consent, empty, too long); the message is for the analyst."""
 
 
