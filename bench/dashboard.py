@@ -31,7 +31,7 @@ import aiohttp
 from bench.common import bench_environment, free_port, wait_for_port
 from bot.jobs import Job
 from bot.queue import enqueue, make_queue
-from tests.chat import Phone
+from tests.chat import Phone, WebProcess
 from tests.scenario import Script, complete_report, walk_to
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,15 +39,6 @@ DASHBOARD = ROOT / "deploy" / "grafana" / "tipline.json"
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 COLORS = ["#73bf69", "#f2cc0c", "#5794f2", "#ff780a", "#b877d9", "#f2495c", "#8ab8ff", "#96d98d"]
 
-
-class Server:
-    """What the scripted reporter needs of a client: `post(path, ...)` against a real process."""
-
-    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
-        self.session, self.base = session, base
-
-    def post(self, path: str, **kwargs: Any) -> Any:
-        return self.session.post(self.base + path, **kwargs)
 
 
 async def reporters(base: str, seconds: float, env: dict[str, str]) -> dict[str, int]:
@@ -57,7 +48,7 @@ async def reporters(base: str, seconds: float, env: dict[str, str]) -> dict[str,
 
     async def one(session: aiohttp.ClientSession, n: int) -> None:
         while time.monotonic() < deadline:
-            phone = Phone(Server(session, base), sender=f"sim-load-{n}-{random.random()}")
+            phone = Phone(WebProcess(session, base), sender=f"sim-load-{n}-{random.random()}")
             if random.random() < 0.2:
                 await walk_to(phone, "when", Script())
                 counts["abandoned"] += 1

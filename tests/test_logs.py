@@ -15,22 +15,13 @@ import aiohttp
 import pytest
 
 from bot.cli import main
-from tests.chat import Phone
+from tests.chat import Phone, WebProcess
 from tests.conftest import ROOT, run_burst_worker, worker_env
 from tests.scenario import Script, complete_report
 
 WHAT_THEY_WROTE = "Nine girls kept above the Zephyrine nail bar"
 WHO = "sim-+447700900123"
 
-
-class Server:
-    """The bits of aiohttp's TestClient the scripted reporter uses, against a real process."""
-
-    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
-        self.session, self.base = session, base
-
-    def post(self, path: str, **kwargs: Any) -> Any:
-        return self.session.post(self.base + path, **kwargs)
 
 
 def free_port() -> int:
@@ -61,7 +52,7 @@ async def test_web_and_worker_write_json_lines_with_ids_and_no_content(service_e
                             break
                 except aiohttp.ClientError:
                     time.sleep(0.05)
-            await complete_report(Phone(Server(session, base), sender=WHO), [], Script(description=WHAT_THEY_WROTE))
+            await complete_report(Phone(WebProcess(session, base), sender=WHO), [], Script(description=WHAT_THEY_WROTE))
             async with session.get(base + "/readyz", headers={"X-Request-Id": "lb-trace-0001"}) as ready:
                 assert ready.headers["X-Request-Id"] == "lb-trace-0001"
             async with session.get(base + "/readyz", headers={"X-Request-Id": "<script>alert(1)</script>"}) as ready:
