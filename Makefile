@@ -6,10 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: dev test lint bench clean system
 
-# Debian packages the tests need (headless Chromium for page tests; prometheus for metrics checks).
-# Installed only when missing; one list for the whole project.
+# Debian packages the tests need (headless Chromium for page tests, prometheus for rule checks);
+# installed once on a fresh machine, skipped when present.
 DEBIAN_PACKAGES := chromium prometheus
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +25,7 @@ lint: $(STAMP)
 
 system:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; fi
+	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
 
 test: system lint
 	$(BIN)/pytest -q
@@ -36,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.filing
+	$(BIN)/python -m bench.console
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

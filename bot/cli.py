@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("list", "show", "export"):
         sub = reports.add_parser(name)
         sub.add_argument("--key", required=True, help="your private key file")
+        sub.add_argument("--store", help="store URL (default: STORE_URL; S3_ENDPOINT_URL for S3-compatible servers)")
         if name == "show":
             sub.add_argument("report_id")
             sub.add_argument("--media-dir", help="write the report's decrypted media here")
@@ -56,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     reseal.add_argument("--to", help="the new set of analyst public keys, comma-separated (default: "
                         "ANALYST_PUBLIC_KEYS); it must include your own")
     reseal.add_argument("--dry-run", action="store_true", help="count what would be re-sealed; change nothing")
+
+    console = commands.add_parser("console", help="the analysts' local workspace at 127.0.0.1 (your key only)")
+    console.add_argument("--key", required=True, help="your private key file")
+    console.add_argument("--store", help="store URL (default: STORE_URL; S3_ENDPOINT_URL for S3-compatible servers)")
+    console.add_argument("--team", help="file of the team's public keys, one a line (default: ANALYST_PUBLIC_KEYS)")
+    console.add_argument("--name", help="how your triage is signed in the history (default: your key id)")
+    console.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    console.add_argument("--cache-dir", help="where the cache sealed to your key lives (default: ~/.cache/tipline)")
+    console.add_argument("--no-cache", action="store_true", help="keep nothing on disk; decrypt everything each start")
 
     jobs = commands.add_parser("jobs", help="list failed jobs or re-run them (never shows payloads)")
     jobs_commands = jobs.add_subparsers(dest="jobs_command")
@@ -120,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli_analyst import reports_command
 
             return reports_command(args)
+        if args.command == "console":
+            from bot.cli_analyst import console_command
+
+            return console_command(args)
         if args.command == "jobs":
             from bot.cli_jobs import jobs_main
 
