@@ -11,21 +11,19 @@ import argparse
 import os
 import sys
 
-from secure_store.backends import StoreError, open_store
+from secure_store.analyst import open_analyst_store
+from secure_store.backends import StoreError
 from secure_store.keys import KeyFileError, load_private_key, parse_public_keys
 from secure_store.reseal import reseal_store
 from secure_store.seal import SealError
 
 
 def reseal_command(args: argparse.Namespace) -> int:
-    store_url = args.store or os.environ.get("STORE_URL", "")
     keys = args.to if args.to is not None else os.environ.get("ANALYST_PUBLIC_KEYS", "")
-    if not store_url:
-        return _fail("say which store: --store URL or STORE_URL")
     try:
         key = load_private_key(args.key)
         recipients = parse_public_keys([part for part in keys.split(",") if part.strip()])
-        store = open_store(store_url, os.environ.get("S3_ENDPOINT_URL") or None)
+        store, _ = open_analyst_store(args.store, os.environ)
         done = reseal_store(store, key, recipients, dry_run=args.dry_run)
     except (KeyFileError, SealError, StoreError) as exc:
         return _fail(str(exc))
