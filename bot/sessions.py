@@ -18,90 +18,103 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
 
+from bot.constants import (
+    DEDUPE_TTL,
+    ERASABLE_TTL,
+    LOCK_TIMEOUT,
+    LOCK_WAIT,
+    MAX_ERASABLE,
+    RECEIPT_TTL,
+    SWEEPER_CLAIM_SECONDS,
+)
+from bot.keys import RedisKeys
 from flows.machine import Conversation
 
-DEDUPE_TTL = 7 * 24 * 3600
-RECEIPT_TTL = 90 * 24 * 3600
-LOCK_TIMEOUT = 60
-LOCK_WAIT = 30
-SWEEPER_CLAIM_SECONDS = 120
-ERASABLE_TTL = 47 * 3600
-MAX_ERASABLE = 500
 SESSION_FORMAT = 1
 """The layout of a stored session (`v`). Changes are additive: a release reads sessions of its own
 and earlier formats (the first release wrote none: 0) and ignores fields it does not know, so
 processes of two releases can share live conversations during a deploy (docs/operations.md)."""
-QUIET_INDEX = "tl:q"
-SWEEPER_CLAIM = "tl:q:sweeper"
 
 
 @dataclass
 class Session:
-    """A conversation plus what the bot needs to answer it; serialised compactly for Redis."""
+    """A conversation plus what the bot needs to answer it; serialised compactly for Redis.
+
+    `adapter` is the adapter that carries it (its `name`: "twilio", "telegram"), `medium` what the
+    reporter uses ("whatsapp", "sms"; empty when the adapter has one). `provider_messages` are the
+    provider's ids of the conversation's messages, kept so the chat can be erased (Telegram: both
+    sides) or the provider's copies deleted after filing (Twilio: the reporter's).
+    """
 
     conversation: Conversation
     address: str
-    channel: str
-    kind: str = ""
+    adapter: str
+    medium: str = ""
     report_id: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    started_at: str | None = None
+    messages: int = 0
+    """How many messages were saved; the quiet policy reminds once per count."""
+    last_message_at: float = 0.0
+    reminded_at: int | None = None
+    """The `messages` count when the reporter was last reminded."""
+    provider_messages: list[str] = field(default_factory=list)
+
+    @property
+    def reported_medium(self) -> str:
+        """What a report calls the channel: the medium, or the adapter when it has only one."""
+        return self.medium or self.adapter
 
     def to_bytes(self) -> bytes:
+        extra: dict[str, Any] = {"t0": self.started_at, "n": self.messages, "q": self.last_message_at,
+                                 "r": self.reminded_at, "ids": self.provider_messages}
         data = {
             "v": SESSION_FORMAT,
             "c": self.conversation.to_dict(),
             "a": self.address,
-            "ch": self.channel,
-            "k": self.kind,
+            "ch": self.adapter,
+            "k": self.medium,
             "r": self.report_id,
-            "x": self.extra,
+            "x": {k: v for k, v in extra.items() if v is not None and v != []},
         }
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Session:
         data = json.loads(raw)
+        extra = data.get("x", {})
         return cls(
             conversation=Conversation.from_dict(data["c"]),
             address=data["a"],
-            channel=data["ch"],
-            kind=data.get("k", ""),
+            adapter=data["ch"],
+            medium=data.get("k", ""),
             report_id=data.get("r", ""),
-            extra=data.get("x", {}),
+            started_at=extra.get("t0"),
+            messages=int(extra.get("n", 0)),
+            last_message_at=float(extra.get("q", 0)),
+            reminded_at=extra.get("r"),
+            provider_messages=[str(i) for i in extra.get("ids", [])],
         )
 
 
 class SessionStore:
     """Sessions, locks, de-duplication marks and the quiet index for one Redis.
 
-    Keys: `tl:s:<who>` the encrypted session; `tl:d:<who>` a set of handled message marks (kept
-    7 days, beyond the session, so a provider retry after the end starts nothing); `tl:q` one
-    sorted set of conversations by when they next need a quiet check (see workers.reminders).
+    Key names are in bot/keys.py; every one starts with `keys.prefix`.
     """
 
-    def __init__(self, redis: Redis, session_key: bytes, ttl: int, prefix: str = "tl") -> None:
+    def __init__(self, redis: Redis, session_key: bytes, ttl: int, keys: RedisKeys | None = None) -> None:
         self.redis = redis
         self.box = SecretBox(session_key)
         self.ttl = ttl
-        self.prefix = prefix
-        self.quiet_index = QUIET_INDEX
-        self.sweeper = SWEEPER_CLAIM
-
-    def _session(self, who: str) -> str:
-        return f"{self.prefix}:s:{who}"
-
-    def _marks(self, who: str) -> str:
-        return f"{self.prefix}:d:{who}"
-
-    def _erasable(self, who: str) -> str:
-        return f"{self.prefix}:e:{who}"
-
-    def _receipt(self, digest: str) -> str:
-        return f"{self.prefix}:rc:{digest}"
+        self.keys = keys or RedisKeys()
+        self._session = self.keys.session
+        self._marks = self.keys.marks
+        self._erasable = self.keys.erasable
+        self._receipt = self.keys.receipt
 
     def lock(self, who: str) -> Lock:
         """A lock across processes: one message of a conversation at a time."""
-        return Lock(self.redis, f"{self.prefix}:l:{who}", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
+        return Lock(self.redis, self.keys.lock(who), timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
 
     async def open(self, who: str, message: int) -> tuple[bool, Session | None]:
         """In one round trip: was `message` handled already, and the live session (if any)."""
@@ -146,15 +159,15 @@ class SessionStore:
         """Store the session, mark the message handled and index the next quiet check, atomically.
 
         With `sweeper_token`, also claims the quiet sweeper if none is running; returns True when
-        this call claimed it (the caller then starts one, see workers.reminders)."""
+        this call claimed it (the caller then starts one, see bot/quiet.py)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self._session(who), self._seal(session.to_bytes()), ex=self.ttl)
             if message is not None:
                 self._mark(pipe, who, message)
             if quiet_check_at is not None:
-                pipe.zadd(self.quiet_index, {who: quiet_check_at})
+                pipe.zadd(self.keys.quiet_index, {who: quiet_check_at})
             if sweeper_token is not None:
-                pipe.set(self.sweeper, sweeper_token, nx=True, ex=SWEEPER_CLAIM_SECONDS)
+                pipe.set(self.keys.sweeper, sweeper_token, nx=True, ex=SWEEPER_CLAIM_SECONDS)
             results = await pipe.execute()
         return sweeper_token is not None and bool(results[-1])
 
@@ -162,7 +175,7 @@ class SessionStore:
         """Forget the conversation (and its reply address) and mark the message handled (if any)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._session(who))
-            pipe.zrem(self.quiet_index, who)
+            pipe.zrem(self.keys.quiet_index, who)
             if message is not None:
                 self._mark(pipe, who, message)
             await pipe.execute()
@@ -195,3 +208,24 @@ class SessionStore:
     async def find_receipt(self, digest: str) -> str | None:
         raw = await self.redis.get(self._receipt(digest))
         return raw.decode() if isinstance(raw, bytes) else None
+
+    async def due(self, now: float, batch: int) -> list[str]:
+        """Up to `batch` conversations whose quiet check is due at `now`, earliest first."""
+        members = await self.redis.zrangebyscore(self.keys.quiet_index, "-inf", now, 0, batch)
+        return [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+
+    async def check_quiet_at(self, who: str, when: float) -> None:
+        """Look at conversation `who` again at `when` (unless a message comes first)."""
+        await self.redis.zadd(self.keys.quiet_index, {who: when})
+
+    async def unindex(self, who: str) -> None:
+        await self.redis.zrem(self.keys.quiet_index, who)
+
+    async def sweeper_holder(self) -> str | None:
+        """The token of the sweeper chain that holds the claim, if any."""
+        holder = await self.redis.get(self.keys.sweeper)
+        return holder.decode() if isinstance(holder, bytes) else None
+
+    async def pass_sweeper(self, token: str, seconds: int) -> None:
+        """Hand the sweeper claim to the chain's next job `token` for `seconds`."""
+        await self.redis.set(self.keys.sweeper, token, ex=seconds)

@@ -25,8 +25,10 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.scheduler import RQScheduler
 
-OUTCOMES_KEY = "tl:metrics:jobs"
-DURATION_KEY = "tl:metrics:seconds"
+from bot.keys import RedisKeys
+
+OUTCOMES_KEY = RedisKeys().job_outcomes
+DURATION_KEY = RedisKeys().job_seconds
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 OVERDUE_AFTER = 60
 """A scheduled job this many seconds past its time means no scheduler is moving jobs."""
