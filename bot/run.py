@@ -17,6 +17,10 @@ from config.settings import Settings, load_settings
 
 log = logging.getLogger("tipline")
 
+WORKER_CLASS = "workers.worker.StartedOnceWorker"
+"""RQ's forking worker with the job modules and worker context loaded once, before it forks
+(named by dotted path: bot never imports workers)."""
+
 
 def _settings_with_redis() -> tuple[Settings, EmbeddedRedis | None]:
     settings = ensure_dev_settings(load_settings())
@@ -46,14 +50,15 @@ def run_web() -> int:
 def run_worker(burst: bool = False) -> int:
     from redis import Redis
     from rq.serializers import JSONSerializer
+    from rq.utils import import_attribute
 
     from bot.queue import make_queue
-    from bot.worker_metrics import CountingWorker
 
     settings, embedded = _settings_with_redis()
     connection = Redis.from_url(settings.redis_url or "")
     queue = make_queue(connection, settings.queue_name)
-    worker = CountingWorker([queue], connection=connection, serializer=JSONSerializer)
+    worker_class = import_attribute(WORKER_CLASS)
+    worker = worker_class([queue], connection=connection, serializer=JSONSerializer)
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
@@ -74,7 +79,8 @@ def run_dev() -> int:
         log.info("store: %s", settings.store_url)
         log.info("simulator ready: open %s/simulator", settings.public_base_url)
         print(f"\n  tipline is running. Open {settings.public_base_url}/simulator to chat as a reporter.\n"
-              f"  Read filed reports with: tipline reports list --key {settings.var_dir}/dev-analyst-key.json\n",
+              f"  Read filed reports in the analysts' workspace: "
+              f"tipline console --key {settings.var_dir}/dev-analyst-key.json\n",
               flush=True)
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     finally:
