@@ -18,7 +18,6 @@ from adapters.base import Adapter, Chat, Inbound, MediaLimits, Reply
 from adapters.registry import load_adapters
 from bot import logs, metrics
 from bot.engine import Engine
-from bot.jobs import Job
 from bot.queue import enqueue_on, make_queue
 from bot.quiet import QuietTimer
 from bot.sessions import SessionStore
@@ -126,20 +125,13 @@ def make_app(settings: Settings) -> web.Application:
     redis = Redis.from_url(settings.redis_url)
     sync_redis = SyncRedis.from_url(settings.redis_url)
     queue = make_queue(sync_redis, settings.queue_name)
-    put = enqueue_on(queue)
-
-    def enqueue(job: Job, payload: str, job_id: str, delay: int = 0) -> None:
-        put(job, payload, job_id, delay)
-        if job is Job.FILE_REPORT:
-            metrics.REPORTS.inc()
-
     engine = Engine(
         sessions=SessionStore(redis, settings.session_key, settings.session_ttl),
         flow=ReportFlow(default_country=settings.default_country or None),
         pseudonym_key=settings.pseudonym_key,
         session_key=settings.session_key,
-        enqueue=enqueue,
-        quiet=QuietTimer(put, settings.reminder_after, settings.draft_expiry),
+        enqueue=enqueue_on(queue),
+        quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
     )
     adapters = load_adapters(settings)

@@ -61,7 +61,8 @@ async def test_a_filed_report_a_retrying_job_and_a_failed_job_are_counted_with_t
     assert done.returncode == 0, done.stderr
     after = await scrape(client)
 
-    submitted = value(after, "tipline_reports_submitted_total") - value(before, "tipline_reports_submitted_total")
+    submitted = value(after, "tipline_reports_submitted_total", status="complete") - value(
+        before, "tipline_reports_submitted_total", status="complete")
     assert submitted == 1
     assert value(after, "tipline_jobs_total", job_name="file_report", outcome="succeeded") == 1
     assert value(after, "tipline_reports_filed_total") == 1
