@@ -224,11 +224,7 @@ def open_workspace(key: PrivateKey, store: Store, store_url: str, args: argparse
     cache_file = None if args.no_cache else cache_path(Path(args.cache_dir) if args.cache_dir else default_folder(),
                                                        key, store_url)
     library = Library(store, key, store_url, team=team, places=boundary_places(), cache_file=cache_file)
-    workspace = Workspace(library, flow_vocabulary(), author=args.name or "")
-    if len(team) == 1:
-        workspace.library.notices.append(
-            "triage you record is sealed to your key only: pass --team FILE (the team's public keys) to share it")
-    return workspace
+    return Workspace(library, flow_vocabulary(), author=args.name or "")
 
 
 async def _serve(workspace: Workspace, port: int) -> None:

@@ -73,6 +73,11 @@ def test_the_team_reads_and_triages_together_and_a_third_key_sees_nothing(any_st
     assert ids_of(inbox(theirs, parse_filters({"q": "INSPECTORATE"})[0])) == [ids["spanish"]]
     assert ids_of(inbox(theirs, parse_filters({"q": "furgoneta manana"})[0])) == [ids["spanish"]]  # addition, no accent
 
+    assert not [n for n in theirs.notices if "team" in n]
+    alone = library(any_store, second, [second])
+    alone.refresh()
+    assert [n for n in alone.notices if "1 analyst key(s) not in your team list" in n]
+
     stranger = library(any_store, third, [third])
     stranger.refresh()
     assert stranger.entries == {} and stranger.events == {} and stranger.damaged_events == {}
