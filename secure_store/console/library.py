@@ -15,7 +15,7 @@ import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,11 @@ class Entry:
     def day(self) -> date:
         """The UTC day it was submitted (reports carry UTC times)."""
         return date.fromisoformat(self.submitted[:10])
+
+    @cached_property
+    def week(self) -> date:
+        """The Monday of its week, for weekly counts."""
+        return self.day - timedelta(days=self.day.weekday())
 
     @property
     def urgent(self) -> bool:
