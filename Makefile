@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.filing
+	$(BIN)/python -m bench.workers
+	$(BIN)/python -m bench.telegram
 	$(BIN)/python -m bench.console
 
 clean:

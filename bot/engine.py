@@ -10,12 +10,20 @@ import asyncio
 import logging
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.base import Chat, Inbound, MediaLimits, MediaRef, NotDelivered, Reply
 from bot.constants import MAX_MEDIA_PER_REPORT
-from bot.drafts import discarded_draft, looks_like_receipt, new_receipt, receipt_hash, report_draft
+from bot.drafts import (
+    discarded_draft,
+    legacy_receipt_hash,
+    looks_like_receipt,
+    new_receipt,
+    receipt_hash,
+    report_draft,
+)
 from bot.identity import message_mark, pseudonym
 from bot.jobs import Enqueue, Job, seal_payload
 from bot.quiet import QuietTimer
@@ -24,6 +32,11 @@ from flows.machine import Outcome, ReportFlow, Said
 from secure_store.report import now_iso
 
 log = logging.getLogger("tipline.engine")
+
+LEGACY_RECEIPTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="legacy-receipt")
+"""One thread for the old scrypt receipt lookups: off the event loop, and one 16 MiB buffer at most
+(asyncio's default pool kept one per thread)."""
+
 
 def acceptable(ref: MediaRef, limits: MediaLimits) -> bool:
     """False when what the provider says of a file already rules it out (type or size)."""
@@ -166,8 +179,11 @@ class Engine:
 
     async def _addendum(self, session: Session, code: str) -> list[Reply]:
         """A receipt code: if it names a filed report, collect an addition to it."""
-        digest = await asyncio.to_thread(receipt_hash, code, self.pseudonym_key)
-        report_id = await self.sessions.find_receipt(digest)
+        report_id = await self.sessions.find_receipt(receipt_hash(code, self.pseudonym_key))
+        if report_id is None:  # a code handed out before receipts were HMACs (kept 90 days)
+            legacy = await asyncio.get_running_loop().run_in_executor(
+                LEGACY_RECEIPTS, legacy_receipt_hash, code, self.pseudonym_key)
+            report_id = await self.sessions.find_receipt(legacy)
         if report_id is None or not self.flow.spec.addendum:
             return []
         log.info("receipt code accepted")
@@ -181,7 +197,7 @@ class Engine:
             await self._file(report_draft(session, self.flow.spec, "addendum"))
             return outcome.replies
         receipt = new_receipt()
-        digest = await asyncio.to_thread(receipt_hash, receipt, self.pseudonym_key)
+        digest = receipt_hash(receipt, self.pseudonym_key)
         await self._file(report_draft(session, self.flow.spec, "complete", digest))
         await self.sessions.remember_receipt(digest, session.report_id)
         return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]

@@ -17,6 +17,10 @@ from config.settings import Settings, load_settings
 
 log = logging.getLogger("tipline")
 
+WORKER_CLASS = "workers.worker.StartedOnceWorker"
+"""RQ's forking worker with the job modules and worker context loaded once, before it forks
+(named by dotted path: bot never imports workers)."""
+
 
 def _settings_with_redis() -> tuple[Settings, EmbeddedRedis | None]:
     settings = ensure_dev_settings(load_settings())
@@ -45,15 +49,16 @@ def run_web() -> int:
 
 def run_worker(burst: bool = False) -> int:
     from redis import Redis
-    from rq import Worker
     from rq.serializers import JSONSerializer
+    from rq.utils import import_attribute
 
     from bot.queue import make_queue
 
     settings, embedded = _settings_with_redis()
     connection = Redis.from_url(settings.redis_url or "")
     queue = make_queue(connection, settings.queue_name)
-    worker = Worker([queue], connection=connection, serializer=JSONSerializer)
+    worker_class = import_attribute(WORKER_CLASS)
+    worker = worker_class([queue], connection=connection, serializer=JSONSerializer)
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
