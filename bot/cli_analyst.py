@@ -198,11 +198,9 @@ def flow_vocabulary() -> Vocabulary:
 
 
 def boundary_places() -> Places | None:
-    """World boundaries shipped under flows/countries (world-atlas); the coarser file first, for speed."""
-    for name in ("countries-110m.json", "countries-50m.json"):
-        if (COUNTRIES / name).exists():
-            return load_places(COUNTRIES / name)
-    return None
+    """The world borders the flow ships (flows/countries, world-atlas 1:50m), read from the same file."""
+    path = COUNTRIES / "countries-50m.json"
+    return load_places(path) if path.exists() else None
 
 
 def team_keys(key: PrivateKey, team_file: str | None) -> list[Recipient]:
