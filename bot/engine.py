@@ -29,6 +29,7 @@ from bot.jobs import Enqueue, Job, seal_payload
 from bot.quiet import QuietTimer
 from bot.sessions import Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
+from flows.sms import opts_out
 from secure_store.report import now_iso
 
 log = logging.getLogger("tipline.engine")
@@ -52,6 +53,16 @@ def country_of(message: Inbound) -> str | None:
         return message.country_hint.upper()
     hint = (message.language_hint or "").replace("_", "-").split("-")
     return hint[1].upper() if len(hint) == 2 and len(hint[1]) == 2 and hint[1].isalpha() else None
+
+
+def ends_quietly(message: Inbound) -> bool:
+    """STOP alone ends a conversation quietly on every channel; on SMS so does each word the
+    carriers take as an opt-out (CANCEL, END, QUIT...: Twilio then blocks every reply)."""
+    if message.media or message.location or message.choice or not message.text:
+        return False
+    if message.text.strip().strip(".!").upper() == "STOP":
+        return True
+    return message.kind.rsplit(":", 1)[-1] == "sms" and opts_out(message.text)
 
 
 ERASE_CHAT = "erase_chat"
@@ -104,6 +115,9 @@ class Engine:
             if chat is not None and message.choice == ERASE_CHAT:
                 await self._erase(who, mark, message, chat)
                 return []
+            if ends_quietly(message):
+                await self._stop(who, mark, session)
+                return []
             turn = await self._turn(session, message)
             if chat is not None:
                 if turn.ended and chat.can_erase:
@@ -144,6 +158,16 @@ class Engine:
         if outcome.end is None:
             return Turn(outcome.replies, session, fetch=attached)
         return Turn(await self._finish(session, outcome), session, ended=True)
+
+    async def _stop(self, who: str, mark: int, session: Session | None) -> None:
+        """STOP (or, on SMS, a carrier's opt-out word): the draft goes, with its media, and nothing
+        is said (on SMS the carrier has opted the reporter out: a reply would fail)."""
+        if session is None:
+            await self.sessions.mark(who, mark)
+            return
+        await self._discard(session, session.conversation.media, whole=True)
+        await self.sessions.end(who, mark)
+        log.info("conversation ended by a stop word; nothing kept")
 
     async def _erase(self, who: str, mark: int, message: Inbound, chat: Chat) -> None:
         """The reporter pressed "erase this chat": delete both sides of the finished conversation."""
