@@ -1,0 +1,80 @@
+"""A held-out corpus (`tests/replies_heldout/*.yaml`), written apart from `tests/replies/` and never
+tuned against phrase by phrase, run against `ReportFlow.step` the same way: prints the rate per
+language and kind, and fails on any reply of the worst kind (a question or pause stored as an
+answer, a "no" or unsure reply read as "yes", a category taken wrongly).
+
+An expected value may list alternatives ("faq:safety|faq:anonymous") where a person could fairly
+expect either."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import yaml
+
+from tests.test_replies import Case, handled, worst
+
+CORPUS = Path(__file__).parent / "replies_heldout"
+LANGUAGES = {"en", "es", "fr", "pt", "ar", "ro"}
+
+
+def corpus() -> list[Case]:
+    cases = []
+    for path in sorted(CORPUS.glob("*.yaml")):
+        for step, text, expected in yaml.safe_load(path.read_text(encoding="utf-8")):
+            cases.append(Case(path.stem, str(step), str(text), str(expected)))
+    return cases
+
+
+CASES = corpus()
+
+
+def outcome_of(case: Case) -> tuple[str, bool, bool]:
+    """What the flow did, whether that is what a person expects, and whether it is of the worst kind."""
+    got = handled(case)
+    alternatives = [Case(case.language, case.step, case.text, e) for e in case.expected.split("|")]
+    ok = any(got == alternative.expected for alternative in alternatives)
+    return got, ok, not ok and all(worst(alternative, got) for alternative in alternatives)
+
+
+def table(cases: list[Case]) -> tuple[dict[str, float], list[str]]:
+    """Print the rate per language and kind and the misses; return the rates and the worst cases."""
+    results: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    misses, worst_cases = [], []
+    for case in cases:
+        got, ok, bad = outcome_of(case)
+        results[(case.language, case.kind)].append(ok)
+        if not ok:
+            misses.append(f"  {'WORST ' if bad else ''}{case.language} {case.step}: {case.text!r} "
+                          f"expected {case.expected}, got {got}")
+        if bad:
+            worst_cases.append(misses[-1])
+    languages = sorted({language for language, _ in results})
+    kinds = sorted({kind for _, kind in results})
+    print("\nlanguage " + " ".join(f"{k:>9}" for k in kinds) + "      all")
+    rates = {}
+    for language in languages:
+        cells = []
+        for kind in kinds:
+            got_here = results.get((language, kind), [])
+            cells.append(f"{sum(got_here)}/{len(got_here)}".rjust(9) if got_here else " " * 9)
+        every = [ok for (lang, _), oks in results.items() if lang == language for ok in oks]
+        rates[language] = sum(every) / len(every)
+        print(f"{language:<8} " + " ".join(cells) + f"  {rates[language]:6.1%}")
+    print(f"worst kind: {len(worst_cases)}")
+    print("misses:\n" + "\n".join(misses))
+    return rates, worst_cases
+
+
+def test_the_held_out_corpus_covers_every_language() -> None:
+    per_language: dict[str, int] = defaultdict(int)
+    for case in CASES:
+        per_language[case.language] += 1
+    assert set(per_language) >= LANGUAGES
+    assert min(per_language.values()) >= 25
+
+
+def test_held_out_replies_are_never_of_the_worst_kind() -> None:
+    rates, worst_cases = table(CASES)
+    assert worst_cases == [], "\n".join(worst_cases)
