@@ -4,7 +4,8 @@ language and kind, and fails on any reply of the worst kind (a question or pause
 answer, a "no" or unsure reply read as "yes", a category taken wrongly).
 
 An expected value may list alternatives ("faq:safety|faq:anonymous") where a person could fairly
-expect either."""
+expect either; a category in words also counts as handled when the bot asks which of two options
+it means and one of them is the expected one."""
 
 from __future__ import annotations
 
@@ -34,8 +35,15 @@ def outcome_of(case: Case) -> tuple[str, bool, bool]:
     """What the flow did, whether that is what a person expects, and whether it is of the worst kind."""
     got = handled(case)
     alternatives = [Case(case.language, case.step, case.text, e) for e in case.expected.split("|")]
-    ok = any(got == alternative.expected for alternative in alternatives)
+    ok = any(got == alternative.expected or asks_between(alternative, got) for alternative in alternatives)
     return got, ok, not ok and all(worst(alternative, got) for alternative in alternatives)
+
+
+def asks_between(case: Case, got: str) -> bool:
+    """A category in words answered with "which of these two?" that offers the right one: the issue
+    allows this ("or the bot asks which of the two closest it means")."""
+    key = case.expected.partition(":")[2]
+    return case.kind == "category" and got.startswith("which:") and key in got.partition(":")[2].split(",")
 
 
 def table(cases: list[Case]) -> tuple[dict[str, float], list[str]]:
@@ -76,5 +84,5 @@ def test_the_held_out_corpus_covers_every_language() -> None:
 
 
 def test_held_out_replies_are_never_of_the_worst_kind() -> None:
-    rates, worst_cases = table(CASES)
+    _, worst_cases = table(CASES)
     assert worst_cases == [], "\n".join(worst_cases)
