@@ -32,6 +32,8 @@ SHORT_NO = 5
 """A "no" of at most this many words skips an optional step ("no", "nobody i saw")."""
 QUESTION_WORDS = 8
 """A message without a question mark is taken for a question only when this short or shorter."""
+PLAIN_QUESTION = 4
+"""At a one-answer step, a message this long or longer ending with "?" is a question, not an answer."""
 ASIDE_CHARS = 200
 """Longer messages are answers, never questions or pauses."""
 
@@ -401,12 +403,20 @@ class ReportFlow:
             if step.kind == "messages":  # a description may contain a question; only a short one is an aside
                 asks = asks and (reading.leads or len(reading.clauses) == 1) and reading.size <= 12
         else:
-            asks = self._asks(conversation, step, reading)
+            asks = self._asks(conversation, step, reading) or self._asks_plainly(step, text, reading)
         if not asks:
             return None
         if topic is None:
             return [self.message(conversation, "faq.unknown")]
         return [self.message(conversation, topic, **self.helplines(conversation))]
+
+    @staticmethod
+    def _asks_plainly(step: Step, text: str, reading: Reading) -> bool:
+        """A yes/no question has no question word ("will someone find out it was me?", "o sa afle
+        cineva?"): at a step that keeps one typed answer, a message of PLAIN_QUESTION words or more
+        that ends with a question mark is a question. Shorter ones ("near the church?") are answers."""
+        return (step.kind != "messages" and reading.size >= PLAIN_QUESTION
+                and text.rstrip().endswith(("?", "\u061f")))
 
     @staticmethod
     def _asks_after_pause(understanding: Understanding, reading: Reading) -> bool:

@@ -1,7 +1,7 @@
 """A held-out corpus (`tests/replies_heldout/*.yaml`), written apart from `tests/replies/` and never
 tuned against phrase by phrase, run against `ReportFlow.step` the same way: prints the rate per
-language and kind, and fails on any reply of the worst kind (a question or pause stored as an
-answer, a "no" or unsure reply read as "yes", a category taken wrongly).
+language and kind; at least 95 % per language, and none of the worst kind (a question or pause
+stored as an answer, a "no" or unsure reply read as "yes", a category taken wrongly).
 
 An expected value may list alternatives ("faq:safety|faq:anonymous") where a person could fairly
 expect either; a category in words also counts as handled when the bot asks which of two options
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.test_replies import Case, handled, worst
+from tests.test_replies import BAR, Case, handled, worst
 
 CORPUS = Path(__file__).parent / "replies_heldout"
 LANGUAGES = {"en", "es", "fr", "pt", "ar", "ro"}
@@ -24,7 +24,7 @@ def corpus() -> list[Case]:
     cases = []
     for path in sorted(CORPUS.glob("*.yaml")):
         for step, text, expected in yaml.safe_load(path.read_text(encoding="utf-8")):
-            cases.append(Case(path.stem, str(step), str(text), str(expected)))
+            cases.append(Case(path.stem.split(".")[0], str(step), str(text), str(expected)))
     return cases
 
 
@@ -83,6 +83,7 @@ def test_the_held_out_corpus_covers_every_language() -> None:
     assert min(per_language.values()) >= 25
 
 
-def test_held_out_replies_are_never_of_the_worst_kind() -> None:
-    _, worst_cases = table(CASES)
+def test_held_out_replies_are_understood_and_never_of_the_worst_kind() -> None:
+    rates, worst_cases = table(CASES)
     assert worst_cases == [], "\n".join(worst_cases)
+    assert all(rate >= BAR for rate in rates.values()), rates
