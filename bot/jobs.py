@@ -167,7 +167,7 @@ class Draft(Payload):
             "language": self.language, "started_at": self.started_at, "submitted_at": self.submitted_at,
             "answers": self.answers, "media": [m.to_dict() for m in self.media], "receipt_hash": self.receipt_hash,
             "follow_up": self.follow_up, "notes": list(self.notes), "addendum_to": self.addendum_to,
-            "question_id": self.question_id, **self.copies.to_dict(),
+            **({"question_id": self.question_id} if self.question_id else {}), **self.copies.to_dict(),
         }
 
     @classmethod
