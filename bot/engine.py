@@ -186,9 +186,9 @@ class Engine:
         assert self.followups is not None
         conversation = self.flow.new_conversation(link.language)
         conversation.addendum_to = link.report_id
-        session = Session(conversation=conversation, address=message.sender, adapter=message.channel,
-                          medium=message.kind, report_id=secrets.token_hex(16), started_at=now_iso())
-        self._remember(session, message)
+        session = Session(conversation=conversation, address=message.sender, adapter=message.adapter,
+                          medium=message.medium, report_id=secrets.token_hex(16), started_at=now_iso())
+        self._remember(session, message, erasing=chat is not None and chat.can_erase)
         text = (message.text or "").strip()
         if text and not message.media and self.flow.global_word(conversation, text) == "delete":
             await self.followups.end(who)
