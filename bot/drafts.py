@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.jobs import Discard, Draft, ProviderCopies, media_items
 from bot.sessions import Session
+from flows.machine import Conversation
 from flows.spec import FlowSpec
 from secure_store.report import now_iso
 
@@ -91,9 +92,25 @@ def discarded_draft(session: Session, media: list[dict[str, Any]], whole: bool) 
     return Discard(media_items(media), provider_copies(session) if whole else ProviderCopies(session.adapter))
 
 
+CONSENT = "consent"
+"""The answer (a flow file's `store:`) that says the reporter agreed to go on."""
+
+
+def consented(conversation: Conversation, spec: FlowSpec) -> bool:
+    """The reporter agreed to go on: nothing they send is fetched or filed before. An addition to
+    a filed report was agreed to then; a flow that stores no `consent` asks for none."""
+    if conversation.addendum_to is not None:
+        return True
+    if not any(step.store == CONSENT for step in spec.steps.values()):
+        return True
+    return conversation.answers.get(CONSENT) in (True, "yes")
+
+
 def worth_filing(session: Session, spec: FlowSpec) -> bool:
-    """An expired draft is filed only if the reporter told us something (not just a language)."""
+    """An expired draft is filed only if the reporter agreed and told us something (not just a language)."""
     conversation = session.conversation
+    if not consented(conversation, spec):
+        return False
     told = {k for k, v in conversation.answers.items() if v not in (None, "", [])}
     unreviewed = {s.store for s in spec.steps.values() if s.store and not s.review}
     return bool(conversation.media) or bool(told - unreviewed)

@@ -18,6 +18,7 @@ from adapters.base import Chat, Inbound, MediaLimits, MediaRef, NotDelivered, Re
 from bot import metrics
 from bot.constants import MAX_MEDIA_PER_REPORT
 from bot.drafts import (
+    consented,
     discarded_draft,
     legacy_receipt_hash,
     looks_like_receipt,
@@ -26,7 +27,7 @@ from bot.drafts import (
     report_draft,
 )
 from bot.identity import message_mark, pseudonym
-from bot.jobs import Draft, Enqueue, FetchMedia, Job, MediaItem, SendLater
+from bot.jobs import Draft, Enqueue, FetchMedia, Job, MediaItem, SendLater, media_items
 from bot.quiet import QuietTimer
 from bot.sessions import Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
@@ -119,6 +120,7 @@ class Engine:
             if ends_quietly(message):
                 await self._stop(who, mark, session)
                 return []
+            agreed = session is not None and consented(session.conversation, self.flow.spec)
             turn = await self._turn(session, message, erasing=chat is not None and chat.can_erase)
             if chat is not None:
                 if turn.ended and chat.can_erase:
@@ -136,7 +138,7 @@ class Engine:
                     await self.sessions.keep_erasable(who, turn.session.erasable)
             else:
                 await self._keep(who, turn.session, mark)
-                await self._fetch_promptly(who, turn.session, turn.fetch)
+                await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
             return turn.replies
 
     async def _turn(self, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
@@ -255,6 +257,13 @@ class Engine:
 
     def _refusal(self, session: Session, refused: int) -> list[Reply]:
         return [self.flow.message(session.conversation, "media.refused")] if refused else []
+
+    def _to_fetch(self, turn: Turn, agreed_before: bool) -> list[MediaItem]:
+        """Consent first: files sent before the reporter agrees stay references at the provider;
+        all of them are fetched once they agree (a "no" drops them with the draft)."""
+        if not consented(turn.session.conversation, self.flow.spec):
+            return []
+        return turn.fetch if agreed_before else list(media_items(turn.session.conversation.media))
 
     async def _fetch_promptly(self, who: str, session: Session, items: list[MediaItem]) -> None:
         """Fetch new media from the provider now (its links can expire); filing uses what is stored.

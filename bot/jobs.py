@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from nacl.secret import SecretBox
 
 from adapters.base import MediaRef, Reply
+from config.errors import Transient
 
 
 class Job(StrEnum):
@@ -53,13 +54,27 @@ class Enqueue(Protocol):
     def __call__(self, job: Job, payload: str, job_id: str, delay: int = 0) -> None: ...
 
 
+PAYLOAD_FORMAT = 1
+"""The layout of job payloads (`v` inside the sealed payload; the first release wrote none: 0).
+A worker refuses a newer format with a transient error, so RQ retries the job until a worker of
+the newer release takes it: during a rolling deploy nothing fails for being early."""
+
+
+class NewerPayload(Transient):
+    """The job was queued by a newer release than this worker; it is retried, for a newer worker."""
+
+
 def seal_payload(key: bytes, data: Mapping[str, Any]) -> str:
-    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    raw = json.dumps({**data, "v": PAYLOAD_FORMAT}, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.b64encode(SecretBox(key).encrypt(raw)).decode()
 
 
 def open_payload(key: bytes, payload: str) -> dict[str, Any]:
     opened: dict[str, Any] = json.loads(SecretBox(key).decrypt(base64.b64decode(payload)))
+    version = opened.pop("v", 0)
+    if not isinstance(version, int) or version > PAYLOAD_FORMAT:
+        raise NewerPayload(f"job payload format {version!r} is newer than this worker reads ({PAYLOAD_FORMAT}); "
+                           "retried until a worker of that release takes it")
     return opened
 
 
