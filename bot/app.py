@@ -18,6 +18,7 @@ from adapters.base import Adapter, Chat, Inbound, MediaLimits, Reply
 from adapters.registry import load_adapters
 from bot import logs, metrics
 from bot.engine import Engine
+from bot.followup import FollowUps
 from bot.queue import enqueue_on, make_queue
 from bot.quiet import QuietTimer
 from bot.sessions import SessionStore
@@ -134,6 +135,7 @@ def make_app(settings: Settings) -> web.Application:
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
         addition_window=settings.addition_window,
+        followups=FollowUps(redis, settings.session_key, settings.followup_ttl),
     )
     adapters = load_adapters(settings)
 

@@ -176,6 +176,8 @@ class Draft(Payload):
     follow_up: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
     addendum_to: str | None = None
+    question_id: str | None = None
+    """For a reporter's answer to an analyst's question: the question (docs/follow-up.md)."""
     copies: ProviderCopies = ProviderCopies()
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,7 +186,7 @@ class Draft(Payload):
             "language": self.language, "started_at": self.started_at, "submitted_at": self.submitted_at,
             "answers": self.answers, "media": [m.to_dict() for m in self.media], "receipt_hash": self.receipt_hash,
             "follow_up": self.follow_up, "notes": list(self.notes), "addendum_to": self.addendum_to,
-            **self.copies.to_dict(),
+            **({"question_id": self.question_id} if self.question_id else {}), **self.copies.to_dict(),
         }
 
     @classmethod
@@ -196,7 +198,8 @@ class Draft(Payload):
             started_at=data.get("started_at"), answers=dict(data.get("answers") or {}),
             media=media_items(list(data.get("media") or [])), receipt_hash=data.get("receipt_hash"),
             follow_up=data.get("follow_up"), notes=tuple(str(n) for n in data.get("notes") or ()),
-            addendum_to=data.get("addendum_to"), copies=ProviderCopies.from_dict(data),
+            addendum_to=data.get("addendum_to"), question_id=data.get("question_id"),
+            copies=ProviderCopies.from_dict(data),
         )
 
 

@@ -91,7 +91,7 @@ async def test_immediate_danger_shows_local_numbers_and_files_an_urgent_report(
     assert run_burst_worker(service_env).returncode == 0
     [report] = filed(store, analyst_key)
     assert report["urgent"] is True
-    assert report["follow_up"] == {"channel": "simulator:whatsapp", "address": reporter.sender}
+    assert report["follow_up"] == {"channel": "simulator:whatsapp", "address": reporter.sender, "adapter": "simulator"}
 
 
 async def test_uk_and_us_reporters_see_their_own_numbers(client: TestClient[Any, Any]) -> None:
