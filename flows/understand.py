@@ -343,14 +343,17 @@ class Understanding:
 
     def with_core(self, other: Understanding) -> Understanding:
         """These examples plus `other`'s for the CORE meanings and its negations: reporters mix in
-        English ("ok", "yes", "done") whatever language they chose. An English phrase made of a word
-        this language uses otherwise (Spanish "ya" is "already", not "yeah") is left out."""
-        local = self.common | self.fillers | self.negations | self.questions
-        def foreign(example: str) -> bool:
+        English ("ok", "yes", "done") whatever language they chose. An English word this language uses
+        otherwise is left out: a filler or question word always (Polish "no" is "well", not "no"), a
+        common word unless it would only make a "no" or "unsure" (Spanish "ya" is "already", not "yeah";
+        Portuguese "no" is "in the", but a lone "no" there is still no)."""
+        def foreign(meaning: str, example: str) -> bool:
+            local = self.fillers | self.questions | (self.common if meaning not in ("no", "unsure") else frozenset())
             return not any(word in local for word in words_of(example))
-        examples = {m: tuple(e) + (tuple(x for x in other.examples.get(m, ()) if foreign(x)) if m in CORE else ())
+        examples = {m: tuple(e) + (tuple(x for x in other.examples.get(m, ()) if foreign(m, x)) if m in CORE else ())
                     for m, e in self.examples.items()}
-        return Understanding.build(examples, self.negations | other.negations, self.questions, self.fillers,
+        negations = self.negations | (other.negations - self.fillers)
+        return Understanding.build(examples, negations, self.questions, self.fillers,
                                    self.common, [" ".join(c) for c in (*self.corrections, *other.corrections)])
 
 

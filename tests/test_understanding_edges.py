@@ -10,7 +10,7 @@ import pytest
 
 from flows.locale import LocaleError, load_locales
 from flows.machine import Conversation, ReportFlow, Said
-from flows.understand import bag_key
+from flows.understand import Understanding, bag_key
 
 FLOW = ReportFlow()
 
@@ -114,3 +114,15 @@ def test_a_category_with_mixed_evidence_is_asked_about_not_taken() -> None:
     conversation = at("category", "es")
     FLOW.step(conversation, Said(text="trabajan en una maquila todo el dia sin paga y no los dejan salir"))
     assert "category" not in conversation.answers and "labour" in conversation.narrowed
+
+
+def test_english_words_that_mean_something_else_locally_are_not_borrowed() -> None:
+    english = Understanding.build({"yes": ["yes", "ya"], "no": ["no", "no thanks"]}, negations=["no", "not"])
+    polish_like = Understanding.build({"yes": ["tak"], "no": ["nie"]}, negations=["nie"], fillers=["no"])
+    spanish_like = Understanding.build({"yes": ["si"], "no": ["nop"]}, negations=["no"], common=["ya"])
+    polish = polish_like.with_core(english)
+    assert "no" not in polish.negations and polish.yes_no(polish.read("no")) is None
+    assert polish.yes_no(polish.read("not")) == "no"
+    spanish = spanish_like.with_core(english)
+    assert spanish.yes_no(spanish.read("ya")) is None and spanish.yes_no(spanish.read("yes")) == "yes"
+    assert spanish.yes_no(spanish.read("no thanks")) == "no"
