@@ -86,6 +86,7 @@ def make_app(settings: Settings) -> web.Application:
         enqueue=enqueue_on(queue),
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
+        addition_window=settings.addition_window,
     )
     adapters = load_adapters(settings)
 
