@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from bot.jobs import Discard, Draft, ProviderCopies, media_items
@@ -59,7 +60,7 @@ def report_draft(session: Session, spec: FlowSpec, status: str, receipt_digest: 
     answers = dict(conversation.answers)
     follow_up = None
     if spec.follow_up and answers.get(spec.follow_up) is True:
-        follow_up = {"channel": session.reported_medium, "address": session.address}
+        follow_up = {"channel": session.reported_medium, "address": session.address, "adapter": session.adapter}
     return Draft(
         report_id=session.report_id,
         status=status,
@@ -76,6 +77,16 @@ def report_draft(session: Session, spec: FlowSpec, status: str, receipt_digest: 
         addendum_to=conversation.addendum_to,
         copies=provider_copies(session),
     )
+
+
+FOLLOWUP_ENDED_NOTE = "the reporter ended follow-up (sent DELETE): the link to this report was erased; do not ask again"
+
+
+def answer_draft(session: Session, spec: FlowSpec, question_id: str, ended: bool = False) -> Draft:
+    """A reporter's answer to an analyst's question, filed as an addition to the report it was asked on
+    (`session.conversation.addendum_to`) naming the question; `ended`: the reporter sent DELETE instead."""
+    notes = (FOLLOWUP_ENDED_NOTE,) if ended else ()
+    return replace(report_draft(session, spec, "addendum", notes=notes), question_id=question_id)
 
 
 def provider_copies(session: Session) -> ProviderCopies:

@@ -159,6 +159,13 @@ def test_the_cache_is_sealed_spares_the_store_and_knows_what_is_new(tmp_path: Pa
     assert [e.report_id for e in second.entries.values() if e.new] == [late["report_id"]]
     assert second.entries[ids["spanish"]].report == first.entries[ids["spanish"]].report
 
+    path = store.root / report_name(ids["english"])
+    path.write_bytes(path.read_bytes()[:-3])
+    second.refresh()
+    assert second.entries[ids["english"]].report is not None  # the verified copy in the cache
+    second.refresh(recheck=True)
+    assert second.entries[ids["english"]].report is None and "damaged" in (second.entries[ids["english"]].error or "")
+
     cache_file.write_bytes(b"garbage")
     third = library(store, analyst_key, [analyst_key], cache_file)
     assert third.notices and "starting afresh" in third.notices[0]

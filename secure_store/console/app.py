@@ -227,20 +227,23 @@ async def media(request: web.Request) -> web.Response:
 
 async def refresh(request: web.Request) -> web.Response:
     workspace = request.app[WORKSPACE]
-    await refresh_library(workspace)
+    form = await _form(request)
+    await refresh_library(workspace, recheck=form.get("recheck") == "1")
     raise web.HTTPSeeOther("/")
 
 
-async def refresh_library(workspace: Workspace) -> None:
-    """Fetch what is new in the store (one refresh at a time), and say what happened."""
+async def refresh_library(workspace: Workspace, recheck: bool = False) -> None:
+    """Fetch what is new in the store (one refresh at a time), and say what happened. With `recheck`,
+    every report is fetched and verified again instead of trusting the cache."""
     async with workspace.refreshing:
         try:
-            done = await asyncio.get_running_loop().run_in_executor(None, workspace.library.refresh)
+            done = await asyncio.get_running_loop().run_in_executor(None, workspace.library.refresh, recheck)
         except StoreError as exc:
             workspace.notices.append(f"the store could not be read: {exc}")
             return
     damaged = f", {done.damaged} DAMAGED" if done.damaged else ""
-    workspace.notices.append(f"refreshed: {done.opened} new report(s){damaged} in {done.seconds:.1f} s")
+    what = "checked every report again" if recheck else "refreshed"
+    workspace.notices.append(f"{what}: {done.opened} opened{damaged} in {done.seconds:.1f} s")
 
 
 def _chosen(request: web.Request) -> tuple[Filters, list[Entry], list[str]]:

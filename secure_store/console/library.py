@@ -142,14 +142,18 @@ class Library:
                 self.notices.append(notice)
         self._known = set(self._state["reports"])
 
-    def refresh(self) -> Refreshed:
-        """Open what is new in the store; damaged objects are retried on every refresh."""
+    def refresh(self, recheck: bool = False) -> Refreshed:
+        """Open what is new in the store; damaged objects are retried on every refresh. With `recheck`,
+        every report is fetched and verified again, so damage done after it was cached shows too."""
         with self._changing:
-            return self._refresh()
+            return self._refresh(recheck)
 
-    def _refresh(self) -> Refreshed:
+    def _refresh(self, recheck: bool) -> Refreshed:
         started = time.perf_counter()
         reports: dict[str, Any] = self._state["reports"]
+        if recheck:
+            reports.clear()
+            self._state["others"] = {}
         names = [n.rsplit("/", 1)[-1] for n in self.store.names("reports/")]
         present = set(names)
         gone = set(reports) - present
