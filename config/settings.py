@@ -72,9 +72,11 @@ class Settings:
     default_country: str = ""
     channels: tuple[str, ...] = ("simulator",)
     queue_name: str = "tipline"
-    max_body_bytes: int = 256 * 1024
+    max_body_bytes: int = 512 * 1024
     max_media_bytes: int = 20 * 1024 * 1024
-    max_text_chars: int = 4000
+    max_text_chars: int = 65536
+    """The longest message any channel delivers (WhatsApp 65,536 characters; Telegram 4,096; SMS
+    1,600) is kept whole; the body limit admits it form-encoded in any script."""
     media_types: tuple[str, ...] = (
         "image/jpeg", "image/png", "image/webp", "image/gif",
         "video/mp4", "video/3gpp", "video/quicktime",
@@ -143,7 +145,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         default_country=env.get("DEFAULT_COUNTRY", "").strip().upper(),
         channels=_list(env, "CHANNELS", "simulator" if mode != "production" else ""),
         queue_name=env.get("QUEUE_NAME", "tipline").strip() or "tipline",
-        max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024, minimum=1024),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 512 * 1024, minimum=1024),
         max_media_bytes=_int(env, "MAX_MEDIA_BYTES", 20 * 1024 * 1024, minimum=1024),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", "").strip(),
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip(),

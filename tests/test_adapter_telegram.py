@@ -136,7 +136,7 @@ class TelegramPhone:
                                    (b'{"update_id": "7"}', "application/json"),
                                    (b"update_id=7", "application/x-www-form-urlencoded"),
                                    (b"\xff\xfe{}", "application/json"),
-                                   (json.dumps({"update_id": 1, "pad": "x" * 300_000}).encode(), "application/json")):
+                                   (json.dumps({"update_id": 1, "pad": "x" * 600_000}).encode(), "application/json")):
             response = await self.client.post(WEBHOOK, data=body, headers={**headers, "Content-Type": content_type})
             statuses.append(response.status)
         return statuses

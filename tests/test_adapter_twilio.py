@@ -62,7 +62,7 @@ def service_env(service_env: dict[str, str], twilio_api: TwilioApiDouble) -> dic
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE": twilio_api.api_base,
-        "TWILIO_MEDIA_HOSTS": "127.0.0.1,localhost",
+        "TWILIO_MEDIA_HOSTS": f"127.0.0.1:{twilio_api.port},localhost:{twilio_api.port}",
         "TWILIO_SEND_INTERVAL_MS": "0",
     }
 
@@ -170,7 +170,7 @@ class TwilioPhone:
             response = await self.client.post(WEBHOOK, data=raw, headers={
                 "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": self.signature({})})
             statuses.append(response.status)
-        oversized = self.form("x" * (300 * 1024))
+        oversized = self.form("x" * (600 * 1024))
         statuses.append((await self.post(oversized, self.signature(oversized)))[0])
         for broken in (
             {k: v for k, v in self.form("hi").items() if k not in ("MessageSid", "SmsMessageSid")},
