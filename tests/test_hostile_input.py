@@ -62,8 +62,8 @@ async def test_a_telegram_update_nested_thousands_of_levels_deep_gets_200_and_le
 ) -> None:
     caplog.set_level(logging.DEBUG)
     message = json.dumps(reporter.message(text="the boss lives at 12 Hill Road"))
-    body = '{"update_id": %d, "message": %s, "extra": %s1%s}' % (
-        next(_update_ids), message, "[" * 6000, "]" * 6000)
+    deep = "[" * 6000 + "1" + "]" * 6000
+    body = f'{{"update_id": {next(_update_ids)}, "message": {message}, "extra": {deep}}}'
     response = await reporter.client.post("/webhooks/telegram", data=body.encode(), headers={
         "X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"})
     assert response.status == 200
