@@ -346,6 +346,7 @@ def test_twilio_is_a_built_in_channel_and_needs_its_credentials(settings: Settin
 
 # --- media and filing --------------------------------------------------------------------------
 
+@pytest.mark.slow
 async def test_an_mms_with_three_photos_files_all_three_and_credentials_never_reach_the_cdn(
     sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     analyst_key: AnalystKey,
@@ -363,6 +364,7 @@ async def test_an_mms_with_three_photos_files_all_three_and_credentials_never_re
     assert twilio_api.deleted == [], "TWILIO_DELETE_MEDIA is off by default"
 
 
+@pytest.mark.slow
 async def test_a_whatsapp_location_is_filed_as_coordinates_with_its_address(
     whatsapp: TwilioPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey
 ) -> None:
@@ -375,6 +377,7 @@ async def test_a_whatsapp_location_is_filed_as_coordinates_with_its_address(
     }
 
 
+@pytest.mark.slow
 async def test_a_whatsapp_voice_note_is_filed_as_voice(
     whatsapp: TwilioPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey
 ) -> None:
@@ -387,6 +390,7 @@ async def test_a_whatsapp_voice_note_is_filed_as_voice(
     assert open_media(store, analyst_key.load(), item["id"]) == note
 
 
+@pytest.mark.slow
 async def test_media_elsewhere_or_too_big_is_refused_with_a_note_and_the_report_still_filed(
     sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     analyst_key: AnalystKey,
@@ -410,6 +414,7 @@ async def test_media_elsewhere_or_too_big_is_refused_with_a_note_and_the_report_
     assert twilio_api.cdn_authorization == [None, None, None], "the off-list hop was never requested"
 
 
+@pytest.mark.slow
 async def test_media_the_provider_cannot_serve_now_keeps_the_report_in_a_retrying_job(
     sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     redis_client: redis.Redis,
@@ -423,6 +428,7 @@ async def test_media_the_provider_cannot_serve_now_keeps_the_report_in_a_retryin
     assert len(waiting) == 1, "the filing job waits to be retried"
 
 
+@pytest.mark.slow
 async def test_media_copies_are_deleted_at_twilio_after_filing_when_configured(
     whatsapp: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     analyst_key: AnalystKey,
@@ -448,6 +454,7 @@ async def test_production_fetches_media_over_https_only(
 
 # --- sending later -----------------------------------------------------------------------------
 
+@pytest.mark.slow
 async def test_send_waits_out_a_429_and_delivers_once(settings: Settings, twilio_api: TwilioApiDouble) -> None:
     adapter = TwilioAdapter(settings)
     twilio_api.fail_next = [(429, {"Retry-After": "1"})]
@@ -474,6 +481,7 @@ def test_retry_after_is_read_as_seconds_or_as_a_date() -> None:
     assert retry_after("soon") is None and retry_after(None) is None
 
 
+@pytest.mark.slow
 async def test_the_conversation_is_deleted_at_twilio_after_filing_when_configured(
     sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     analyst_key: AnalystKey, aiohttp_client: Any, redis_client: redis.Redis,
@@ -498,6 +506,7 @@ async def test_the_conversation_is_deleted_at_twilio_after_filing_when_configure
     assert set(twilio_api.deleted_messages) == set(other.sent_sids) | ours, "both sides, nothing else"
 
 
+@pytest.mark.slow
 async def test_a_deleted_draft_deletes_the_conversation_at_twilio_too(
     twilio_api: TwilioApiDouble, service_env: dict[str, str], aiohttp_client: Any,
 ) -> None:

@@ -53,6 +53,7 @@ def filed(store: FileStore, analyst_key: AnalystKey) -> list[dict[str, Any]]:
     return [r for r in reports if r is not None]
 
 
+@pytest.mark.slow
 async def test_a_scripted_report_in_every_language_is_filed(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -78,6 +79,7 @@ async def test_arabic_replies_are_marked_right_to_left(client: TestClient[Any, A
     assert expect("ar", "consent.prompt") in replies[-1]["text"]
 
 
+@pytest.mark.slow
 async def test_immediate_danger_shows_local_numbers_and_files_an_urgent_report(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -104,6 +106,7 @@ async def test_uk_and_us_reporters_see_their_own_numbers(client: TestClient[Any,
     assert "911" in us_help and "233733" in us_help
 
 
+@pytest.mark.slow
 async def test_the_reporter_edits_a_numbered_field_from_the_review(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -126,6 +129,7 @@ async def test_the_reporter_edits_a_numbered_field_from_the_review(
     assert report["urgent"] is True
 
 
+@pytest.mark.slow
 async def test_media_sent_at_any_step_is_kept(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -205,6 +209,7 @@ async def test_delete_and_cancel_end_the_conversation_from_every_step(
     assert expect("en", "welcome") in texts(await reporter.say("hello"))  # a new conversation
 
 
+@pytest.mark.slow
 async def test_delete_leaves_nothing_of_the_conversation_in_redis_or_the_store(
     client: TestClient[Any, Any], redis_client: redis.Redis, service_env: dict[str, str], store: FileStore,
     settings: Settings,
@@ -238,6 +243,7 @@ async def test_delete_leaves_nothing_of_the_conversation_in_redis_or_the_store(
     assert not list(uploads.iterdir())
 
 
+@pytest.mark.slow
 async def test_a_receipt_code_adds_a_sealed_addendum_linked_to_the_report(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     redis_client: redis.Redis,

@@ -60,6 +60,7 @@ def sent(var: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+@pytest.mark.slow
 async def test_a_quiet_reporter_gets_one_reminder_then_the_draft_is_filed_incomplete(
     quiet_env: dict[str, str], worker: None, aiohttp_client: Any, store: FileStore, analyst_key: AnalystKey,
     redis_client: redis.Redis,
@@ -81,6 +82,7 @@ async def test_a_quiet_reporter_gets_one_reminder_then_the_draft_is_filed_incomp
     assert expect("en", "welcome") in await phone.say("hello again")
 
 
+@pytest.mark.slow
 async def test_a_reporter_who_keeps_writing_is_not_reminded_and_discard_policy_files_nothing(
     quiet_env: dict[str, str], aiohttp_client: Any, store: FileStore, analyst_key: AnalystKey,
     redis_client: redis.Redis,
@@ -128,6 +130,7 @@ async def test_one_sweeper_runs_and_a_dead_one_is_replaced_by_the_next_message(
     assert claim is not None and sweepers()[-1] == b"quiet-sweep-" + claim
 
 
+@pytest.mark.slow
 def test_a_sweep_job_of_a_replaced_chain_stops_without_scheduling_another(
     quiet_env: dict[str, str], redis_client: redis.Redis,
 ) -> None:
