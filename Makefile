@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-fast proof lint bench clean
+.PHONY: dev test test-fast proof lint bench clean system
+
+# Debian packages the tests need (headless Chromium for page tests, prometheus for rule checks);
+# installed once on a fresh machine, skipped when present.
+DEBIAN_PACKAGES := chromium prometheus
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +23,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+system:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
+
+test: system lint
 	$(BIN)/pytest -q
 
 # The quick loop while working: no worker processes, a fifth of the property examples (under a minute).
@@ -30,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.memory
 	$(BIN)/python -m bench.filing
+	$(BIN)/python -m bench.console
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,12 @@ from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import web
 
+# Re-exported: adapters speak the flow's conversation types (flows/said.py), never the other way round.
+from config.errors import Refused, Transient
+from flows.said import Choice as Choice
+from flows.said import Location as Location
+from flows.said import Reply as Reply
+
 MEDIA_KINDS = ("photo", "video", "voice", "audio", "document")
 
 
@@ -50,16 +56,6 @@ class MediaRef:
 
 
 @dataclass(frozen=True)
-class Location:
-    """A shared location (WhatsApp / Telegram pin, venue) — never derived from the sender's device."""
-
-    latitude: float
-    longitude: float
-    address: str | None = None
-    label: str | None = None
-
-
-@dataclass(frozen=True)
 class Inbound:
     """One message from a reporter, normalised.
 
@@ -82,31 +78,6 @@ class Inbound:
 
 
 @dataclass(frozen=True)
-class Choice:
-    """An option offered to the reporter; `key` is what comes back, `label` what is shown."""
-
-    key: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Reply:
-    """One message to the reporter. Adapters render `choices` natively or as numbered text."""
-
-    text: str
-    choices: tuple[Choice, ...] = ()
-    rtl: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "choices": [[c.key, c.label] for c in self.choices], "rtl": self.rtl}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Reply:
-        return cls(str(data["text"]), tuple(Choice(str(k), str(v)) for k, v in data.get("choices", [])),
-                   bool(data.get("rtl", False)))
-
-
-@dataclass(frozen=True)
 class Outbound:
     """A reply to be sent outside a webhook response (reminders, late answers)."""
 
@@ -115,7 +86,7 @@ class Outbound:
     replies: tuple[Reply, ...] = field(default_factory=tuple)
 
 
-class NotDelivered(Exception):
+class NotDelivered(Transient):
     """The provider could not take these replies now (outage); the bot sends them later, with retries."""
 
     def __init__(self, remaining: list[Reply], sent: list[str]) -> None:
@@ -155,7 +126,7 @@ class MediaLimits:
     allowed_types: tuple[str, ...]
 
 
-class MediaRefused(Exception):
+class MediaRefused(Refused):
     """Media that cannot be accepted (too big, wrong type, disallowed host). The message is safe to log."""
 
 

@@ -15,13 +15,14 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 
 from adapters.base import MediaLimits, MediaRefused
+from config.errors import Transient
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
 _TYPE_CHARS = re.compile(r"[^a-z0-9/.+-]")
 
 
-class FetchUnavailable(Exception):
+class FetchUnavailable(Transient):
     """The provider could not serve the media right now; try again later. Safe to log."""
 
 

@@ -27,6 +27,7 @@ from telegram.request import HTTPXRequest
 from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, NotDelivered, Reply
 from adapters.telegram_parse import CHANNEL, Parsed, to_inbound
 from adapters.telegram_send import DeliveryFailed, send_replies
+from config.errors import Transient
 from config.settings import Settings, SettingsError
 
 log = logging.getLogger("tipline.telegram")
@@ -65,7 +66,7 @@ def check_settings(settings: Settings) -> None:
         )
 
 
-class FileUnavailable(Exception):
+class FileUnavailable(Transient):
     """The file server failed for now; the filing job retries. Its message never holds the URL (it holds the token)."""
 
 

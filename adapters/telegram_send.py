@@ -14,6 +14,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from adapters.base import Reply
+from config.errors import Transient
 
 log = logging.getLogger("tipline.telegram")
 
@@ -26,7 +27,7 @@ MAX_FLOOD_WAIT = 30.0
 NETWORK_BACKOFF = (0.5, 1.0, 2.0)
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(Transient):
     """Telegram could not be reached or kept refusing; the message is safe to log.
 
     `done` replies were sent whole before the failure, as messages `sent`."""

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 import phonenumbers
 
 from adapters.base import Inbound, Location, MediaRef
+from config.errors import Refused
 
 WHATSAPP = "whatsapp:"
 MAX_MEDIA = 10
@@ -19,7 +20,7 @@ MAX_FIELDS = 200
 ADDRESS_SEPARATOR = "|"
 
 
-class BadForm(ValueError):
+class BadForm(Refused, ValueError):
     """The body is not a usable Twilio form; the message is safe to send back and to log."""
 
 

@@ -17,12 +17,14 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from config.errors import Refused, Transient
 
-class TwilioUnavailable(Exception):
+
+class TwilioUnavailable(Transient):
     """Twilio kept answering 429/5xx or could not be reached; the caller's job should retry later."""
 
 
-class TwilioRejected(Exception):
+class TwilioRejected(Refused):
     """Twilio refused the request (4xx other than 429); retrying the same request will not help."""
 
 

@@ -16,10 +16,11 @@ from redis.asyncio import Redis
 from adapters.base import Inbound, MediaRef
 from bench.common import bench_environment
 from bot.engine import Engine
+from bot.jobs import Job
+from bot.queue import enqueue_on, make_queue
+from bot.quiet import QuietTimer
 from bot.sessions import SessionStore
 from flows.machine import ReportFlow
-from workers.queue import make_queue
-from workers.reminders import QuietTimer
 
 CONVERSATIONS = 300
 DESCRIPTION = (
@@ -34,8 +35,8 @@ BAR = 2048
 ACCOUNT = "https://api.twilio.com/2010-04-01/Accounts/AC" + "7" * 32
 
 
-def enqueue(job: str, payload: str, job_id: str) -> None:
-    if job != "fetch_media":
+def enqueue(job: Job, payload: str, job_id: str, delay: int = 0) -> None:
+    if job is not Job.FETCH_MEDIA:
         raise AssertionError("this benchmark stops before submitting")
 
 
@@ -43,9 +44,9 @@ async def main() -> None:
     with bench_environment() as (settings, _):
         redis = Redis.from_url(settings.redis_url or "")
         await redis.flushdb()
+        sweeps = enqueue_on(make_queue(SyncRedis.from_url(settings.redis_url or ""), "bench"))
         engine = Engine(SessionStore(redis, settings.session_key, settings.session_ttl), ReportFlow(),
-                        settings.pseudonym_key, settings.session_key, enqueue,
-                        QuietTimer(make_queue(SyncRedis.from_url(settings.redis_url or ""), "bench"), 1800, 21600))
+                        settings.pseudonym_key, settings.session_key, enqueue, QuietTimer(sweeps, 1800, 21600))
         for n in range(CONVERSATIONS):
             sender = f"+4479{n:08d}"
             for i, text in enumerate(SCRIPT):

@@ -16,12 +16,12 @@ from adapters.base import Adapter, Chat, Inbound, MediaLimits, Reply
 from adapters.registry import load_adapters
 from bot import metrics
 from bot.engine import Engine
+from bot.queue import enqueue_on, make_queue
+from bot.quiet import QuietTimer
 from bot.sessions import SessionStore
 from config.settings import Settings
 from flows.machine import ReportFlow
 from secure_store.backends import Store, StoreError, open_store
-from workers.queue import enqueue, make_queue
-from workers.reminders import QuietTimer
 
 log = logging.getLogger("tipline.web")
 
@@ -83,8 +83,8 @@ def make_app(settings: Settings) -> web.Application:
         flow=ReportFlow(default_country=settings.default_country or None),
         pseudonym_key=settings.pseudonym_key,
         session_key=settings.session_key,
-        enqueue=lambda job, payload, job_id: enqueue(queue, job, payload, job_id),
-        quiet=QuietTimer(queue, settings.reminder_after, settings.draft_expiry),
+        enqueue=enqueue_on(queue),
+        quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
     )
     adapters = load_adapters(settings)

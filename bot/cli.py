@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate = keys.add_parser("generate", help="create an analyst key pair; prints the public key")
     generate.add_argument("--out", default="analyst-key.json", help="private key file to write (mode 600)")
     keys.add_parser("secret", help="print a new random 32-byte secret (PSEUDONYM_KEY, SESSION_KEY)")
+    keys.add_parser("generate-followup", help="print a follow-up key pair: FOLLOWUP_PRIVATE_KEY for workers, "
+                    "FOLLOWUP_PUBLIC_KEY for analysts (docs/follow-up.md)")
 
     reports = commands.add_parser("reports", help="read filed reports with your private key").add_subparsers(
         dest="reports_command", required=True
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("list", "show", "export"):
         sub = reports.add_parser(name)
         sub.add_argument("--key", required=True, help="your private key file")
+        sub.add_argument("--store", help="store URL (default: STORE_URL; S3_ENDPOINT_URL for S3-compatible servers)")
         if name == "show":
             sub.add_argument("report_id")
             sub.add_argument("--media-dir", help="write the report's decrypted media here")
@@ -47,6 +50,23 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
             sub.add_argument("--media-dir", help="write decrypted media here")
             sub.add_argument("--since", help="only reports submitted at or after this ISO date")
+    ask = reports.add_parser("ask", help="ask the reporter a question on their channel (if they agreed)")
+    ask.add_argument("report_id")
+    ask.add_argument("question")
+    ask.add_argument("--key", required=True, help="your private key file")
+    ask.add_argument("--followup-key", help="the follow-up public key (default: FOLLOWUP_PUBLIC_KEY)")
+    thread = reports.add_parser("thread", help="a report's questions and the reporter's answers")
+    thread.add_argument("report_id")
+    thread.add_argument("--key", required=True, help="your private key file")
+
+    console = commands.add_parser("console", help="the analysts' local workspace at 127.0.0.1 (your key only)")
+    console.add_argument("--key", required=True, help="your private key file")
+    console.add_argument("--store", help="store URL (default: STORE_URL; S3_ENDPOINT_URL for S3-compatible servers)")
+    console.add_argument("--team", help="file of the team's public keys, one a line (default: ANALYST_PUBLIC_KEYS)")
+    console.add_argument("--name", help="how your triage is signed in the history (default: your key id)")
+    console.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    console.add_argument("--cache-dir", help="where the cache sealed to your key lives (default: ~/.cache/tipline)")
+    console.add_argument("--no-cache", action="store_true", help="keep nothing on disk; decrypt everything each start")
 
     jobs = commands.add_parser("jobs", help="list failed jobs or re-run them (never shows payloads)")
     jobs_commands = jobs.add_subparsers(dest="jobs_command")
@@ -88,6 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.run import run_worker
 
             return run_worker(burst=args.burst)
+        if args.command == "keys" and args.keys_command == "generate-followup":
+            from bot.cli_followup import generate_followup_keys
+
+            return generate_followup_keys()
+        if args.command == "reports" and args.reports_command in ("ask", "thread"):
+            from bot.cli_followup import followup_command
+
+            return followup_command(args)
         if args.command == "keys":
             from bot.cli_analyst import keys_command
 
@@ -96,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli_analyst import reports_command
 
             return reports_command(args)
+        if args.command == "console":
+            from bot.cli_analyst import console_command
+
+            return console_command(args)
         if args.command == "jobs":
             from bot.cli_jobs import jobs_main
 

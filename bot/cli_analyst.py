@@ -1,4 +1,6 @@
-"""`tipline keys …` and `tipline reports …`: run on an analyst's own machine, decrypting locally.
+"""`tipline keys …`, `tipline reports …` and `tipline console`: run on an analyst's own machine,
+decrypting locally. They read only the store's address (`--store`, `STORE_URL`, `S3_ENDPOINT_URL`)
+and the analyst's key: no service settings, and they never write secrets or keys.
 
 Every problem is one line on stderr and a non-zero exit: a wrong key, a missing object, a damaged
 or tampered object. Damaged reports are named, never silently skipped.
@@ -7,6 +9,7 @@ or tampered object. Damaged reports are named, never silently skipped.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import csv
 import json
@@ -18,20 +21,25 @@ from typing import Any
 
 from nacl.public import PrivateKey
 
-from config.dev import ensure_dev_settings
-from config.settings import load_settings
-from secure_store.analyst import Opened, list_reports, open_media, open_report
-from secure_store.backends import ObjectMissing, Store, StoreError, open_store
-from secure_store.keys import KeyError_, generate_keypair, load_private_key, write_private_key
-from secure_store.report import report_name
+from secure_store.analyst import Opened, list_reports, open_analyst_store, open_media, open_report
+from secure_store.backends import ObjectMissing, Store, StoreError
+from secure_store.console.app import Workspace, refresh_library, start
+from secure_store.console.cache import cache_path, default_folder
+from secure_store.console.library import Library
+from secure_store.console.places import Places, load_places
+from secure_store.console.vocabulary import Vocabulary
+from secure_store.keys import (
+    KeyFileError,
+    Recipient,
+    encode_public,
+    generate_keypair,
+    load_private_key,
+    parse_public_keys,
+    write_private_key,
+)
+from secure_store.report import EXTENSIONS, report_name
 from secure_store.seal import NotForThisKey, SealError
 
-EXTENSIONS = {
-    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
-    "video/mp4": ".mp4", "video/3gpp": ".3gp", "video/quicktime": ".mov", "audio/ogg": ".ogg",
-    "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "audio/amr": ".amr", "audio/aac": ".aac",
-    "audio/wav": ".wav", "application/pdf": ".pdf",
-}
 CSV_COLUMNS = ["report_id", "submitted_at", "filed_at", "status", "urgent", "channel", "language",
                "category", "answers", "media", "notes", "addendum_to"]
 
@@ -147,15 +155,90 @@ def _export(store: Store, key: PrivateKey, opened: list[Opened], args: argparse.
 def reports_command(args: argparse.Namespace) -> int:
     try:
         key = load_private_key(args.key)
-        settings = load_settings()
-        if not settings.production:
-            settings = ensure_dev_settings(settings)
-        store = open_store(settings.store_url, settings.s3_endpoint_url)
+        store, _ = open_analyst_store(args.store, os.environ)
         if args.reports_command == "show":
             return _show(store, key, args)
         opened = list_reports(store, key)
         if args.reports_command == "list":
             return _list(opened)
         return _export(store, key, opened, args)
-    except (KeyError_, SealError, StoreError, ValueError) as exc:
+    except (KeyFileError, SealError, StoreError, ValueError) as exc:
         return _fail(str(exc))
+
+
+COUNTRIES = Path(__file__).resolve().parent.parent / "flows" / "countries"
+
+
+def flow_vocabulary() -> Vocabulary:
+    """English labels of the flow's answers and every language's option texts, from the shipped flow."""
+    from flows.locale import load_locales
+    from flows.spec import load_flow
+
+    spec, locales = load_flow(), load_locales()
+    english = locales["en"].messages
+    fields = {step.store: english.get(f"review.field.{step.store}") or step.store.replace("_", " ").capitalize()
+              for step in spec.steps.values() if step.store}
+    choices = [step for step in spec.steps.values() if step.store and step.kind == "choice"]
+    options = {code: {step.store or "": {o: locale.messages.get(f"{step.id}.option.{o}", o) for o in step.options}
+                      for step in choices} for code, locale in locales.items()}
+    return Vocabulary(fields, options, {code: locale.name for code, locale in locales.items()})
+
+
+def boundary_places() -> Places | None:
+    """World boundaries shipped under flows/countries (world-atlas); the coarser file first, for speed."""
+    for name in ("countries-110m.json", "countries-50m.json"):
+        if (COUNTRIES / name).exists():
+            return load_places(COUNTRIES / name)
+    return None
+
+
+def team_keys(key: PrivateKey, team_file: str | None) -> list[Recipient]:
+    """Who triage is sealed to: this analyst, plus `--team FILE` (one public key a line) or ANALYST_PUBLIC_KEYS."""
+    texts = [encode_public(key.public_key)]
+    if team_file:
+        try:
+            lines = Path(team_file).read_text().splitlines()
+        except OSError as exc:
+            raise KeyFileError(f"cannot read the team file {team_file}: {exc.strerror}") from None
+        texts += [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    else:
+        texts += [t for t in os.environ.get("ANALYST_PUBLIC_KEYS", "").split(",") if t.strip()]
+    return parse_public_keys(texts)
+
+
+def open_workspace(key: PrivateKey, store: Store, store_url: str, args: argparse.Namespace) -> Workspace:
+    team = team_keys(key, args.team)
+    cache_file = None if args.no_cache else cache_path(Path(args.cache_dir) if args.cache_dir else default_folder(),
+                                                       key, store_url)
+    library = Library(store, key, store_url, team=team, places=boundary_places(), cache_file=cache_file)
+    workspace = Workspace(library, flow_vocabulary(), author=args.name or "")
+    if len(team) == 1:
+        workspace.library.notices.append(
+            "triage you record is sealed to your key only: pass --team FILE (the team's public keys) to share it")
+    return workspace
+
+
+async def _serve(workspace: Workspace, port: int) -> None:
+    runner = await start(workspace, port)
+    try:
+        await refresh_library(workspace)
+        print(f"tipline console: open {workspace.address()}", flush=True)
+        print("(the address works once, in one browser; Ctrl-C stops the workspace)", file=sys.stderr, flush=True)
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def console_command(args: argparse.Namespace) -> int:
+    """`tipline console`: the local workspace at 127.0.0.1 until Ctrl-C."""
+    try:
+        key = load_private_key(args.key)
+        store, store_url = open_analyst_store(args.store, os.environ)
+        workspace = open_workspace(key, store, store_url, args)
+    except (KeyFileError, StoreError, ValueError) as exc:
+        return _fail(str(exc))
+    try:
+        asyncio.run(_serve(workspace, args.port))
+    except OSError as exc:
+        return _fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror}")
+    return 0

@@ -19,8 +19,8 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
 from bot.embedded_redis import EmbeddedRedis
+from bot.queue import make_queue
 from config.settings import load_settings
-from workers.queue import make_queue
 
 
 @dataclass(frozen=True)

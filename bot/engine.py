@@ -10,36 +10,21 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from adapters.base import Chat, Inbound, MediaLimits, MediaRef, NotDelivered, Reply
 from bot.drafts import discarded_draft, looks_like_receipt, new_receipt, receipt_hash, report_draft
 from bot.identity import message_mark, pseudonym
+from bot.jobs import Enqueue, Job, seal_payload
+from bot.quiet import QuietTimer
 from bot.sessions import Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
 from secure_store.report import now_iso
-from workers.payload import seal_payload
 
 log = logging.getLogger("tipline.engine")
 
 MAX_MEDIA_PER_REPORT = 30
-
-Enqueue = Callable[[str, str, str], None]
-"""enqueue(job name in workers.jobs, sealed payload, job id): put a job on the queue (sync; run in a thread)."""
-
-
-class QuietTimer(Protocol):
-    """When a quiet conversation next needs a look, and who looks (see workers.reminders)."""
-
-    def check_at(self, last_message_at: float) -> float:
-        """The time the conversation should be looked at if nothing more arrives."""
-        ...
-
-    def start_sweeper(self, token: str) -> None:
-        """Start the job that looks at quiet conversations (called when none is running)."""
-        ...
 
 
 def acceptable(ref: MediaRef, limits: MediaLimits) -> bool:
@@ -238,17 +223,17 @@ class Engine:
         The job knows the conversation (by pseudonym) so it can tell the reporter if a file is refused."""
         for item in items:
             payload = seal_payload(self.session_key, {**item, "report_id": session.report_id, "who": who})
-            await asyncio.to_thread(self.enqueue, "fetch_media", payload, f"media-{item['id']}")
+            await asyncio.to_thread(self.enqueue, Job.FETCH_MEDIA, payload, f"media-{item['id']}")
 
     async def _send_later(self, session: Session, replies: list[Reply]) -> None:
         """The provider is down: a worker sends these replies when it is back (retried, with backoff)."""
         payload = seal_payload(self.session_key, {"channel": session.channel, "address": session.address,
                                                   "replies": [r.to_dict() for r in replies]})
-        await asyncio.to_thread(self.enqueue, "send_later", payload, f"send-{secrets.token_hex(8)}")
+        await asyncio.to_thread(self.enqueue, Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
 
     async def _file(self, draft: dict[str, Any]) -> None:
         payload = seal_payload(self.session_key, draft)
-        await asyncio.to_thread(self.enqueue, "file_report", payload, f"file-{draft['report_id']}")
+        await asyncio.to_thread(self.enqueue, Job.FILE_REPORT, payload, f"file-{draft['report_id']}")
         log.info("report submitted for filing (status=%s, media=%d)", draft["status"], len(draft["media"]))
 
     async def _discard(self, session: Session, media: list[dict[str, Any]], whole: bool = False) -> None:
@@ -258,4 +243,4 @@ class Engine:
         if not draft["media"] and not draft["provider_messages"]:
             return
         job_id = f"discard-{session.report_id}-{secrets.token_hex(4)}"
-        await asyncio.to_thread(self.enqueue, "discard_draft", seal_payload(self.session_key, draft), job_id)
+        await asyncio.to_thread(self.enqueue, Job.DISCARD_DRAFT, seal_payload(self.session_key, draft), job_id)

@@ -48,7 +48,7 @@ def run_worker(burst: bool = False) -> int:
     from rq import Worker
     from rq.serializers import JSONSerializer
 
-    from workers.queue import make_queue
+    from bot.queue import make_queue
 
     settings, embedded = _settings_with_redis()
     connection = Redis.from_url(settings.redis_url or "")

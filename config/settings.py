@@ -9,12 +9,15 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from config.errors import TiplineError
 
-class SettingsError(Exception):
+
+class SettingsError(TiplineError):
     """A setting is missing or malformed; the message is one line meant for the operator."""
 
 
@@ -47,6 +50,21 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
 def _list(env: Mapping[str, str], name: str, default: str = "") -> tuple[str, ...]:
     raw = env.get(name, default)
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+_TEMPLATE = re.compile(r"^([a-z]{2,3}):(HX[0-9a-fA-F]{32})$")
+
+
+def _templates(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    """`lang:ContentSid,...` (approved WhatsApp templates, one per language) as (language, sid) pairs."""
+    pairs = []
+    for part in _list(env, name):
+        found = _TEMPLATE.match(part)
+        if found is None:
+            raise SettingsError(f"{name} must be a comma-separated list of language:ContentSid (en:HX + 32 hex "
+                                f"digits), got {part[:40]!r}")
+        pairs.append((found.group(1), found.group(2)))
+    return tuple(pairs)
 
 
 @dataclass(frozen=True)
@@ -99,6 +117,10 @@ class Settings:
     telegram_api_base: str = "https://api.telegram.org"
     analyst_webhook_url: str = ""
     analyst_webhook_secret: str = ""
+    followup_private_key: bytes = b""
+    followup_ttl: int = 14 * 24 * 3600
+    followup_poll_seconds: int = 30
+    twilio_followup_templates: tuple[tuple[str, str], ...] = ()
     dev_notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -164,6 +186,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         telegram_api_base=env.get("TELEGRAM_API_BASE", "https://api.telegram.org").strip().rstrip("/"),
         analyst_webhook_url=env.get("ANALYST_WEBHOOK_URL", "").strip(),
         analyst_webhook_secret=env.get("ANALYST_WEBHOOK_SECRET", "").strip(),
+        followup_private_key=_key32(env, "FOLLOWUP_PRIVATE_KEY") or b"",
+        followup_ttl=_int(env, "FOLLOWUP_TTL", 14 * 24 * 3600, minimum=3600),
+        followup_poll_seconds=_int(env, "FOLLOWUP_POLL_SECONDS", 30, minimum=1),
+        twilio_followup_templates=_templates(env, "TWILIO_FOLLOWUP_TEMPLATES"),
     )
     check_quiet_times(settings)
     if settings.analyst_webhook_url:

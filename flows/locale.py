@@ -17,11 +17,13 @@ from pathlib import Path
 
 import yaml
 
+from config.errors import TiplineError
+
 LOCALES_DIR = Path(__file__).parent / "locales"
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
-class LocaleError(ValueError):
+class LocaleError(TiplineError, ValueError):
     """A locale file is missing a message, has a different placeholder, or is malformed."""
 
 

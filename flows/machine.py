@@ -12,9 +12,9 @@ from typing import Any
 
 from transitions import Machine
 
-from adapters.base import Choice, Location, Reply
 from flows.helplines import helpline_for
 from flows.locale import MAX_WORD_CHARS, Locale, load_locales, match_option, normalise, typo_of
+from flows.said import Choice, Location, Reply
 from flows.spec import FlowSpec, Step, load_flow, reachable
 
 GLOBAL_WORDS = ("delete", "cancel", "restart", "back", "help", "language")

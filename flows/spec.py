@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from config.errors import TiplineError
+
 STEP_KINDS = ("language", "choice", "yes_no", "text", "messages", "location", "media", "notice", "review", "final")
 ENDS = ("submit", "discard", "addendum")
 ANSWERING_KINDS = ("choice", "yes_no", "text", "messages", "location")
@@ -23,7 +25,7 @@ STEP_FIELDS = {"id", "kind", "prompt", "next", "branch", "store", "options", "op
 TOP_FIELDS = {"flow", "start", "restart", "addendum", "urgent", "follow_up", "steps"}
 
 
-class FlowError(ValueError):
+class FlowError(TiplineError, ValueError):
     """The flow file is invalid; the message names the file and line."""
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nacl.public import PrivateKey
 
-from secure_store.backends import Store
+from secure_store.backends import Store, StoreError, open_store
 from secure_store.report import media_name, report_name, validate_report
 from secure_store.seal import NotForThisKey, SealError, open_sealed
 
@@ -50,3 +52,24 @@ def list_reports(store: Store, key: PrivateKey) -> list[Opened]:
             opened.append(Opened(None, report_id, str(exc)))
     opened.sort(key=lambda o: (o.report or {}).get("submitted_at", ""), reverse=True)
     return opened
+
+
+DEV_STORE = Path("var/store")
+
+
+def analyst_store_url(store: str | None, env: Mapping[str, str]) -> str:
+    """Where an analyst reads from: `--store`, else `STORE_URL`, else the dev run's `./var/store`.
+
+    Analysts need nothing else of the service's settings (no secrets, no Redis, no production checks)."""
+    url = (store or env.get("STORE_URL", "")).strip()
+    if url:
+        return url
+    if DEV_STORE.is_dir():
+        return f"file://{DEV_STORE}"
+    raise StoreError("no store given: pass --store URL or set STORE_URL (file://FOLDER or s3://BUCKET/PREFIX)")
+
+
+def open_analyst_store(store: str | None, env: Mapping[str, str]) -> tuple[Store, str]:
+    """The store an analyst reads (see `analyst_store_url`), with `S3_ENDPOINT_URL` for S3-compatible servers."""
+    url = analyst_store_url(store, env)
+    return open_store(url, env.get("S3_ENDPOINT_URL", "").strip() or None), url

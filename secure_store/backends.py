@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlparse
 
+from config.errors import TiplineError
 
-class StoreError(Exception):
+
+class StoreError(TiplineError):
     """The store cannot be reached or used; the message is one line for the operator."""
 
 
@@ -96,11 +98,12 @@ class FileStore:
 
     def names(self, prefix: str) -> Iterator[str]:
         base = self.root / prefix if prefix else self.root
-        if not base.exists():
-            return
-        for path in base.rglob("*"):
-            if path.is_file() and not path.name.startswith(".tmp-"):
-                yield path.relative_to(self.root).as_posix()
+        root = str(self.root)
+        for folder, _, files in os.walk(base):  # scandir without a stat per file: 10,000 names in ms
+            inside = os.path.relpath(folder, root).replace(os.sep, "/")
+            for name in files:
+                if not name.startswith(".tmp-"):
+                    yield name if inside == "." else f"{inside}/{name}"
 
     def delete(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)

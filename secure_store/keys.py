@@ -11,11 +11,13 @@ from pathlib import Path
 
 from nacl.public import PrivateKey, PublicKey
 
+from config.errors import Refused
+
 PUBLIC_PREFIX = "tipline-pk:"
 KEY_FILE_TYPE = "tipline-analyst-key"
 
 
-class KeyError_(ValueError):
+class KeyFileError(Refused, ValueError):
     """A key is malformed or unreadable; the message is one line for the operator or analyst."""
 
 
@@ -42,14 +44,14 @@ def encode_public(public_key: PublicKey) -> str:
 def parse_public_key(text: str) -> Recipient:
     text = text.strip()
     if not text.startswith(PUBLIC_PREFIX):
-        raise KeyError_(f"analyst public key must start with {PUBLIC_PREFIX!r}")
+        raise KeyFileError(f"analyst public key must start with {PUBLIC_PREFIX!r}")
     raw = text[len(PUBLIC_PREFIX):]
     try:
         data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
     except ValueError:
-        raise KeyError_("analyst public key is not valid base64") from None
+        raise KeyFileError("analyst public key is not valid base64") from None
     if len(data) != 32:
-        raise KeyError_(f"analyst public key must be 32 bytes, got {len(data)}")
+        raise KeyFileError(f"analyst public key must be 32 bytes, got {len(data)}")
     public = PublicKey(data)
     return Recipient(public_key=public, kid=key_id(public))
 
@@ -90,13 +92,13 @@ def load_private_key(path: Path | str) -> PrivateKey:
     try:
         data = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise KeyError_(f"no key file at {path}") from None
+        raise KeyFileError(f"no key file at {path}") from None
     except (OSError, ValueError):
-        raise KeyError_(f"{path} is not a tipline analyst key file") from None
+        raise KeyFileError(f"{path} is not a tipline analyst key file") from None
     if not isinstance(data, dict) or data.get("type") != KEY_FILE_TYPE:
-        raise KeyError_(f"{path} is not a tipline analyst key file")
+        raise KeyFileError(f"{path} is not a tipline analyst key file")
     try:
         secret = base64.b64decode(data["secret"], validate=True)
         return PrivateKey(secret)
     except (KeyError, ValueError, TypeError):
-        raise KeyError_(f"{path} holds a damaged key") from None
+        raise KeyFileError(f"{path} holds a damaged key") from None

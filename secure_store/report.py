@@ -10,11 +10,22 @@ from typing import Any
 
 import jsonschema
 
+from config.errors import Refused
+
 SCHEMA_ID = "tipline.report/1"
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
 
 
-class InvalidReport(ValueError):
+EXTENSIONS = {
+    "image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
+    "video/mp4": ".mp4", "video/3gpp": ".3gp", "video/quicktime": ".mov", "video/webm": ".webm",
+    "audio/ogg": ".ogg", "audio/mpeg": ".mp3", "audio/mp4": ".m4a", "audio/amr": ".amr", "audio/aac": ".aac",
+    "audio/wav": ".wav", "application/pdf": ".pdf",
+}
+"""File name extension of each media type a report may hold (for files written or downloaded by analysts)."""
+
+
+class InvalidReport(Refused, ValueError):
     """The document does not match the report schema."""
 
 

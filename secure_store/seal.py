@@ -18,6 +18,7 @@ import nacl.bindings as sodium
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
+from config.errors import Refused
 from secure_store.keys import Recipient, key_id
 
 MAGIC = b"TIPSEAL1"
@@ -28,7 +29,7 @@ _TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
 _TAG_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 
 
-class SealError(Exception):
+class SealError(Refused):
     """The object cannot be opened: damaged, tampered, truncated, or not sealed to this key."""
 
 

@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from bot.app import make_app
+from bot.queue import make_queue
 from config.settings import Settings
 from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
@@ -25,7 +26,6 @@ from tests.conftest import (
 )
 from tests.scenario import complete_report
 from tests.test_adapter_simulator import SimulatorPhone
-from workers.queue import make_queue
 
 MB = 1024 * 1024
 

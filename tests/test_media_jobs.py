@@ -17,6 +17,8 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import make_app
 from bot.cli import main
+from bot.jobs import Job, seal_payload
+from bot.queue import enqueue, make_queue
 from config.settings import Settings
 from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
@@ -27,8 +29,6 @@ from tests.scenario import expect
 from tests.test_adapter_simulator import SimulatorPhone
 from workers import notify
 from workers.media_status import status_key
-from workers.payload import seal_payload
-from workers.queue import enqueue, make_queue
 
 
 @pytest.fixture
@@ -55,18 +55,18 @@ class Jobs:
     def fetch(self, media_id: str, upload_id: str, report_id: str | None = None) -> None:
         item = {"id": media_id, "ref": {"channel": "simulator", "locator": upload_id, "kind": "photo"},
                 "report_id": report_id}
-        enqueue(self.queue, "fetch_media", seal_payload(self.key, item), f"media-{media_id}")
+        enqueue(self.queue, Job.FETCH_MEDIA, seal_payload(self.key, item), f"media-{media_id}")
 
     def file(self, report_id: str, media: list[tuple[str, str]]) -> None:
         draft = {"report_id": report_id, "status": "complete", "urgent": True, "channel": "sms", "language": "en",
                  "submitted_at": now_iso(), "answers": {"description": "a van at night"},
                  "media": [{"id": m, "ref": {"channel": "simulator", "locator": u, "kind": "photo"}}
                            for m, u in media]}
-        enqueue(self.queue, "file_report", seal_payload(self.key, draft), f"file-{report_id}")
+        enqueue(self.queue, Job.FILE_REPORT, seal_payload(self.key, draft), f"file-{report_id}")
 
     def discard(self, media: list[tuple[str, str]]) -> None:
         items = [{"id": m, "ref": {"channel": "simulator", "locator": u, "kind": "photo"}} for m, u in media]
-        enqueue(self.queue, "discard_draft", seal_payload(self.key, {"media": items}), f"discard-{media[0][0]}")
+        enqueue(self.queue, Job.DISCARD_DRAFT, seal_payload(self.key, {"media": items}), f"discard-{media[0][0]}")
 
 
 def uploads(settings: Settings) -> Path:

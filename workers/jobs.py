@@ -15,6 +15,8 @@ from typing import Any
 from redis.asyncio import Redis as AsyncRedis
 
 from adapters.base import MediaRef, MediaRefused, Reply
+from bot.jobs import Job, open_payload, seal_payload
+from bot.queue import enqueue, make_queue
 from bot.sessions import SessionStore
 from secure_store.filing import each_at_once, file_media, is_filed
 from secure_store.filing import file_report as store_report
@@ -22,8 +24,6 @@ from secure_store.report import SCHEMA_ID, media_name, now_iso
 from workers import media_status, notify
 from workers.context import WorkerContext, worker_context
 from workers.media import prepare
-from workers.payload import open_payload, seal_payload
-from workers.queue import enqueue, make_queue
 from workers.reporter import tell
 
 log = logging.getLogger("tipline.worker")
@@ -107,7 +107,7 @@ def _forget_at_provider(context: WorkerContext, draft: dict[str, Any]) -> None:
     payload = seal_payload(context.settings.session_key, {
         "adapter": draft["adapter"], "provider_messages": ids, "provider_address": draft.get("provider_address"),
     })
-    enqueue(make_queue(context.redis, context.settings.queue_name), "discard_provider_messages", payload,
+    enqueue(make_queue(context.redis, context.settings.queue_name), Job.DISCARD_PROVIDER_MESSAGES, payload,
             f"forget-{secrets.token_hex(8)}", delay=context.settings.provider_cleanup_delay)
 
 
@@ -176,7 +176,7 @@ def _announce(context: WorkerContext, report: dict[str, Any]) -> None:
         return
     queue = make_queue(context.redis, context.settings.queue_name)
     payload = seal_payload(context.settings.session_key, notify.event(report))
-    enqueue(queue, "notify_analysts", payload, f"notify-{report['report_id']}")
+    enqueue(queue, Job.NOTIFY_ANALYSTS, payload, f"notify-{report['report_id']}")
 
 
 def file_report(payload: str) -> str:

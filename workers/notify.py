@@ -16,12 +16,14 @@ from typing import Any
 
 import aiohttp
 
+from config.errors import Transient
+
 SIGNATURE_HEADER = "X-Tipline-Signature"
 TIMESTAMP_HEADER = "X-Tipline-Timestamp"
 FIELDS = ("report_id", "submitted_at", "filed_at", "urgent", "channel")
 
 
-class NotificationFailed(Exception):
+class NotificationFailed(Transient):
     """The receiver did not accept the notification; the job is retried."""
 
 

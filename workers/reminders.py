@@ -13,47 +13,21 @@ import asyncio
 import logging
 import secrets
 import time
-from datetime import timedelta
 
 from redis.asyncio import Redis as AsyncRedis
 from rq import Queue
 
 from bot.drafts import discarded_draft, report_draft, worth_filing
+from bot.jobs import Job, seal_payload
+from bot.queue import enqueue, enqueue_on, make_queue
+from bot.quiet import schedule_sweep
 from bot.sessions import QUIET_INDEX, SWEEPER_CLAIM, SWEEPER_CLAIM_SECONDS, Session, SessionStore
 from workers.context import WorkerContext, worker_context
-from workers.payload import seal_payload
-from workers.queue import enqueue, make_queue
 from workers.reporter import tell
 
 log = logging.getLogger("tipline.reminders")
 
 BATCH = 200
-
-
-class QuietTimer:
-    """The engine's side: when a conversation next needs a look, and starting the sweeper."""
-
-    def __init__(self, queue: Queue, reminder_after: int, draft_expiry: int) -> None:
-        self.queue = queue
-        self.reminder_after = reminder_after
-        self.draft_expiry = draft_expiry
-
-    def check_at(self, last_message_at: float) -> float:
-        return last_message_at + (self.reminder_after or self.draft_expiry)
-
-    def start_sweeper(self, token: str) -> None:
-        """Run the first sweep now; it schedules the next ones itself."""
-        schedule_sweep(self.queue, token)
-
-
-def schedule_sweep(queue: Queue, token: str, delay: int = 0) -> None:
-    """Put the sweep of chain `token` on the queue, now or in `delay` seconds."""
-    options = {"job_id": f"quiet-sweep-{token}", "result_ttl": 0, "failure_ttl": 24 * 3600,
-               "description": "quiet sweep"}
-    if delay:
-        queue.enqueue_in(timedelta(seconds=delay), "workers.reminders.sweep", token, **options)
-    else:
-        queue.enqueue("workers.reminders.sweep", token, **options)
 
 
 def sweep(token: str) -> str:
@@ -69,7 +43,7 @@ def sweep(token: str) -> str:
     following = secrets.token_hex(8)
     interval = context.settings.quiet_sweep_seconds
     redis.set(SWEEPER_CLAIM, following, ex=interval + SWEEPER_CLAIM_SECONDS)
-    schedule_sweep(_queue(context), following, delay=interval)
+    schedule_sweep(enqueue_on(_queue(context)), following, delay=interval)
     return f"looked at {len(due)}: " + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes)))
 
 
@@ -127,9 +101,9 @@ def _expire(context: WorkerContext, session: Session) -> None:
         addendum = session.conversation.addendum_to is not None
         note = f"not confirmed by the reporter: the conversation went quiet at step '{step}' and expired"
         draft = report_draft(session, flow.spec, "addendum" if addendum else "incomplete", notes=(note,))
-        enqueue(queue, "file_report", seal_payload(settings.session_key, draft), f"file-{session.report_id}")
+        enqueue(queue, Job.FILE_REPORT, seal_payload(settings.session_key, draft), f"file-{session.report_id}")
         log.info("expired draft filed as incomplete (media=%d)", len(draft["media"]))
     elif session.conversation.media or session.extra.get("ids"):
         payload = seal_payload(settings.session_key, discarded_draft(session, session.conversation.media, whole=True))
-        enqueue(queue, "discard_draft", payload, f"discard-{session.report_id}")
+        enqueue(queue, Job.DISCARD_DRAFT, payload, f"discard-{session.report_id}")
         log.info("expired draft discarded (media=%d)", len(session.conversation.media))

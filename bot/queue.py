@@ -1,0 +1,51 @@
+"""The RQ queue the web process fills and workers drain (JSON serializer: never pickle)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
+
+from bot.jobs import Enqueue, Job
+
+FILE_REPORT_RETRY = Retry(max=10, interval=[5, 15, 60, 300, 900, 1800, 3600, 3600, 3600, 3600])
+JOB_TIMEOUT = 300
+
+
+def make_queue(connection: Redis, name: str) -> Queue:
+    return Queue(name, connection=connection, serializer=JSONSerializer)
+
+
+def _options(job: Job, job_id: str) -> dict[str, Any]:
+    if job is Job.QUIET_SWEEP:  # a chain that schedules its own successor: never retried, never kept
+        return {"job_id": job_id, "result_ttl": 0, "failure_ttl": 24 * 3600, "description": "quiet sweep"}
+    return {
+        "job_id": job_id,
+        "retry": FILE_REPORT_RETRY,
+        "job_timeout": JOB_TIMEOUT,
+        "result_ttl": 0,
+        "failure_ttl": 90 * 24 * 3600,
+        "description": job.value.replace("_", " "),
+    }
+
+
+def enqueue(queue: Queue, job: Job, payload: str, job_id: str, delay: int = 0) -> None:
+    """Enqueue `job(payload)` under a stable job id, so a repeat enqueue is harmless; with `delay`
+    (seconds) the RQ scheduler runs it then. Failed jobs stay 90 days for re-running."""
+    options = _options(job, job_id)
+    if delay:
+        queue.enqueue_in(timedelta(seconds=delay), job.function, payload, **options)
+    else:
+        queue.enqueue(job.function, payload, **options)
+
+
+def enqueue_on(queue: Queue) -> Enqueue:
+    """The `Enqueue` the engine and the quiet policy are given, bound to `queue`."""
+
+    def put(job: Job, payload: str, job_id: str, delay: int = 0) -> None:
+        enqueue(queue, job, payload, job_id, delay)
+
+    return put
