@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from adapters.base import Adapter, Chat, Inbound, MediaLimits, Reply
@@ -18,6 +17,7 @@ from bot import metrics
 from bot.engine import Engine
 from bot.queue import enqueue_on, make_queue
 from bot.quiet import QuietTimer
+from bot.redis_connection import async_redis, sync_redis
 from bot.sessions import SessionStore
 from config.settings import Settings
 from flows.machine import ReportFlow
@@ -52,10 +52,25 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+NO_PERSISTENCE = ("Redis persistence (AOF) is off: a restart loses queued reports, retries and live "
+                  "conversations; set appendonly yes and appendfsync everysec (see README)")
+
+
+async def persistence_warnings(redis: Redis) -> list[str]:
+    """What Redis would lose on a restart; [] when AOF is on (or a managed Redis hides INFO)."""
+    try:
+        info = await redis.info("persistence")
+    except Exception:  # a managed Redis may refuse INFO; readiness is judged by PING
+        return []
+    return [] if str(info.get("aof_enabled", "1")) == "1" else [NO_PERSISTENCE]
+
+
 async def readyz(request: web.Request) -> web.Response:
     problems: dict[str, str] = {}
+    warnings: list[str] = []
     try:
         await request.app[REDIS].ping()
+        warnings = await persistence_warnings(request.app[REDIS])
     except Exception as exc:
         problems["redis"] = type(exc).__name__
     try:
@@ -64,7 +79,12 @@ async def readyz(request: web.Request) -> web.Response:
         problems["store"] = str(exc)
     if problems:
         return web.json_response({"status": "unavailable", "problems": problems}, status=503)
-    return web.json_response({"status": "ready"})
+    return web.json_response({"status": "ready", **({"warnings": warnings} if warnings else {})})
+
+
+async def warn_at_start(app: web.Application) -> None:
+    for warning in await persistence_warnings(app[REDIS]):
+        log.warning("%s", warning)
 
 
 async def metrics_view(request: web.Request) -> web.Response:
@@ -75,11 +95,11 @@ def make_app(settings: Settings) -> web.Application:
     """Build the app for `settings`; Redis must be reachable at `settings.redis_url`."""
     if not settings.redis_url:
         raise ValueError("settings.redis_url must be set (the CLI starts the embedded Redis in dev)")
-    redis = Redis.from_url(settings.redis_url)
-    sync_redis = SyncRedis.from_url(settings.redis_url)
-    queue = make_queue(sync_redis, settings.queue_name)
+    redis = async_redis(settings)
+    blocking_redis = sync_redis(settings)
+    queue = make_queue(blocking_redis, settings.queue_name)
     engine = Engine(
-        sessions=SessionStore(redis, settings.session_key, settings.session_ttl),
+        sessions=SessionStore.from_settings(redis, settings),
         flow=ReportFlow(default_country=settings.default_country or None),
         pseudonym_key=settings.pseudonym_key,
         session_key=settings.session_key,
@@ -116,7 +136,8 @@ def make_app(settings: Settings) -> web.Application:
         for adapter in adapters.values():
             await adapter.close()
         await redis.aclose()
-        sync_redis.close()
+        blocking_redis.close()
 
+    app.on_startup.append(warn_at_start)
     app.on_cleanup.append(close)
     return app

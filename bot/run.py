@@ -44,14 +44,14 @@ def run_web() -> int:
 
 
 def run_worker(burst: bool = False) -> int:
-    from redis import Redis
     from rq import Worker
     from rq.serializers import JSONSerializer
 
     from bot.queue import make_queue
+    from bot.redis_connection import sync_redis
 
     settings, embedded = _settings_with_redis()
-    connection = Redis.from_url(settings.redis_url or "")
+    connection = sync_redis(settings)
     queue = make_queue(connection, settings.queue_name)
     worker = Worker([queue], connection=connection, serializer=JSONSerializer)
     try:

@@ -7,8 +7,12 @@ session holds the reply address (encrypted) and goes away when the conversation 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,13 +21,21 @@ from nacl.secret import SecretBox
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, RedisError
 
+from config.settings import Settings
 from flows.machine import Conversation
 
 DEDUPE_TTL = 7 * 24 * 3600
 RECEIPT_TTL = 90 * 24 * 3600
-LOCK_TIMEOUT = 60
-LOCK_WAIT = 30
+LOCK_SECONDS = 5
+"""How long a conversation lock outlives a holder that died (a killed web process): the holder
+renews it every third of this while it works, so only a crash lets it lapse."""
+LOCK_WAIT = 10
+"""How long a message waits for the one before it: with a dead holder's lock lapsing within
+LOCK_SECONDS, a webhook still answers well within Twilio's 15 s."""
+
+log = logging.getLogger("tipline.sessions")
 SWEEPER_CLAIM_SECONDS = 120
 ERASABLE_TTL = 47 * 3600
 MAX_ERASABLE = 500
@@ -74,13 +86,19 @@ class SessionStore:
     sorted set of conversations by when they next need a quiet check (see workers.reminders).
     """
 
-    def __init__(self, redis: Redis, session_key: bytes, ttl: int, prefix: str = "tl") -> None:
+    def __init__(self, redis: Redis, session_key: bytes, ttl: int, prefix: str = "tl",
+                 lock_seconds: float = LOCK_SECONDS) -> None:
         self.redis = redis
+        self.lock_seconds = lock_seconds
         self.box = SecretBox(session_key)
         self.ttl = ttl
         self.prefix = prefix
         self.quiet_index = QUIET_INDEX
         self.sweeper = SWEEPER_CLAIM
+
+    @classmethod
+    def from_settings(cls, redis: Redis, settings: Settings) -> SessionStore:
+        return cls(redis, settings.session_key, settings.session_ttl, lock_seconds=settings.lock_seconds)
 
     def _session(self, who: str) -> str:
         return f"{self.prefix}:s:{who}"
@@ -94,9 +112,37 @@ class SessionStore:
     def _receipt(self, digest: str) -> str:
         return f"{self.prefix}:rc:{digest}"
 
-    def lock(self, who: str) -> Lock:
-        """A lock across processes: one message of a conversation at a time."""
-        return Lock(self.redis, f"{self.prefix}:l:{who}", timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
+    @contextlib.asynccontextmanager
+    async def lock(self, who: str) -> AsyncIterator[None]:
+        """A lock across processes: one message of a conversation at a time.
+
+        Renewed while held; released on any way out, an error inside included. If releasing fails
+        (Redis gone meanwhile) the lock lapses by itself within `lock_seconds`; a holder that
+        died leaves it for at most that long. Raises `LockError` after `LOCK_WAIT` seconds."""
+        lock = Lock(self.redis, f"{self.prefix}:l:{who}", timeout=self.lock_seconds,
+                    blocking_timeout=max(LOCK_WAIT, 2 * self.lock_seconds), sleep=0.02)
+        if not await lock.acquire():
+            raise LockError("conversation busy")
+        renewal = asyncio.create_task(self._renew(lock))
+        try:
+            yield
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+            try:
+                await lock.release()
+            except (LockError, RedisError) as exc:
+                log.warning("conversation lock not released (%s); it lapses by itself", type(exc).__name__)
+
+    async def _renew(self, lock: Lock) -> None:
+        while True:
+            await asyncio.sleep(self.lock_seconds / 3)
+            try:
+                await lock.reacquire()
+            except (LockError, RedisError) as exc:
+                log.warning("conversation lock not renewed (%s)", type(exc).__name__)
+                return
 
     async def open(self, who: str, message: int) -> tuple[bool, Session | None]:
         """In one round trip: was `message` handled already, and the live session (if any)."""

@@ -9,6 +9,7 @@ from redis import Redis
 
 from adapters.base import Adapter, MediaLimits
 from adapters.registry import load_adapters
+from bot.redis_connection import sync_redis
 from config.dev import ensure_dev_settings
 from config.settings import Settings, SettingsError, load_settings
 from flows.machine import ReportFlow
@@ -41,6 +42,6 @@ def worker_context() -> WorkerContext:
         store=open_store(settings.store_url, settings.s3_endpoint_url),
         recipients=parse_public_keys(settings.analyst_public_keys),
         adapters=load_adapters(settings),
-        redis=Redis.from_url(settings.redis_url),
+        redis=sync_redis(settings),
         flow=ReportFlow(default_country=settings.default_country or None),
     )

@@ -12,11 +12,10 @@ import logging
 import secrets
 from typing import Any
 
-from redis.asyncio import Redis as AsyncRedis
-
 from adapters.base import MediaRef, MediaRefused, Reply
 from bot.jobs import Job, open_payload, seal_payload
 from bot.queue import enqueue, make_queue
+from bot.redis_connection import async_redis
 from bot.sessions import SessionStore
 from secure_store.filing import each_at_once, file_media, is_filed
 from secure_store.filing import file_report as store_report
@@ -140,9 +139,9 @@ def fetch_media(payload: str) -> str:
 async def _tell_refused(context: WorkerContext, who: str) -> None:
     """A file the reporter sent could not be accepted: say so, politely, while they are still writing."""
     settings = context.settings
-    redis = AsyncRedis.from_url(settings.redis_url or "")
+    redis = async_redis(settings)
     try:
-        session = await SessionStore(redis, settings.session_key, settings.session_ttl).load(who)
+        session = await SessionStore.from_settings(redis, settings).load(who)
     finally:
         await redis.aclose()
     if session is not None:

@@ -14,13 +14,13 @@ import logging
 import secrets
 import time
 
-from redis.asyncio import Redis as AsyncRedis
 from rq import Queue
 
 from bot.drafts import discarded_draft, report_draft, worth_filing
 from bot.jobs import Job, seal_payload
 from bot.queue import enqueue, enqueue_on, make_queue
 from bot.quiet import schedule_sweep
+from bot.redis_connection import async_redis
 from bot.sessions import QUIET_INDEX, SWEEPER_CLAIM, SWEEPER_CLAIM_SECONDS, Session, SessionStore
 from workers.context import WorkerContext, worker_context
 from workers.reporter import tell
@@ -49,9 +49,9 @@ def sweep(token: str) -> str:
 
 async def _look_at(context: WorkerContext, due: list[str]) -> list[str]:
     settings = context.settings
-    redis = AsyncRedis.from_url(settings.redis_url or "")
+    redis = async_redis(settings)
     try:
-        sessions = SessionStore(redis, settings.session_key, settings.session_ttl)
+        sessions = SessionStore.from_settings(redis, settings)
         return [await _look(context, sessions, who) for who in due]
     finally:
         await redis.aclose()
