@@ -91,8 +91,9 @@ async def metrics_view(request: web.Request) -> web.Response:
     return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def make_app(settings: Settings) -> web.Application:
-    """Build the app for `settings`; Redis must be reachable at `settings.redis_url`."""
+def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
+    """Build the app for `settings`; Redis must be reachable at `settings.redis_url`. `clock`:
+    wall-clock seconds for the quiet timers (tests move it instead of waiting)."""
     if not settings.redis_url:
         raise ValueError("settings.redis_url must be set (the CLI starts the embedded Redis in dev)")
     redis = async_redis(settings)
@@ -106,6 +107,7 @@ def make_app(settings: Settings) -> web.Application:
         enqueue=enqueue_on(queue),
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
+        clock=clock,
     )
     adapters = load_adapters(settings)
 

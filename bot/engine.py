@@ -10,6 +10,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,7 @@ class Engine:
         enqueue: Enqueue,
         quiet: QuietTimer | None = None,
         limits: MediaLimits | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.sessions = sessions
         self.flow = flow
@@ -76,6 +78,8 @@ class Engine:
         self.enqueue = enqueue
         self.quiet = quiet
         self.limits = limits
+        self.clock = clock
+        """Wall-clock seconds; tests set it to walk a conversation through hours of quiet at once."""
 
     async def handle(self, message: Inbound, chat: Chat | None = None) -> list[Reply]:
         """Process one message exactly once, in order within its conversation.
@@ -158,7 +162,7 @@ class Engine:
     async def _keep(self, who: str, session: Session, mark: int) -> None:
         """Save the live conversation and restart its quiet clock."""
         session.extra["n"] = int(session.extra.get("n", 0)) + 1
-        session.extra["q"] = now = round(time.time(), 1)
+        session.extra["q"] = now = round(self.clock(), 1)
         if self.quiet is None:
             await self.sessions.save(who, session, mark)
             return

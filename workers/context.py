@@ -34,9 +34,14 @@ class WorkerContext:
 
 @cache
 def worker_context() -> WorkerContext:
+    """The worker process's context, from the environment, built once."""
     settings = ensure_dev_settings(load_settings())
     if not settings.redis_url:
         raise SettingsError("REDIS_URL must be set for workers (`tipline worker` sets it in dev)")
+    return make_context(settings)
+
+
+def make_context(settings: Settings) -> WorkerContext:
     return WorkerContext(
         settings=settings,
         store=open_store(settings.store_url, settings.s3_endpoint_url),

@@ -37,27 +37,32 @@ def sweep(token: str) -> str:
     holder = redis.get(SWEEPER_CLAIM)
     if not isinstance(holder, bytes) or holder.decode() != token:
         return "stale chain"
-    members: list[bytes] = redis.zrangebyscore(QUIET_INDEX, "-inf", time.time(), 0, BATCH)  # type: ignore[assignment]
-    due = [m.decode() for m in members]
-    outcomes = asyncio.run(_look_at(context, due)) if due else []
+    outcomes = look_at_quiet(context, time.time())
     following = secrets.token_hex(8)
     interval = context.settings.quiet_sweep_seconds
     redis.set(SWEEPER_CLAIM, following, ex=interval + SWEEPER_CLAIM_SECONDS)
     schedule_sweep(enqueue_on(_queue(context)), following, delay=interval)
-    return f"looked at {len(due)}: " + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes)))
+    return f"looked at {len(outcomes)}: " + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes)))
 
 
-async def _look_at(context: WorkerContext, due: list[str]) -> list[str]:
+def look_at_quiet(context: WorkerContext, now: float) -> list[str]:
+    """Remind or expire the conversations due by `now` (wall-clock seconds); one outcome each."""
+    members: list[bytes] = context.redis.zrangebyscore(QUIET_INDEX, "-inf", now, 0, BATCH)  # type: ignore[assignment]
+    due = [m.decode() for m in members]
+    return asyncio.run(_look_at(context, due, now)) if due else []
+
+
+async def _look_at(context: WorkerContext, due: list[str], now: float) -> list[str]:
     settings = context.settings
     redis = async_redis(settings)
     try:
         sessions = SessionStore.from_settings(redis, settings)
-        return [await _look(context, sessions, who) for who in due]
+        return [await _look(context, sessions, who, now) for who in due]
     finally:
         await redis.aclose()
 
 
-async def _look(context: WorkerContext, sessions: SessionStore, who: str) -> str:
+async def _look(context: WorkerContext, sessions: SessionStore, who: str, now: float) -> str:
     """Remind once per quiet spell, expire at the end of it; otherwise just re-index."""
     settings = context.settings
     async with sessions.lock(who):
@@ -66,7 +71,7 @@ async def _look(context: WorkerContext, sessions: SessionStore, who: str) -> str
             await sessions.redis.zrem(sessions.quiet_index, who)
             return "gone"
         last = float(session.extra.get("q", 0))
-        quiet_for = time.time() - last
+        quiet_for = now - last
         if quiet_for >= settings.draft_expiry:
             await asyncio.to_thread(_expire, context, session)
             await sessions.end(who)
