@@ -46,14 +46,14 @@ def report_draft(session: Session, spec: FlowSpec, status: str, receipt_digest: 
     answers = dict(conversation.answers)
     follow_up = None
     if spec.follow_up and answers.get(spec.follow_up) is True:
-        follow_up = {"channel": session.kind or session.channel, "address": session.address}
+        follow_up = {"channel": session.reported_medium, "address": session.address}
     return {
         "report_id": session.report_id,
         "status": status,
         "urgent": bool(spec.urgent and answers.get(spec.urgent) is True),
-        "channel": session.kind or session.channel,
+        "channel": session.reported_medium,
         "language": conversation.language,
-        "started_at": session.extra.get("t0"),
+        "started_at": session.started_at,
         "submitted_at": now_iso(),
         "answers": answers,
         "media": conversation.media,
@@ -69,8 +69,8 @@ def provider_copies(session: Session) -> dict[str, Any]:
     """What a worker needs to delete the conversation at the provider once it is filed or wiped:
     the adapter, the provider's ids of the messages (kept only by channels that use them) and,
     with those, the reply address (to find our own replies)."""
-    ids = list(session.extra.get("ids", []))
-    return {"adapter": session.channel, "provider_messages": ids,
+    ids = list(session.provider_messages)
+    return {"adapter": session.adapter, "provider_messages": ids,
             "provider_address": session.address if ids else None}
 
 
@@ -79,7 +79,7 @@ def discarded_draft(session: Session, media: list[dict[str, Any]], whole: bool) 
     conversation when all of it goes (DELETE, CANCEL, expiry) rather than part (RESTART)."""
     if whole:
         return {"media": media, **provider_copies(session)}
-    return {"media": media, "adapter": session.channel, "provider_messages": [], "provider_address": None}
+    return {"media": media, "adapter": session.adapter, "provider_messages": [], "provider_address": None}
 
 
 def worth_filing(session: Session, spec: FlowSpec) -> bool:

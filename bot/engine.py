@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.base import Chat, Inbound, MediaLimits, MediaRef, NotDelivered, Reply
+from bot.constants import MAX_MEDIA_PER_REPORT
 from bot.drafts import discarded_draft, looks_like_receipt, new_receipt, receipt_hash, report_draft
 from bot.identity import message_mark, pseudonym
 from bot.jobs import Enqueue, Job, seal_payload
@@ -24,9 +25,6 @@ from flows.machine import Outcome, ReportFlow, Said
 from secure_store.report import now_iso
 
 log = logging.getLogger("tipline.engine")
-
-MAX_MEDIA_PER_REPORT = 30
-
 
 def acceptable(ref: MediaRef, limits: MediaLimits) -> bool:
     """False when what the provider says of a file already rules it out (type or size)."""
@@ -106,11 +104,11 @@ class Engine:
                 except NotDelivered as undelivered:
                     sent = undelivered.sent
                     await self._send_later(turn.session, undelivered.remaining)
-                turn.session.extra.setdefault("ids", []).extend(sent)
+                turn.session.provider_messages.extend(sent)
             if turn.ended:
                 await self.sessions.end(who, mark)
-                if chat is not None and chat.can_erase and turn.session.extra.get("ids"):
-                    await self.sessions.keep_erasable(who, turn.session.extra["ids"])
+                if chat is not None and chat.can_erase and turn.session.provider_messages:
+                    await self.sessions.keep_erasable(who, turn.session.provider_messages)
             else:
                 await self._keep(who, turn.session, mark)
                 await self._fetch_promptly(who, turn.session, turn.fetch)
@@ -152,17 +150,17 @@ class Engine:
         session = Session(
             conversation=conversation,
             address=message.sender,
-            channel=message.channel,
-            kind=message.kind,
+            adapter=message.channel,
+            medium=message.kind,
             report_id=secrets.token_hex(16),
-            extra={"t0": now_iso()},
+            started_at=now_iso(),
         )
         return session, self.flow.begin(conversation)
 
     async def _keep(self, who: str, session: Session, mark: int) -> None:
         """Save the live conversation and restart its quiet clock."""
-        session.extra["n"] = int(session.extra.get("n", 0)) + 1
-        session.extra["q"] = now = round(self.clock(), 1)
+        session.messages += 1
+        session.last_message_at = now = round(self.clock(), 1)
         if self.quiet is None:
             await self.sessions.save(who, session, mark)
             return
@@ -197,7 +195,7 @@ class Engine:
         """Keep the provider's ids of the reporter's messages (encrypted, in the session) so that
         the chat can be erased (Telegram) or the provider's copies deleted after filing (Twilio)."""
         if message.provider_message_ids:
-            session.extra.setdefault("ids", []).extend(message.provider_message_ids)
+            session.provider_messages.extend(message.provider_message_ids)
 
     def _attach(self, session: Session, message: Inbound) -> tuple[list[dict[str, Any]], int]:
         """Add the message's media to the draft; returns (the new items, how many were refused).
@@ -231,7 +229,7 @@ class Engine:
 
     async def _send_later(self, session: Session, replies: list[Reply]) -> None:
         """The provider is down: a worker sends these replies when it is back (retried, with backoff)."""
-        payload = seal_payload(self.session_key, {"channel": session.channel, "address": session.address,
+        payload = seal_payload(self.session_key, {"channel": session.adapter, "address": session.address,
                                                   "replies": [r.to_dict() for r in replies]})
         await asyncio.to_thread(self.enqueue, Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
 

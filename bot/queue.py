@@ -9,10 +9,10 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
+from bot.constants import JOB_FAILURE_TTL, JOB_RETRY_INTERVALS, JOB_TIMEOUT, SWEEP_FAILURE_TTL
 from bot.jobs import Enqueue, Job
 
-FILE_REPORT_RETRY = Retry(max=10, interval=[5, 15, 60, 300, 900, 1800, 3600, 3600, 3600, 3600])
-JOB_TIMEOUT = 300
+RETRY = Retry(max=len(JOB_RETRY_INTERVALS), interval=list(JOB_RETRY_INTERVALS))
 
 
 def make_queue(connection: Redis, name: str) -> Queue:
@@ -21,20 +21,20 @@ def make_queue(connection: Redis, name: str) -> Queue:
 
 def _options(job: Job, job_id: str) -> dict[str, Any]:
     if job is Job.QUIET_SWEEP:  # a chain that schedules its own successor: never retried, never kept
-        return {"job_id": job_id, "result_ttl": 0, "failure_ttl": 24 * 3600, "description": "quiet sweep"}
+        return {"job_id": job_id, "result_ttl": 0, "failure_ttl": SWEEP_FAILURE_TTL, "description": "quiet sweep"}
     return {
         "job_id": job_id,
-        "retry": FILE_REPORT_RETRY,
+        "retry": RETRY,
         "job_timeout": JOB_TIMEOUT,
         "result_ttl": 0,
-        "failure_ttl": 90 * 24 * 3600,
+        "failure_ttl": JOB_FAILURE_TTL,
         "description": job.value.replace("_", " "),
     }
 
 
 def enqueue(queue: Queue, job: Job, payload: str, job_id: str, delay: int = 0) -> None:
     """Enqueue `job(payload)` under a stable job id, so a repeat enqueue is harmless; with `delay`
-    (seconds) the RQ scheduler runs it then. Failed jobs stay 90 days for re-running."""
+    (seconds) the RQ scheduler runs it then. Failed jobs are retried with backoff, then kept for re-running."""
     options = _options(job, job_id)
     if delay:
         queue.enqueue_in(timedelta(seconds=delay), job.function, payload, **options)

@@ -23,94 +23,102 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
+from bot.constants import (
+    DEDUPE_TTL,
+    ERASABLE_TTL,
+    LOCK_SECONDS,
+    LOCK_WAIT,
+    MAX_ERASABLE,
+    RECEIPT_TTL,
+    SWEEPER_CLAIM_SECONDS,
+)
+from bot.keys import RedisKeys
 from config.settings import Settings
 from flows.machine import Conversation
 
-DEDUPE_TTL = 7 * 24 * 3600
-RECEIPT_TTL = 90 * 24 * 3600
-LOCK_SECONDS = 5
-"""How long a conversation lock outlives a holder that died (a killed web process): the holder
-renews it every third of this while it works, so only a crash lets it lapse."""
-LOCK_WAIT = 10
-"""How long a message waits for the one before it: with a dead holder's lock lapsing within
-LOCK_SECONDS, a webhook still answers well within Twilio's 15 s."""
-
 log = logging.getLogger("tipline.sessions")
-SWEEPER_CLAIM_SECONDS = 120
-ERASABLE_TTL = 47 * 3600
-MAX_ERASABLE = 500
-QUIET_INDEX = "tl:q"
-SWEEPER_CLAIM = "tl:q:sweeper"
 
 
 @dataclass
 class Session:
-    """A conversation plus what the bot needs to answer it; serialised compactly for Redis."""
+    """A conversation plus what the bot needs to answer it; serialised compactly for Redis.
+
+    `adapter` is the adapter that carries it (its `name`: "twilio", "telegram"), `medium` what the
+    reporter uses ("whatsapp", "sms"; empty when the adapter has one). `provider_messages` are the
+    provider's ids of the conversation's messages, kept so the chat can be erased (Telegram: both
+    sides) or the provider's copies deleted after filing (Twilio: the reporter's).
+    """
 
     conversation: Conversation
     address: str
-    channel: str
-    kind: str = ""
+    adapter: str
+    medium: str = ""
     report_id: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    started_at: str | None = None
+    messages: int = 0
+    """How many messages were saved; the quiet policy reminds once per count."""
+    last_message_at: float = 0.0
+    reminded_at: int | None = None
+    """The `messages` count when the reporter was last reminded."""
+    provider_messages: list[str] = field(default_factory=list)
+
+    @property
+    def reported_medium(self) -> str:
+        """What a report calls the channel: the medium, or the adapter when it has only one."""
+        return self.medium or self.adapter
 
     def to_bytes(self) -> bytes:
+        extra: dict[str, Any] = {"t0": self.started_at, "n": self.messages, "q": self.last_message_at,
+                                 "r": self.reminded_at, "ids": self.provider_messages}
         data = {
             "c": self.conversation.to_dict(),
             "a": self.address,
-            "ch": self.channel,
-            "k": self.kind,
+            "ch": self.adapter,
+            "k": self.medium,
             "r": self.report_id,
-            "x": self.extra,
+            "x": {k: v for k, v in extra.items() if v is not None and v != []},
         }
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Session:
         data = json.loads(raw)
+        extra = data.get("x", {})
         return cls(
             conversation=Conversation.from_dict(data["c"]),
             address=data["a"],
-            channel=data["ch"],
-            kind=data.get("k", ""),
+            adapter=data["ch"],
+            medium=data.get("k", ""),
             report_id=data.get("r", ""),
-            extra=data.get("x", {}),
+            started_at=extra.get("t0"),
+            messages=int(extra.get("n", 0)),
+            last_message_at=float(extra.get("q", 0)),
+            reminded_at=extra.get("r"),
+            provider_messages=[str(i) for i in extra.get("ids", [])],
         )
 
 
 class SessionStore:
     """Sessions, locks, de-duplication marks and the quiet index for one Redis.
 
-    Keys: `tl:s:<who>` the encrypted session; `tl:d:<who>` a set of handled message marks (kept
-    7 days, beyond the session, so a provider retry after the end starts nothing); `tl:q` one
-    sorted set of conversations by when they next need a quiet check (see workers.reminders).
+    Key names are in bot/keys.py; every one starts with `keys.prefix`.
     """
 
-    def __init__(self, redis: Redis, session_key: bytes, ttl: int, prefix: str = "tl",
+    def __init__(self, redis: Redis, session_key: bytes, ttl: int, keys: RedisKeys | None = None,
                  lock_seconds: float = LOCK_SECONDS) -> None:
         self.redis = redis
         self.lock_seconds = lock_seconds
         self.box = SecretBox(session_key)
         self.ttl = ttl
-        self.prefix = prefix
-        self.quiet_index = QUIET_INDEX
-        self.sweeper = SWEEPER_CLAIM
+        self.keys = keys or RedisKeys()
+        self._session = self.keys.session
+        self._marks = self.keys.marks
+        self._erasable = self.keys.erasable
+        self._receipt = self.keys.receipt
 
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> SessionStore:
         return cls(redis, settings.session_key, settings.session_ttl, lock_seconds=settings.lock_seconds)
-
-    def _session(self, who: str) -> str:
-        return f"{self.prefix}:s:{who}"
-
-    def _marks(self, who: str) -> str:
-        return f"{self.prefix}:d:{who}"
-
-    def _erasable(self, who: str) -> str:
-        return f"{self.prefix}:e:{who}"
-
-    def _receipt(self, digest: str) -> str:
-        return f"{self.prefix}:rc:{digest}"
 
     @contextlib.asynccontextmanager
     async def lock(self, who: str) -> AsyncIterator[None]:
@@ -119,7 +127,7 @@ class SessionStore:
         Renewed while held; released on any way out, an error inside included. If releasing fails
         (Redis gone meanwhile) the lock lapses by itself within `lock_seconds`; a holder that
         died leaves it for at most that long. Raises `LockError` after `LOCK_WAIT` seconds."""
-        lock = Lock(self.redis, f"{self.prefix}:l:{who}", timeout=self.lock_seconds,
+        lock = Lock(self.redis, self.keys.lock(who), timeout=self.lock_seconds,
                     blocking_timeout=max(LOCK_WAIT, 2 * self.lock_seconds), sleep=0.02)
         if not await lock.acquire():
             raise LockError("conversation busy")
@@ -187,15 +195,15 @@ class SessionStore:
         """Store the session, mark the message handled and index the next quiet check, atomically.
 
         With `sweeper_token`, also claims the quiet sweeper if none is running; returns True when
-        this call claimed it (the caller then starts one, see workers.reminders)."""
+        this call claimed it (the caller then starts one, see bot/quiet.py)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self._session(who), self._seal(session.to_bytes()), ex=self.ttl)
             if message is not None:
                 self._mark(pipe, who, message)
             if quiet_check_at is not None:
-                pipe.zadd(self.quiet_index, {who: quiet_check_at})
+                pipe.zadd(self.keys.quiet_index, {who: quiet_check_at})
             if sweeper_token is not None:
-                pipe.set(self.sweeper, sweeper_token, nx=True, ex=SWEEPER_CLAIM_SECONDS)
+                pipe.set(self.keys.sweeper, sweeper_token, nx=True, ex=SWEEPER_CLAIM_SECONDS)
             results = await pipe.execute()
         return sweeper_token is not None and bool(results[-1])
 
@@ -203,7 +211,7 @@ class SessionStore:
         """Forget the conversation (and its reply address) and mark the message handled (if any)."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._session(who))
-            pipe.zrem(self.quiet_index, who)
+            pipe.zrem(self.keys.quiet_index, who)
             if message is not None:
                 self._mark(pipe, who, message)
             await pipe.execute()
@@ -236,3 +244,24 @@ class SessionStore:
     async def find_receipt(self, digest: str) -> str | None:
         raw = await self.redis.get(self._receipt(digest))
         return raw.decode() if isinstance(raw, bytes) else None
+
+    async def due(self, now: float, batch: int) -> list[str]:
+        """Up to `batch` conversations whose quiet check is due at `now`, earliest first."""
+        members = await self.redis.zrangebyscore(self.keys.quiet_index, "-inf", now, 0, batch)
+        return [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+
+    async def check_quiet_at(self, who: str, when: float) -> None:
+        """Look at conversation `who` again at `when` (unless a message comes first)."""
+        await self.redis.zadd(self.keys.quiet_index, {who: when})
+
+    async def unindex(self, who: str) -> None:
+        await self.redis.zrem(self.keys.quiet_index, who)
+
+    async def sweeper_holder(self) -> str | None:
+        """The token of the sweeper chain that holds the claim, if any."""
+        holder = await self.redis.get(self.keys.sweeper)
+        return holder.decode() if isinstance(holder, bytes) else None
+
+    async def pass_sweeper(self, token: str, seconds: int) -> None:
+        """Hand the sweeper claim to the chain's next job `token` for `seconds`."""
+        await self.redis.set(self.keys.sweeper, token, ex=seconds)

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from PIL import Image
 
 from bot.app import make_app
+from bot.media_status import DISCARDED, open_status
 from config.settings import Settings
 from secure_store.analyst import list_reports
 from secure_store.backends import FileStore
@@ -20,7 +21,6 @@ from tests.chat import Phone as Reporter
 from tests.chat import texts
 from tests.conftest import AnalystKey, run_burst_worker
 from tests.scenario import LOCALES, Script, begin_report, complete_report, expect, shows, walk_to
-from workers.media_status import DISCARDED, open_status
 
 SCRIPTS = {
     "en": Script(),

@@ -9,6 +9,7 @@ from redis import Redis
 
 from adapters.base import Adapter, MediaLimits
 from adapters.registry import load_adapters
+from bot.media_status import MediaStatus
 from bot.redis_connection import sync_redis
 from config.dev import ensure_dev_settings
 from config.settings import Settings, SettingsError, load_settings
@@ -30,6 +31,10 @@ class WorkerContext:
     @property
     def limits(self) -> MediaLimits:
         return MediaLimits(self.settings.max_media_bytes, self.settings.media_types)
+
+    @property
+    def media_status(self) -> MediaStatus:
+        return MediaStatus(self.redis, self.settings.session_key)
 
 
 @cache

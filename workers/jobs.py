@@ -14,13 +14,14 @@ from typing import Any
 
 from adapters.base import MediaRef, MediaRefused, Reply
 from bot.jobs import Job, open_payload, seal_payload
+from bot.media_status import DISCARDED
 from bot.queue import enqueue, make_queue
 from bot.redis_connection import async_redis
 from bot.sessions import SessionStore
 from secure_store.filing import each_at_once, file_media, is_filed
 from secure_store.filing import file_report as store_report
 from secure_store.report import SCHEMA_ID, media_name, now_iso
-from workers import media_status, notify
+from workers import notify
 from workers.context import WorkerContext, worker_context
 from workers.media import prepare
 from workers.reporter import tell
@@ -47,11 +48,11 @@ def store_media(context: WorkerContext, item: dict[str, Any]) -> dict[str, Any]:
     entry. Raises on transient failures (the job retries); refusals become entries with a note."""
     media_id = item["id"]
     ref = MediaRef.from_dict(item["ref"])
-    key = context.settings.session_key
-    known = media_status.load_status(context.redis, key, media_id)
+    status = context.media_status
+    known = status.load(media_id)
     stored = context.store.exists(media_name(media_id))
     entry: dict[str, Any] = {"id": media_id, "kind": ref.kind}
-    if known == media_status.DISCARDED:
+    if known == DISCARDED:
         return _refused(entry, DISCARDED_NOTE)
     if known is not None and (known["status"] == "refused" or stored):
         return known
@@ -64,7 +65,7 @@ def store_media(context: WorkerContext, item: dict[str, Any]) -> dict[str, Any]:
                     "note": "stored earlier; type, size and checksum are no longer known"}
         log.info("media refused: %s", exc)
         entry = _refused(entry, str(exc))
-        media_status.claim_status(context.redis, key, media_id, entry)
+        status.claim(media_id, entry)
         return entry
     entry = {
         **entry,
@@ -75,10 +76,10 @@ def store_media(context: WorkerContext, item: dict[str, Any]) -> dict[str, Any]:
         "sha256": prepared.sha256,
         "metadata": prepared.metadata,
     }
-    if not media_status.claim_status(context.redis, key, media_id, entry):
+    if not status.claim(media_id, entry):
         return _refused(entry, DISCARDED_NOTE)
     file_media(context.store, context.recipients, media_id, prepared.data)
-    if media_status.load_status(context.redis, key, media_id) == media_status.DISCARDED:
+    if status.load(media_id) == DISCARDED:
         context.store.delete(media_name(media_id))
         return _refused(entry, DISCARDED_NOTE)
     return entry
@@ -192,7 +193,7 @@ def file_report(payload: str) -> str:
         report = _report(draft, each_at_once(lambda item: store_media(context, item), items))
         written = store_report(context.store, context.recipients, report)
     _announce(context, report)
-    media_status.forget(context.redis, [item["id"] for item in items])
+    context.media_status.forget([item["id"] for item in items])
     asyncio.run(_discard(context, items))
     _forget_at_provider(context, draft)
     log.info("report filed (new=%s, media=%d)", written, len(items))
@@ -215,7 +216,7 @@ def discard_draft(payload: str) -> str:
     draft = open_payload(context.settings.session_key, payload)
     items = draft.get("media", [])
     for item in items:
-        media_status.mark_discarded(context.redis, context.settings.session_key, item["id"])
+        context.media_status.mark_discarded(item["id"])
         context.store.delete(media_name(item["id"]))
     asyncio.run(_discard(context, items))
     _forget_at_provider(context, draft)

@@ -14,9 +14,9 @@ log = logging.getLogger("tipline.worker")
 
 async def tell(context: WorkerContext, session: Session, reply: Reply, what: str) -> None:
     """Send `reply` to the reporter of `session`; `what` names it in log lines (no content)."""
-    adapter = context.adapters.get(session.channel)
+    adapter = context.adapters.get(session.adapter)
     if adapter is None:
-        log.warning("no adapter for channel %s: %s not sent", session.channel, what)
+        log.warning("no adapter %s: %s not sent", session.adapter, what)
         return
     try:
         await adapter.send(session.address, [reply])

@@ -1,0 +1,50 @@
+"""Every fixed time and limit of the conversation side, one line each (settings hold what operators tune)."""
+
+from __future__ import annotations
+
+KEY_PREFIX = "tl"
+"""The default first part of every Redis key tipline writes (see bot/keys.py)."""
+
+DEDUPE_TTL = 7 * 24 * 3600
+"""Handled-message marks outlive the session, so a provider retry after the end starts nothing."""
+
+RECEIPT_TTL = 90 * 24 * 3600
+"""How long a receipt code can find its report to add to it."""
+
+LOCK_SECONDS = 5
+"""A conversation's lock frees itself this many seconds after its holder died (a killed web
+process); a live holder renews it every third of this (`LOCK_SECONDS` in settings overrides)."""
+
+LOCK_WAIT = 10
+"""How long a message waits for its conversation's lock before giving up: with a dead holder's
+lock lapsing within LOCK_SECONDS, a webhook still answers well within Twilio's 15 s."""
+
+SWEEPER_CLAIM_SECONDS = 120
+"""The quiet sweeper's claim outlives its sweep interval by this much; then a new chain may start."""
+
+SWEEP_BATCH = 200
+"""Conversations one sweep looks at, at most (the rest wait for the next sweep)."""
+
+ERASABLE_TTL = 47 * 3600
+"""Message ids kept for "erase this chat" (Telegram lets bots delete messages younger than 48 h)."""
+
+MAX_ERASABLE = 500
+"""Message ids kept for "erase this chat", at most (the latest)."""
+
+MEDIA_STATUS_TTL = 30 * 24 * 3600
+"""What a worker learned about one media item is kept this long, or until the report is filed."""
+
+MAX_MEDIA_PER_REPORT = 30
+"""Files one report may carry; more are refused with a notice to the reporter."""
+
+JOB_RETRY_INTERVALS = (5, 15, 60, 300, 900, 1800, 3600, 3600, 3600, 3600)
+"""Seconds between a failed job's retries (ten retries over about five hours)."""
+
+JOB_TIMEOUT = 300
+"""A job running longer than this is stopped and counted as failed (then retried)."""
+
+JOB_FAILURE_TTL = 90 * 24 * 3600
+"""A job that used up its retries stays this long for `tipline jobs retry`."""
+
+SWEEP_FAILURE_TTL = 24 * 3600
+"""A failed quiet sweep is kept this long (the next message starts a new chain)."""

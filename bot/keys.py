@@ -1,0 +1,50 @@
+"""Every Redis key tipline writes, in one place, all under one prefix.
+
+Keys name only opaque pseudonyms, random ids or slow hashes; values are ciphertext.
+(RQ's own keys are named by RQ after `QUEUE_NAME`.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.constants import KEY_PREFIX
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    prefix: str = KEY_PREFIX
+
+    def session(self, who: str) -> str:
+        """The encrypted live session of conversation `who` (a pseudonym)."""
+        return f"{self.prefix}:s:{who}"
+
+    def marks(self, who: str) -> str:
+        """The set of handled message marks of conversation `who` (de-duplication)."""
+        return f"{self.prefix}:d:{who}"
+
+    def lock(self, who: str) -> str:
+        """The lock that lets one message of conversation `who` through at a time."""
+        return f"{self.prefix}:l:{who}"
+
+    def erasable(self, who: str) -> str:
+        """The encrypted message ids of a finished conversation, for "erase this chat"."""
+        return f"{self.prefix}:e:{who}"
+
+    def receipt(self, digest: str) -> str:
+        """The report a receipt code (known only by its slow hash) names."""
+        return f"{self.prefix}:rc:{digest}"
+
+    def media_status(self, media_id: str) -> str:
+        """What a worker learned about one media item (named by its random id only)."""
+        return f"{self.prefix}:m:{media_id}"
+
+    @property
+    def quiet_index(self) -> str:
+        """The sorted set of live conversations by when they next need a quiet check."""
+        return f"{self.prefix}:q"
+
+    @property
+    def sweeper(self) -> str:
+        """The claim of the one running quiet sweeper chain (its next job's token)."""
+        return f"{self.prefix}:q:sweeper"
