@@ -17,6 +17,12 @@ from config.settings import Settings, load_settings
 
 log = logging.getLogger("tipline")
 
+MAINTENANCE_SECONDS = 10
+"""How often each worker does RQ's upkeep (RQ's default: 10 minutes): takes over the scheduler when
+its holder died (its lock lapses 61 s after), and puts jobs of a killed worker back for retry (their
+claim lapses 60 s after the last heartbeat). So a SIGKILLed worker costs about a minute, not ten."""
+HEARTBEAT_SECONDS = 5
+
 
 def _settings_with_redis() -> tuple[Settings, EmbeddedRedis | None]:
     settings = ensure_dev_settings(load_settings())
@@ -53,7 +59,8 @@ def run_worker(burst: bool = False) -> int:
     settings, embedded = _settings_with_redis()
     connection = sync_redis(settings)
     queue = make_queue(connection, settings.queue_name)
-    worker = Worker([queue], connection=connection, serializer=JSONSerializer)
+    worker = Worker([queue], connection=connection, serializer=JSONSerializer,
+                    maintenance_interval=MAINTENANCE_SECONDS, job_monitoring_interval=HEARTBEAT_SECONDS)
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
