@@ -1,5 +1,8 @@
-"""Built-in adapter `telegram`: the Bot API webhook, replies through python-telegram-bot's `Bot`,
-media fetched with `getFile` from `TELEGRAM_API_BASE` (the cloud Bot API or a local Bot API server).
+"""Built-in adapter `telegram`: the Bot API webhook, replies as plain aiohttp POSTs over kept-alive
+connections (`adapters.telegram_api`; python-telegram-bot's types parse the updates), media fetched
+with `getFile` from `TELEGRAM_API_BASE` (the cloud Bot API or a local Bot API server).
+A button press is acknowledged in the webhook's own response (`answerCallbackQuery`), which the
+Bot API allows for one method and which costs no request of ours.
 
 `POST /webhooks/telegram` answers 403 unless `X-Telegram-Bot-Api-Secret-Token` matches, 400/413 for
 bodies Telegram would never send, and 200 for everything authentic, used or not: Telegram re-delivers
@@ -21,10 +24,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from telegram import Bot, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 from telegram.request import HTTPXRequest
 
 from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, NotDelivered, Reply
+from adapters.telegram_api import BotApi
 from adapters.telegram_parse import CHANNEL, Parsed, to_inbound
 from adapters.telegram_send import DeliveryFailed, send_replies
 from config.errors import Transient
@@ -49,7 +53,8 @@ for _noisy in ("telegram", "httpx", "httpcore"):
 
 
 def make_bot(settings: Settings) -> tuple[Bot, list[HTTPXRequest]]:
-    """A `Bot` for `settings.telegram_api_base`, with the request objects the caller must shut down."""
+    """A PTB `Bot` for `settings.telegram_api_base` (set-up commands), with the request objects
+    the caller must shut down."""
     api = settings.telegram_api_base
     requests = [HTTPXRequest(connection_pool_size=32), HTTPXRequest()]
     bot = Bot(settings.telegram_bot_token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot",
@@ -70,7 +75,7 @@ class FileUnavailable(Transient):
     """The file server failed for now; the filing job retries. Its message never holds the URL (it holds the token)."""
 
 
-async def delete_messages(bot: Bot, chat_id: int, message_ids: list[int]) -> int:
+async def delete_messages(api: BotApi, chat_id: int, message_ids: list[int]) -> int:
     """Delete messages of a private chat (both sides: the reporter's phone may be searched), in
     batches of 100. Bots may delete any message of a private chat younger than 48 hours; older ones
     stay, and Telegram says nothing about which. Returns how many ids were asked for (0 if the
@@ -78,7 +83,7 @@ async def delete_messages(bot: Bot, chat_id: int, message_ids: list[int]) -> int
     ids = sorted(set(message_ids))
     for start in range(0, len(ids), DELETE_BATCH):
         try:
-            await bot.delete_messages(chat_id, ids[start:start + DELETE_BATCH])
+            await api.call("deleteMessages", {"chat_id": chat_id, "message_ids": ids[start:start + DELETE_BATCH]})
         except Forbidden:
             log.info("reporter has blocked the bot; chat not erased")
             return 0
@@ -91,26 +96,26 @@ async def delete_messages(bot: Bot, chat_id: int, message_ids: list[int]) -> int
 class TelegramChat:
     """One private chat, as the engine sees it while a webhook is open (`adapters.base.Chat`)."""
 
-    bot: Bot
+    api: BotApi
     chat_id: int
     can_erase: bool = True
 
     async def send(self, replies: list[Reply]) -> list[str]:
         try:
-            return [str(i) for i in await send_replies(self.bot, self.chat_id, replies)]
+            return [str(i) for i in await send_replies(self.api, self.chat_id, replies)]
         except DeliveryFailed as exc:
             log.warning("telegram replies not delivered now, sending later: %s", exc)
             raise NotDelivered(replies[exc.done:], [str(i) for i in exc.sent]) from None
 
     async def erase(self, message_ids: list[str]) -> None:
-        await delete_messages(self.bot, self.chat_id, [int(i) for i in message_ids if i.isdigit()])
+        await delete_messages(self.api, self.chat_id, [int(i) for i in message_ids if i.isdigit()])
 
 
 class TelegramAdapter:
     """Built-in adapter `telegram`.
 
-    The webhook's `Bot` lives on the web process's event loop; `send` and `fetch_media`, which
-    workers call from short-lived loops, each use a `Bot` of their own.
+    The webhook's `BotApi` (and its connections) lives on the web process's event loop; `send` and
+    `fetch_media`, which workers call from short-lived loops, each use one of their own.
     """
 
     name = CHANNEL
@@ -119,7 +124,7 @@ class TelegramAdapter:
         check_settings(settings)
         self.settings = settings
         self.secret = settings.telegram_webhook_secret.encode()
-        self.bot, self._requests = make_bot(settings)
+        self.api = BotApi(settings.telegram_api_base, settings.telegram_bot_token)
 
     def authentic(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode("utf-8", "replace"), self.secret)
@@ -133,13 +138,15 @@ class TelegramAdapter:
             if payload is None:
                 return web.Response(text="ok")
             try:
-                update = Update.de_json(payload, self.bot)
+                update = Update.de_json(payload, None)
             except Exception as exc:  # PTB raises TypeError, KeyError, ValueError, OverflowError...
                 # Authentic, so it came from Telegram: a 4xx would only make Telegram send it again.
                 kinds = [key for key in payload if key != "update_id"]
                 log.warning("telegram update not understood (%s in %s); dropped", type(exc).__name__, kinds[:1])
                 return web.Response(text="ok")
-            await self.process(update, handle)
+            answer = await self.process(update, handle)
+            if answer is not None:
+                return web.json_response(answer, dumps=_compact)
             return web.Response(text="ok")
 
         return [web.post(WEBHOOK_PATH, webhook)]
@@ -166,36 +173,33 @@ class TelegramAdapter:
             raise web.HTTPBadRequest(text="body must be a Telegram Update with an integer update_id")
         return payload
 
-    async def process(self, update: Update, handle: Handler) -> None:
-        """Hand a usable update to the bot and deliver its replies before the webhook answers."""
+    async def process(self, update: Update, handle: Handler) -> dict[str, Any] | None:
+        """Hand a usable update to the bot and deliver its replies before the webhook answers.
+
+        Returns the Bot API call for the webhook's response, if any: the acknowledgement of a
+        button press (it stops the button's spinner; Telegram makes the call, we never wait for it)."""
         parsed = to_inbound(update, self.settings.max_text_chars)
+        answer = None
         if parsed.callback_query_id is not None:
-            await self._acknowledge(parsed.callback_query_id)
+            answer = {"method": "answerCallbackQuery", "callback_query_id": parsed.callback_query_id}
         if not isinstance(parsed, Parsed):
             log.info("telegram update ignored: %s", parsed.reason)
-            return
-        await handle(parsed.inbound, TelegramChat(self.bot, parsed.chat_id))
-
-    async def _acknowledge(self, callback_query_id: str) -> None:
-        """Stop the button's spinner; a failure here must not lose the press itself."""
-        try:
-            await self.bot.answer_callback_query(callback_query_id)
-        except TelegramError as exc:
-            log.info("callback query not answered: %s", type(exc).__name__)
+            return answer
+        await handle(parsed.inbound, TelegramChat(self.api, parsed.chat_id))
+        return answer
 
     @asynccontextmanager
-    async def _own_bot(self) -> AsyncIterator[Bot]:
-        bot, requests = make_bot(self.settings)
+    async def _own_api(self) -> AsyncIterator[BotApi]:
+        api = BotApi(self.settings.telegram_api_base, self.settings.telegram_bot_token)
         try:
-            yield bot
+            yield api
         finally:
-            for request in requests:
-                await request.shutdown()
+            await api.close()
 
     async def send(self, address: str, replies: list[Reply]) -> None:
         """Send later messages; a blocked bot ends quietly, an outage raises so the job retries."""
-        async with self._own_bot() as bot:
-            await send_replies(bot, int(address), replies)
+        async with self._own_api() as api:
+            await send_replies(api, int(address), replies)
 
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
         """`getFile`, then the bytes from the Bot API's file URL, refused beyond `limits`."""
@@ -206,26 +210,32 @@ class TelegramAdapter:
             raise MediaRefused(f"file is larger than {limits.max_bytes} bytes")
         if not _FILE_ID.match(ref.locator):
             raise MediaRefused("not a Telegram file id")
-        async with self._own_bot() as bot:
+        async with self._own_api() as api:
             try:
-                file = await bot.get_file(ref.locator)
+                file = await api.call("getFile", {"file_id": ref.locator})
             except (BadRequest, Forbidden) as exc:
                 raise MediaRefused(f"Telegram would not hand out the file ({type(exc).__name__})") from None
-        if file.file_size is not None and file.file_size > limits.max_bytes:
+        if not isinstance(file, dict):
+            raise MediaRefused("Telegram described no file")
+        size = file.get("file_size")
+        if isinstance(size, int) and size > limits.max_bytes:
             raise MediaRefused(f"file is larger than {limits.max_bytes} bytes")
-        # PTB turns the Bot API's relative file_path into {base_file_url}{token}/{file_path}.
-        url = file.file_path or ""
+        # The Bot API gives a path relative to {api}/file/bot{token}/; nothing else is fetched.
         prefix = f"{self.settings.telegram_api_base}/file/bot{self.settings.telegram_bot_token}/"
-        if not url.startswith(prefix) or not plain_file_path(url[len(prefix):]):
+        path = str(file.get("file_path") or "").removeprefix(prefix)
+        if not plain_file_path(path):
             raise MediaRefused("Telegram gave no file address on the Bot API host")
-        return await _download(url, limits.max_bytes), content_type
+        return await _download(prefix + path, limits.max_bytes), content_type
 
     async def discard_media(self, ref: MediaRef) -> None:
         """Telegram offers bots no way to delete a file; the chat itself is erased separately."""
 
     async def close(self) -> None:
-        for request in self._requests:
-            await request.shutdown()
+        await self.api.close()
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def plain_file_path(path: str) -> bool:

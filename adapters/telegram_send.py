@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import logging
+from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from adapters.base import Reply
+from adapters.telegram_api import BotApi
 from config.errors import Transient
 
 log = logging.getLogger("tipline.telegram")
@@ -94,11 +96,19 @@ def _seconds(value: int | dtm.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
-async def _send_one(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> int:
+def send_message(chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> dict[str, Any]:
+    """`sendMessage`'s parameters (plain text: no parse mode)."""
+    params: dict[str, Any] = {"chat_id": chat_id, "text": text}
+    if markup is not None:
+        params["reply_markup"] = markup.to_dict()
+    return params
+
+
+async def _send_one(api: BotApi, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> int:
     for attempt in range(ATTEMPTS):
         try:
-            message = await bot.send_message(chat_id, text, reply_markup=markup)
-            return message.message_id
+            message = await api.call("sendMessage", send_message(chat_id, text, markup))
+            return int(message["message_id"])
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
             if wait > MAX_FLOOD_WAIT or attempt == ATTEMPTS - 1:
@@ -114,7 +124,7 @@ async def _send_one(bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMar
     raise DeliveryFailed("Telegram kept refusing the message")
 
 
-async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> list[int]:
+async def send_replies(api: BotApi, chat_id: int, replies: list[Reply]) -> list[int]:
     """Send `replies` in order and return the sent message ids.
 
     A reporter who blocked the bot ends the sending quietly (nothing can reach them; retrying
@@ -124,7 +134,7 @@ async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> list[int
     for done, reply in enumerate(replies):
         for text, markup in render(reply):
             try:
-                sent.append(await _send_one(bot, chat_id, text, markup))
+                sent.append(await _send_one(api, chat_id, text, markup))
             except Forbidden:
                 log.info("reporter has blocked the bot or left the chat; replies dropped")
                 return sent

@@ -61,3 +61,21 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.05)
     raise SystemExit(f"no server on port {port} after {timeout} s")
+
+
+def spread(values: list[float], fmt: str = ".1f") -> str:
+    """The range of repeated measurements, printed next to their median."""
+    return f"[{min(values):{fmt}}-{max(values):{fmt}}]"
+
+
+def machine_load() -> str:
+    """The 1-minute load average and the cores: on a shared machine, how busy it was during a run."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
+
+
+def profiled() -> list[str]:
+    """With BENCH_PROFILE=FILE, the interpreter options that run tipline's server under cProfile
+    (written to FILE when the server stops; read it with `python -m pstats FILE`)."""
+    target = os.environ.get("BENCH_PROFILE")
+    return ["-m", "cProfile", "-o", target] if target else []

@@ -1,166 +1,234 @@
-"""Full Twilio webhook path vs a bare aiohttp handler doing the same Redis round trips.
+"""Twilio: tipline's full webhook path vs a bare aiohttp handler, on what reporters do.
 
-Bar: tipline's path (signature check, de-duplication, lock, flow step, encrypted session in
-Redis, TwiML reply) serves at least 70% of the bare handler's throughput. Each server runs in its
-own process on one core; this process drives both with the same pre-signed requests, one after
-the other, and prints throughput, p50/p99 latency and the ratio.
+The load: many reporters walking the whole report flow over SMS/WhatsApp, each message signed as
+Twilio signs it, one of them a photo (MMS), up to the receipt code. The bare handler validates the
+same signature with twilio's `RequestValidator` and makes 3 Redis round trips (read the session,
+write it with the de-duplication mark, a third command), then answers a fixed TwiML reply.
+
+Every server and the load generator are separate processes (`bench.webhook load ...`), so the
+generator never shares an interpreter with what it measures. Phase 1, as fast as possible with
+CONNECTIONS at once: requests/s, p50/p99 and server CPU per request; runs are interleaved and
+repeated; ratios by throughput and by CPU. Phase 2, at half of each server's own maximum rate
+(paced, open loop): p50/p99. Bars: tipline >= 0.70x bare; p99 < 50 ms at half load.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp
-from twilio.request_validator import RequestValidator
+from redis import Redis
 
-from bench.common import bench_environment, free_port, percentile, wait_for_port
+from bench.common import bench_environment, free_port, machine_load, percentile, profiled, spread, wait_for_port
 
-SENDERS = 400
-MESSAGES_EACH = 8
-CONCURRENCY = 32
-ROUNDS = 5
+SENDERS = int(os.environ.get("BENCH_SENDERS", "320"))
+CONNECTIONS = 64
+ROUNDS = 3
 TOKEN = "bench-auth-token-0123456789abcdef"
 ACCOUNT = "AC" + "b" * 32
 PATH = "/webhooks/twilio"
-TEXTS = ["hello", "yes", "1", "Men locked in a basement, a grey van at 5 am", "done", "Main Street 5", "today",
-         "a grey van, plate KX12"]
+DESCRIPTION = ("Around ten men live in the basement of the bakery on the corner. They work nights, the door is "
+               "locked from outside and a man in a grey van collects them at 5 am.")
+SCRIPT = ["hello", "English", "yes", "1", DESCRIPTION, "done", "Corner of Main Street and 5th, behind the bakery",
+          "last night around 11 pm", "grey Ford Transit, partial plate KX12", "", "done", "no", "no", "yes"]
+PHOTO_AT = 9  # an MMS with one photo and no text
+TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>ok</Message></Response>'
 
+
+# -- the servers ---------------------------------------------------------------------------------
 
 def bare_app() -> Any:
-    """The baseline: parse the form, the same Redis commands and round trips as the engine (lock, one
-    read pipeline, one write transaction, unlock), a fixed TwiML reply."""
+    """The baseline: Twilio's own signature check, 3 Redis round trips, a fixed TwiML reply."""
     from aiohttp import web
-    from redis.asyncio import Redis
+    from redis.asyncio import Redis as AsyncRedis
+    from twilio.request_validator import RequestValidator
 
-    redis = Redis.from_url(os.environ["REDIS_URL"])
-    twiml = '<?xml version="1.0" encoding="UTF-8"?><Response><Message>ok</Message></Response>'
+    redis = AsyncRedis.from_url(os.environ["REDIS_URL"])
+    validator = RequestValidator(TOKEN)
+    public = os.environ["PUBLIC_BASE_URL"] + PATH
 
     async def handler(request: web.Request) -> web.Response:
         form = await request.post()
-        who, mark = str(form["From"]), hash(form["MessageSid"])
-        async with redis.lock(f"bare:l:{who}", timeout=60, blocking_timeout=30):
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.sismember(f"bare:d:{who}", str(mark))
-                pipe.get(f"bare:s:{who}")
-                await pipe.execute()
-            async with redis.pipeline(transaction=True) as pipe:
-                pipe.set(f"bare:s:{who}", os.urandom(600), ex=3600)
-                pipe.sadd(f"bare:d:{who}", mark)
-                pipe.expire(f"bare:d:{who}", 3600)
-                pipe.zadd("bare:q", {who: time.time() + 1800})
-                pipe.set("bare:q:sweeper", "token", nx=True, ex=120)
-                await pipe.execute()
-        return web.Response(text=twiml, content_type="text/xml")
+        params = {k: str(v) for k, v in form.items()}
+        if not validator.validate(public, params, request.headers.get("X-Twilio-Signature", "")):
+            raise web.HTTPForbidden()
+        who = params["From"]
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.sismember(f"bare:d:{who}", params["MessageSid"])
+            pipe.get(f"bare:s:{who}")
+            await pipe.execute()
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.set(f"bare:s:{who}", os.urandom(900), ex=3600)
+            pipe.sadd(f"bare:d:{who}", params["MessageSid"])
+            pipe.expire(f"bare:d:{who}", 3600)
+            await pipe.execute()
+        await redis.zadd("bare:q", {who: time.time() + 1800})
+        return web.Response(text=TWIML, content_type="text/xml")
 
     app = web.Application()
     app.router.add_post(PATH, handler)
     return app
 
 
-def serve(kind: str, port: int) -> None:
+def serve_bare(port: int) -> None:
     from aiohttp import web
 
-    if kind == "bare":
-        app = bare_app()
-    else:
-        from bot.app import make_app
-        from config.settings import load_settings
-
-        app = make_app(load_settings())
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    web.run_app(bare_app(), host="127.0.0.1", port=port, print=None, access_log=None)
 
 
-def signed_requests(public_base: str) -> list[tuple[dict[str, str], str]]:
+# -- the load generator (its own process) --------------------------------------------------------
+
+def signed_conversations(public_base: str, round_tag: str) -> list[list[tuple[dict[str, str], str]]]:
+    from twilio.request_validator import RequestValidator
+
     validator = RequestValidator(TOKEN)
-    batches: list[list[tuple[dict[str, str], str]]] = []
+    conversations = []
     for n in range(SENDERS):
-        sender = f"+4479{n:08d}"
-        batch = []
-        for text in TEXTS[:MESSAGES_EACH]:
-            sid = "SM" + uuid.uuid4().hex
+        sender = f"whatsapp:+4479{round_tag}{n:05d}"
+        messages = []
+        for i, text in enumerate(SCRIPT):
+            sid = ("MM" if i == PHOTO_AT else "SM") + uuid.uuid4().hex
             params = {"MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid, "AccountSid": ACCOUNT,
-                      "From": sender, "To": "+15005550006", "Body": text, "NumMedia": "0", "NumSegments": "1",
-                      "ApiVersion": "2010-04-01", "FromCountry": "GB", "ToCountry": "US"}
-            batch.append((params, validator.compute_signature(public_base + PATH, params)))
-        batches.append(batch)
-    return [item for batch in batches for item in batch]  # senders' messages stay in order per sender
+                      "From": sender, "To": "whatsapp:+15005550006", "Body": text, "NumMedia": "0",
+                      "NumSegments": "1", "ApiVersion": "2010-04-01", "ProfileName": "Ana", "WaId": sender[11:]}
+            if i == PHOTO_AT:
+                params.update({"NumMedia": "1", "MediaContentType0": "image/jpeg",
+                               "MediaUrl0": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages/{sid}"
+                                            f"/Media/ME{uuid.uuid4().hex}"})
+            messages.append((params, validator.compute_signature(public_base + PATH, params)))
+        conversations.append(messages)
+    return conversations
 
 
-async def drive(port: int, requests: list[tuple[dict[str, str], str]]) -> tuple[float, list[float]]:
-    """Send each sender's messages in order; CONCURRENCY senders at a time."""
-    by_sender: dict[str, list[tuple[dict[str, str], str]]] = {}
-    for params, signature in requests:
-        by_sender.setdefault(params["From"], []).append((params, signature))
+async def generate(port: int, conversations: list[list[tuple[dict[str, str], str]]],
+                   rate: float | None) -> dict[str, Any]:
+    """Each conversation's messages in order. Without `rate`: CONNECTIONS conversations at once, as
+    fast as the server answers. With `rate`: messages start at that many per second (open loop)."""
+    url = f"http://127.0.0.1:{port}{PATH}"
     latencies: list[float] = []
-    queue: asyncio.Queue[list[tuple[dict[str, str], str]]] = asyncio.Queue()
-    for messages in by_sender.values():
-        queue.put_nowait(messages)
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async def one_sender() -> None:
-            while not queue.empty():
-                for params, signature in queue.get_nowait():
-                    started = time.perf_counter()
-                    async with session.post(f"http://127.0.0.1:{port}{PATH}", data=params,
-                                            headers={"X-Twilio-Signature": signature}) as response:
-                        await response.read()
-                        if response.status != 200:
-                            raise SystemExit(f"server answered {response.status}")
-                    latencies.append(time.perf_counter() - started)
+    last_replies: list[str] = []
+    pending = list(conversations)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONNECTIONS * 2)) as session:
+        async def post(params: dict[str, str], signature: str) -> str:
+            started = time.perf_counter()
+            async with session.post(url, data=params, headers={"X-Twilio-Signature": signature}) as response:
+                body = await response.text()
+                if response.status != 200:
+                    raise SystemExit(f"server answered {response.status}")
+            latencies.append(time.perf_counter() - started)
+            return body
+
+        async def walker() -> None:
+            while pending:
+                body = ""
+                for params, signature in pending.pop():
+                    body = await post(params, signature)
+                last_replies.append(body)
 
         started = time.perf_counter()
-        await asyncio.gather(*(one_sender() for _ in range(CONCURRENCY)))
+        if rate is None:
+            await asyncio.gather(*(walker() for _ in range(CONNECTIONS)))
+        else:  # paced: message i of conversation k is due at slot k + i * SENDERS (in order within each)
+            async def paced(k: int, messages: list[tuple[dict[str, str], str]]) -> None:
+                for i, (params, signature) in enumerate(messages):
+                    delay = started + (k + i * len(conversations)) / rate - time.perf_counter()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    body = await post(params, signature)
+                last_replies.append(body)
+
+            await asyncio.gather(*(paced(k, m) for k, m in enumerate(conversations)))
         elapsed = time.perf_counter() - started
-    return elapsed, latencies
+    return {"elapsed": elapsed, "latencies": latencies, "last": last_replies[:3]}
 
 
-def run(kind: str, env: dict[str, str], requests: list[tuple[dict[str, str], str]], port: int) -> dict[str, float]:
-    server = subprocess.Popen([sys.executable, "-m", "bench.webhook", "serve", kind, str(port)],
-                              env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
-        elapsed, latencies = asyncio.run(drive(port, requests))
-    finally:
-        server.terminate()
-        server.wait()
-    return {"rps": len(latencies) / elapsed, "p50": percentile(latencies, 0.5) * 1000,
-            "p99": percentile(latencies, 0.99) * 1000}
+def load_main(port: int, public: str, round_tag: str, rate: str, out: str) -> None:
+    conversations = signed_conversations(public, round_tag)
+    result = asyncio.run(generate(port, conversations, float(rate) if rate != "max" else None))
+    Path(out).write_text(json.dumps(result))
+
+
+# -- the benchmark -------------------------------------------------------------------------------
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_run(kind: str, env: dict[str, str], round_tag: str, rate: float | None) -> dict[str, float]:
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    server_env = {**os.environ, **env, "PORT": str(port), "PUBLIC_BASE_URL": public}
+    command = ([sys.executable, *profiled(), "-m", "bot.cli", "serve"] if kind == "tipline"
+               else [sys.executable, "-m", "bench.webhook", "bare", str(port)])
+    server = subprocess.Popen(command, env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        try:
+            wait_for_port(port)
+            before = cpu_seconds(server.pid)
+            subprocess.run([sys.executable, "-m", "bench.webhook", "load", str(port), public, round_tag,
+                            "max" if rate is None else str(rate), out.name], check=True, env=server_env)
+            cpu = cpu_seconds(server.pid) - before
+        finally:
+            server.terminate()
+            server.wait()
+        result = json.loads(Path(out.name).read_text())
+    latencies = result["latencies"]
+    if kind == "tipline" and not all("receipt" in body.lower() for body in result["last"]):
+        raise SystemExit(f"the walk did not end with a receipt code: {result['last'][:1]}")
+    return {"rate": len(latencies) / result["elapsed"], "p50": percentile(latencies, 0.5) * 1000,
+            "p99": percentile(latencies, 0.99) * 1000, "cpu_ms": cpu * 1000 / len(latencies)}
 
 
 def main() -> None:
-    port = free_port()
-    public = f"http://127.0.0.1:{port}"
-    extra = {"CHANNELS": "twilio", "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, "PUBLIC_BASE_URL": public}
+    print(f"machine load before: {machine_load()}")
+    extra = {"CHANNELS": "twilio", "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT}
     with bench_environment(**extra) as (_, env):
-        requests = signed_requests(public)
+        redis = Redis.from_url(env["REDIS_URL"])
         runs: dict[str, list[dict[str, float]]] = {"bare": [], "tipline": []}
-        for _ in range(ROUNDS):  # interleaved, so a noisy moment on this machine hits both alike
-            for kind in ("bare", "tipline"):
-                from redis import Redis
-
-                Redis.from_url(env["REDIS_URL"]).flushdb()
-                runs[kind].append(run(kind, env, requests, port))
-        print(f"{len(requests)} webhook requests per run, {SENDERS} senders, {CONCURRENCY} concurrent, "
-              f"one server process each; median of {ROUNDS} interleaved runs")
-        results = {kind: {m: statistics.median(r[m] for r in rs) for m in ("rps", "p50", "p99")}
-                   for kind, rs in runs.items()}
-        for kind, r in results.items():
-            spread = ", ".join(f"{x['rps']:.0f}" for x in runs[kind])
-            print(f"  {kind:8s} {r['rps']:7.0f} req/s   p50 {r['p50']:6.2f} ms   p99 {r['p99']:6.2f} ms"
-                  f"   (runs: {spread})")
-        ratio = results["tipline"]["rps"] / results["bare"]["rps"]
-        print(f"  ratio tipline/bare: {ratio:.2f} (bar: 0.70)")
+        for n in range(ROUNDS):  # interleaved, so a noisy moment on this machine hits both alike
+            for kind in runs:
+                redis.flushdb()
+                runs[kind].append(one_run(kind, env, f"{n}{len(runs[kind])}", None))
+        half = {kind: statistics.median(r["rate"] for r in rs) / 2 for kind, rs in runs.items()}
+        paced = {}
+        for kind in runs:
+            redis.flushdb()
+            paced[kind] = one_run(kind, env, "9" + str(len(paced)), half[kind])
+    messages = SENDERS * len(SCRIPT)
+    print(f"{messages} webhooks per run: {SENDERS} reporters x {len(SCRIPT)} messages (whole flow to the receipt, "
+          f"one photo), {CONNECTIONS} connections; {ROUNDS} interleaved runs, median [min-max]")
+    for kind, results in runs.items():
+        rates, cpus = [r["rate"] for r in results], [r["cpu_ms"] for r in results]
+        p99s = [r["p99"] for r in results]
+        label = "bare (RequestValidator + 3 Redis round trips)" if kind == "bare" else "tipline full path"
+        print(f"  {label:46s} {statistics.median(rates):6.0f} req/s {spread(rates, '.0f')}  "
+              f"p50 {statistics.median(r['p50'] for r in results):6.1f} ms  p99 {statistics.median(p99s):6.1f} ms  "
+              f"CPU {statistics.median(cpus):5.2f} ms/req {spread(cpus, '.2f')}")
+    ratios = [t["rate"] / b["rate"] for t, b in zip(runs["tipline"], runs["bare"], strict=True)]
+    cpu_ratios = [b["cpu_ms"] / t["cpu_ms"] for t, b in zip(runs["tipline"], runs["bare"], strict=True)]
+    print(f"  ratio tipline/bare: {statistics.median(ratios):.2f} {spread(ratios, '.2f')} by req/s, "
+          f"{statistics.median(cpu_ratios):.2f} {spread(cpu_ratios, '.2f')} by CPU per request (bar: 0.70)")
+    for kind, result in paced.items():
+        print(f"  at half of its max rate ({half[kind]:.0f} req/s), {kind:7s}: p50 {result['p50']:5.1f} ms  "
+              f"p99 {result['p99']:5.1f} ms" + ("  (bar: p99 < 50 ms)" if kind == "tipline" else ""))
+    print(f"machine load after: {machine_load()}")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "serve":
-        serve(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) == 3 and sys.argv[1] == "bare":
+        serve_bare(int(sys.argv[2]))
+    elif len(sys.argv) == 7 and sys.argv[1] == "load":
+        load_main(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6])
     else:
         main()

@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "show":
             sub.add_argument("report_id")
             sub.add_argument("--media-dir", help="write the report's decrypted media here")
+        if name in ("list", "export"):
+            sub.add_argument("--cache-dir", help="the cache sealed to your key (default: ~/.cache/tipline)")
+            sub.add_argument("--no-cache", action="store_true", help="keep nothing on disk; decrypt everything")
         if name == "export":
+            sub.add_argument("--with-follow-up", action="store_true",
+                             help="include the follow-up addresses of reporters who agreed (default: hidden)")
             sub.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
             sub.add_argument("--media-dir", help="write decrypted media here")
             sub.add_argument("--since", help="only reports submitted at or after this ISO date")

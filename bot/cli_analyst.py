@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import csv
 import json
 import os
 import sys
@@ -21,10 +20,12 @@ from typing import Any
 
 from nacl.public import PrivateKey
 
-from secure_store.analyst import Opened, list_reports, open_analyst_store, open_media, open_report
+from secure_store.analyst import open_analyst_store, open_media, open_report
 from secure_store.backends import ObjectMissing, Store, StoreError
 from secure_store.console.app import Workspace, refresh_library, start
 from secure_store.console.cache import cache_path, default_folder
+from secure_store.console.export import csv_lines, file_name, jsonl_lines
+from secure_store.console.inbox import Filters, inbox
 from secure_store.console.library import Library
 from secure_store.console.places import Places, load_places
 from secure_store.console.vocabulary import Vocabulary
@@ -37,11 +38,8 @@ from secure_store.keys import (
     parse_public_keys,
     write_private_key,
 )
-from secure_store.report import EXTENSIONS, report_name
+from secure_store.report import report_name
 from secure_store.seal import NotForThisKey, SealError
-
-CSV_COLUMNS = ["report_id", "submitted_at", "filed_at", "status", "urgent", "channel", "language",
-               "category", "answers", "media", "notes", "addendum_to"]
 
 
 def _fail(message: str) -> int:
@@ -74,7 +72,7 @@ def _write_media(store: Store, key: PrivateKey, report: dict[str, Any], media_di
             data = open_media(store, key, item["id"])
         except (SealError, StoreError) as exc:
             raise SealError(f"report {report['report_id']}, media {item['id']}: {exc}") from None
-        (media_dir / (item["id"] + EXTENSIONS.get(item.get("content_type", ""), ""))).write_bytes(data)
+        (media_dir / file_name(item)).write_bytes(data)
 
 
 def _show(store: Store, key: PrivateKey, args: argparse.Namespace) -> int:
@@ -92,20 +90,42 @@ def _show(store: Store, key: PrivateKey, args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(opened: list[Opened]) -> int:
-    damaged = 0
-    for item in opened:
-        if item.report is None:
-            damaged += 1
-            print(f"{item.name}  DAMAGED: {item.error}")
+def _reading(store: Store, key: PrivateKey, store_url: str, args: argparse.Namespace) -> Library:
+    """Every report this key opens, additions linked to their report, through the same sealed cache
+    as `tipline console` (only what is new is fetched and decrypted)."""
+    own = parse_public_keys([encode_public(key.public_key)])
+    library = Library(store, key, store_url, team=own, places=boundary_places(),
+                      cache_file=_cache_file(key, store_url, args))
+    for notice in library.notices:
+        print(f"tipline: {notice}", file=sys.stderr)
+    library.refresh()
+    return library
+
+
+def _cache_file(key: PrivateKey, store_url: str, args: argparse.Namespace) -> Path | None:
+    if args.no_cache:
+        return None
+    return cache_path(Path(args.cache_dir) if args.cache_dir else default_folder(), key, store_url)
+
+
+def _list(library: Library) -> int:
+    """Newest first; each report's additions below it; damaged objects named (exit 1)."""
+    entries = inbox(library, Filters(sort="newest"))
+    for entry in entries:
+        if entry.report is None:
+            print(f"{entry.report_id}  DAMAGED: {entry.error}")
             continue
-        r = item.report
+        r = entry.report
         flag = "URGENT " if r.get("urgent") else ""
+        orphan = f"  addition to {entry.addendum_to} (not readable with this key)" if entry.addendum_to else ""
         print(f"{r['report_id']}  {r['submitted_at']}  {flag}{r['status']}  {r['channel']}  "
-              f"{r['answers'].get('category', '-')}  media={len(r['media'])}")
-    if not opened:
+              f"{r['answers'].get('category', '-')}  media={len(r['media'])}{orphan}")
+        for addition in (library.entries[a] for a in entry.additions):
+            print(f"  + addition {addition.report_id}  {addition.submitted}  "
+                  f"media={len((addition.report or {}).get('media', []))}")
+    if not entries:
         print("tipline: no reports in the store are sealed to this key", file=sys.stderr)
-    return 1 if damaged else 0
+    return 1 if any(e.report is None for e in entries) else 0
 
 
 def _moment(text: str) -> datetime:
@@ -124,44 +144,37 @@ def _since(text: str | None) -> datetime | None:
                          f"got {text!r}") from None
 
 
-def _export(store: Store, key: PrivateKey, opened: list[Opened], args: argparse.Namespace) -> int:
+def _export(library: Library, args: argparse.Namespace) -> int:
+    """The workspace's export (CSV: a column per answer, follow-up, additions, triage, files with sha256;
+    or JSONL), of every report or those submitted since `--since`; media to `--media-dir` by the names
+    the export lists."""
     since = _since(args.since)
-    reports = [o.report for o in opened if o.report is not None]
-    if since:
-        reports = [r for r in reports if _moment(r["submitted_at"]) >= since]
+    entries = inbox(library, Filters(sort="newest"))
+    damaged = [e for e in entries if e.report is None]
+    entries = [e for e in entries if e.report is not None and (not since or _moment(e.submitted) >= since)]
     if args.media_dir:
-        for report in reports:
-            _write_media(store, key, report, Path(args.media_dir))
-    if args.format == "jsonl":
-        for report in reports:
-            print(json.dumps(report, ensure_ascii=False, sort_keys=True))
-    else:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(CSV_COLUMNS)
-        for r in reports:
-            writer.writerow([
-                r["report_id"], r["submitted_at"], r["filed_at"], r["status"], r["urgent"], r["channel"],
-                r["language"], r["answers"].get("category", ""), json.dumps(r["answers"], ensure_ascii=False),
-                ";".join(m["id"] + EXTENSIONS.get(m.get("content_type", ""), "")
-                         for m in r["media"] if m["status"] == "stored"),
-                " | ".join(r.get("notes", [])), r.get("addendum_to") or "",
-            ])
-    damaged = [o for o in opened if o.report is None]
-    for item in damaged:
-        print(f"tipline: report {item.name} not exported: {item.error}", file=sys.stderr)
+        for entry in entries:
+            for item in (entry, *(library.entries[a] for a in entry.additions)):
+                _write_media(library.store, library.key, item.report or {}, Path(args.media_dir))
+    lines = (csv_lines(entries, library, flow_vocabulary(), args.with_follow_up) if args.format == "csv"
+             else jsonl_lines(entries, library, args.with_follow_up))
+    for line in lines:
+        sys.stdout.write(line)
+    for entry in damaged:
+        print(f"tipline: report {entry.report_id} not exported: {entry.error}", file=sys.stderr)
     return 1 if damaged else 0
 
 
 def reports_command(args: argparse.Namespace) -> int:
     try:
         key = load_private_key(args.key)
-        store, _ = open_analyst_store(args.store, os.environ)
+        store, store_url = open_analyst_store(args.store, os.environ)
         if args.reports_command == "show":
             return _show(store, key, args)
-        opened = list_reports(store, key)
+        library = _reading(store, key, store_url, args)
         if args.reports_command == "list":
-            return _list(opened)
-        return _export(store, key, opened, args)
+            return _list(library)
+        return _export(library, args)
     except (KeyFileError, SealError, StoreError, ValueError) as exc:
         return _fail(str(exc))
 

@@ -11,20 +11,34 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.base import Chat, Inbound, MediaLimits, MediaRef, NotDelivered, Reply
 from bot.constants import MAX_MEDIA_PER_REPORT
-from bot.drafts import discarded_draft, looks_like_receipt, new_receipt, receipt_hash, report_draft
+from bot.drafts import (
+    discarded_draft,
+    legacy_receipt_hash,
+    looks_like_receipt,
+    new_receipt,
+    receipt_hash,
+    report_draft,
+)
 from bot.identity import message_mark, pseudonym
 from bot.jobs import Enqueue, Job, seal_payload
 from bot.quiet import QuietTimer
 from bot.sessions import Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
+from flows.sms import opts_out
 from secure_store.report import now_iso
 
 log = logging.getLogger("tipline.engine")
+
+LEGACY_RECEIPTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="legacy-receipt")
+"""One thread for the old scrypt receipt lookups: off the event loop, and one 16 MiB buffer at most
+(asyncio's default pool kept one per thread)."""
+
 
 def acceptable(ref: MediaRef, limits: MediaLimits) -> bool:
     """False when what the provider says of a file already rules it out (type or size)."""
@@ -40,6 +54,16 @@ def country_of(message: Inbound) -> str | None:
         return message.country_hint.upper()
     hint = (message.language_hint or "").replace("_", "-").split("-")
     return hint[1].upper() if len(hint) == 2 and len(hint[1]) == 2 and hint[1].isalpha() else None
+
+
+def ends_quietly(message: Inbound) -> bool:
+    """STOP alone ends a conversation quietly on every channel; on SMS so does each word the
+    carriers take as an opt-out (CANCEL, END, QUIT...: Twilio then blocks every reply)."""
+    if message.media or message.location or message.choice or not message.text:
+        return False
+    if message.text.strip().strip(".!").upper() == "STOP":
+        return True
+    return message.kind.rsplit(":", 1)[-1] == "sms" and opts_out(message.text)
 
 
 ERASE_CHAT = "erase_chat"
@@ -95,6 +119,9 @@ class Engine:
             if chat is not None and message.choice == ERASE_CHAT:
                 await self._erase(who, mark, message, chat)
                 return []
+            if ends_quietly(message):
+                await self._stop(who, mark, session)
+                return []
             turn = await self._turn(session, message)
             if chat is not None:
                 if turn.ended and chat.can_erase:
@@ -136,6 +163,16 @@ class Engine:
             return Turn(outcome.replies, session, fetch=attached)
         return Turn(await self._finish(session, outcome), session, ended=True)
 
+    async def _stop(self, who: str, mark: int, session: Session | None) -> None:
+        """STOP (or, on SMS, a carrier's opt-out word): the draft goes, with its media, and nothing
+        is said (on SMS the carrier has opted the reporter out: a reply would fail)."""
+        if session is None:
+            await self.sessions.mark(who, mark)
+            return
+        await self._discard(session, session.conversation.media, whole=True)
+        await self.sessions.end(who, mark)
+        log.info("conversation ended by a stop word; nothing kept")
+
     async def _erase(self, who: str, mark: int, message: Inbound, chat: Chat) -> None:
         """The reporter pressed "erase this chat": delete both sides of the finished conversation."""
         ids = [*await self.sessions.take_erasable(who), *message.provider_message_ids]
@@ -170,8 +207,11 @@ class Engine:
 
     async def _addendum(self, session: Session, code: str) -> list[Reply]:
         """A receipt code: if it names a filed report, collect an addition to it."""
-        digest = await asyncio.to_thread(receipt_hash, code, self.pseudonym_key)
-        report_id = await self.sessions.find_receipt(digest)
+        report_id = await self.sessions.find_receipt(receipt_hash(code, self.pseudonym_key))
+        if report_id is None:  # a code handed out before receipts were HMACs (kept 90 days)
+            legacy = await asyncio.get_running_loop().run_in_executor(
+                LEGACY_RECEIPTS, legacy_receipt_hash, code, self.pseudonym_key)
+            report_id = await self.sessions.find_receipt(legacy)
         if report_id is None or not self.flow.spec.addendum:
             return []
         log.info("receipt code accepted")
@@ -185,7 +225,7 @@ class Engine:
             await self._file(report_draft(session, self.flow.spec, "addendum"))
             return outcome.replies
         receipt = new_receipt()
-        digest = await asyncio.to_thread(receipt_hash, receipt, self.pseudonym_key)
+        digest = receipt_hash(receipt, self.pseudonym_key)
         await self._file(report_draft(session, self.flow.spec, "complete", digest))
         await self.sessions.remember_receipt(digest, session.report_id)
         return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]

@@ -1,6 +1,6 @@
 """Every Redis key tipline writes, in one place, all under one prefix.
 
-Keys name only opaque pseudonyms, random ids or slow hashes; values are ciphertext.
+Keys name only opaque pseudonyms, random ids or keyed hashes; values are ciphertext.
 (RQ's own keys are named by RQ after `QUEUE_NAME`.)
 """
 
@@ -32,7 +32,7 @@ class RedisKeys:
         return f"{self.prefix}:e:{who}"
 
     def receipt(self, digest: str) -> str:
-        """The report a receipt code (known only by its slow hash) names."""
+        """The report a receipt code (known only by its keyed hash) names."""
         return f"{self.prefix}:rc:{digest}"
 
     def media_status(self, media_id: str) -> str:

@@ -23,6 +23,10 @@ its holder died (its lock lapses 61 s after), and puts jobs of a killed worker b
 claim lapses 60 s after the last heartbeat). So a SIGKILLed worker costs about a minute, not ten."""
 HEARTBEAT_SECONDS = 5
 
+WORKER_CLASS = "workers.worker.StartedOnceWorker"
+"""RQ's forking worker with the job modules and worker context loaded once, before it forks
+(named by dotted path: bot never imports workers)."""
+
 
 def _settings_with_redis() -> tuple[Settings, EmbeddedRedis | None]:
     settings = ensure_dev_settings(load_settings())
@@ -50,8 +54,8 @@ def run_web() -> int:
 
 
 def run_worker(burst: bool = False) -> int:
-    from rq import Worker
     from rq.serializers import JSONSerializer
+    from rq.utils import import_attribute
 
     from bot.queue import make_queue
     from bot.redis_connection import sync_redis
@@ -59,8 +63,9 @@ def run_worker(burst: bool = False) -> int:
     settings, embedded = _settings_with_redis()
     connection = sync_redis(settings)
     queue = make_queue(connection, settings.queue_name)
-    worker = Worker([queue], connection=connection, serializer=JSONSerializer,
-                    maintenance_interval=MAINTENANCE_SECONDS, job_monitoring_interval=HEARTBEAT_SECONDS)
+    worker_class = import_attribute(WORKER_CLASS)
+    worker = worker_class([queue], connection=connection, serializer=JSONSerializer,
+                          maintenance_interval=MAINTENANCE_SECONDS, job_monitoring_interval=HEARTBEAT_SECONDS)
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
@@ -81,7 +86,8 @@ def run_dev() -> int:
         log.info("store: %s", settings.store_url)
         log.info("simulator ready: open %s/simulator", settings.public_base_url)
         print(f"\n  tipline is running. Open {settings.public_base_url}/simulator to chat as a reporter.\n"
-              f"  Read filed reports with: tipline reports list --key {settings.var_dir}/dev-analyst-key.json\n",
+              f"  Read filed reports in the analysts' workspace: "
+              f"tipline console --key {settings.var_dir}/dev-analyst-key.json\n",
               flush=True)
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     finally:

@@ -238,7 +238,7 @@ class SessionStore:
             return []
 
     async def remember_receipt(self, digest: str, report_id: str) -> None:
-        """Let a receipt code (known here only by its slow hash) find its report for 90 days."""
+        """Let a receipt code (known here only by its keyed hash) find its report for 90 days."""
         await self.redis.set(self._receipt(digest), report_id.encode(), ex=RECEIPT_TTL)
 
     async def find_receipt(self, digest: str) -> str | None:

@@ -54,6 +54,8 @@ def test_the_team_reads_and_triages_together_and_a_third_key_sees_nothing(any_st
     spanish = mine.entries[ids["spanish"]]
     assert spanish.additions == [ids["addition"]] and mine.entries[ids["addition"]].addendum_to == ids["spanish"]
     assert spanish.country == "France" and spanish.new
+    photo = (spanish.report or {})["media"][0]
+    assert mine.media(photo["id"]) == jpeg()
 
     mine.record(ids["spanish"], "status", "in review")
     mine.record(ids["spanish"], "note", "Called the labour inspectorate")
@@ -169,11 +171,3 @@ def _now() -> Any:
     from datetime import UTC, datetime
     return datetime.now(UTC)
 
-
-def test_media_open_only_for_the_team(tmp_path: Path, analyst_key: AnalystKey) -> None:
-    store = FileStore(tmp_path / "store")
-    ids = file_samples(store, parse_public_keys([analyst_key.public]))
-    mine = library(store, analyst_key, [analyst_key])
-    mine.refresh()
-    photo = mine.entries[ids["spanish"]].report["media"][0]  # type: ignore[index]
-    assert mine.media(photo["id"])[:2] == jpeg()[:2]

@@ -81,7 +81,7 @@ async def test_images_and_audio_play_inline_risky_files_only_download(
     assert response.content_type == "audio/wav"
     download = await client.get(f"/media/{ids['spanish']}/{photo['id']}?download=1")
     assert download.headers["Content-Disposition"] == (
-        f'attachment; filename="report-{ids["spanish"][:8]}-{photo["id"][:8]}.jpg"')
+        f'attachment; filename="{photo["id"]}.jpg"')
 
     [svg] = (workspace.library.entries[ids["addition"]].report or {})["media"]
     risky = await client.get(f"/media/{ids['addition']}/{svg['id']}")
@@ -92,6 +92,11 @@ async def test_images_and_audio_play_inline_risky_files_only_download(
     page = await (await client.get(f"/report/{ids['addition']}")).text()
     assert "<img" not in page and "download only" in page
     assert (await client.get(f"/media/{ids['english']}/{photo['id']}")).status == 404  # not that report's file
+
+    media_file = tmp_path / "store" / "media" / voice["id"]
+    media_file.write_bytes(media_file.read_bytes()[:-5])
+    damaged = await client.get(f"/media/{ids['spanish']}/{voice['id']}")
+    assert damaged.status == 502 and "DAMAGED" in await damaged.text()
 
     page = await (await client.get(f"/report/{ids['spanish']}")).text()
     assert "4815162342" not in page

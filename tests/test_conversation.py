@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from PIL import Image
 
 from bot.app import make_app
+from bot.drafts import legacy_receipt_hash, new_receipt
 from bot.media_status import DISCARDED, open_status
 from config.settings import Settings
 from secure_store.analyst import list_reports
@@ -262,6 +263,16 @@ async def test_a_receipt_code_adds_a_sealed_addendum_linked_to_the_report(
     assert reports["addendum"]["addendum_to"] == reports["complete"]["report_id"]
     assert reports["addendum"]["answers"] == {"addition": ["They moved the men to a farm near Vienne"]}
     assert len(reports["addendum"]["media"]) == 1
+
+
+async def test_a_receipt_code_handed_out_before_receipts_were_hmacs_still_finds_its_report(
+    client: TestClient[Any, Any], settings: Settings, redis_client: redis.Redis,
+) -> None:
+    """Until then, receipts were stored under their scrypt hash for 90 days (key `tl:rc:<hash>`)."""
+    code = new_receipt()
+    redis_client.set(f"tl:rc:{legacy_receipt_hash(code, settings.pseudonym_key)}", b"ab" * 16, ex=3600)
+    assert shows(await Reporter(client).say(code), "en", "addendum.prompt")
+    assert shows(await Reporter(client).say(new_receipt()), "en", "welcome")
 
 
 async def test_unexpected_input_gets_a_short_reprompt_showing_what_is_accepted(client: TestClient[Any, Any]) -> None:

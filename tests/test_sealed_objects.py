@@ -76,6 +76,7 @@ def run_cli(args: list[str], store_root: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("TIPLINE_ENV", "test")
     monkeypatch.setenv("TIPLINE_VAR_DIR", str(store_root.parent))
     monkeypatch.setenv("STORE_URL", f"file://{store_root}")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(store_root.parent / "analyst-cache"))
     code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
@@ -111,9 +112,12 @@ def test_the_analyst_cli_names_a_wrong_key_a_missing_report_and_a_tampered_one(
     path.write_bytes(path.read_bytes()[:-1])
     code, _, err = run_cli(["reports", "show", REPORT_ID, "--key", key], store.root, monkeypatch, capsys)
     assert code == 1 and "cannot be trusted" in err and err.count("\n") == 1
+    # the sealed cache keeps the copy verified before the damage; --no-cache opens every object again
     code, out, _ = run_cli(["reports", "list", "--key", key], store.root, monkeypatch, capsys)
+    assert code == 0 and REPORT_ID in out
+    code, out, _ = run_cli(["reports", "list", "--key", key, "--no-cache"], store.root, monkeypatch, capsys)
     assert code == 1 and f"{REPORT_ID}  DAMAGED" in out
-    code, out, err = run_cli(["reports", "export", "--key", key], store.root, monkeypatch, capsys)
+    code, out, err = run_cli(["reports", "export", "--key", key, "--no-cache"], store.root, monkeypatch, capsys)
     assert code == 1 and out == "" and f"report {REPORT_ID} not exported" in err
 
 

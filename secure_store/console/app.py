@@ -53,11 +53,15 @@ MAX_FORM = 64 * 1024
 
 @dataclass
 class Workspace:
-    """One analyst's open workspace: their library, labels, page sections and session secrets."""
+    """One analyst's open workspace: their library, labels, page sections and session secrets.
+
+    A feature adds itself before `start`: a `Section` in `sections` (drawn on every report page, in
+    order) and its form handlers in `routes` (behind the same token, host and origin checks)."""
 
     library: Library
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
     sections: list[Section] = field(default_factory=lambda: list(SECTIONS))
+    routes: list[web.RouteDef] = field(default_factory=list)
     author: str = ""
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     session: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -212,7 +216,7 @@ async def media(request: web.Request) -> web.Response:
     except (SealError, StoreError) as exc:
         return web.Response(status=502, text=f"DAMAGED: file {media_id} cannot be trusted: {exc}")
     ctype = str(item.get("content_type", ""))
-    name = file_name(entry.report_id, item)
+    name = file_name(item)
     inline = ctype in INLINE_IMAGES + PLAYABLE and "download" not in request.query
     headers = {"Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{name}"'}
     return web.Response(body=data, headers=headers,
@@ -242,35 +246,41 @@ def _chosen(request: web.Request) -> tuple[Filters, list[Entry], list[str]]:
     return filters, inbox(request.app[WORKSPACE].library, filters), problems
 
 
-async def show_insights(request: web.Request) -> web.Response:
+def _page_of_chosen(request: web.Request, title: str,
+                    render: Callable[[Workspace, Filters, list[Entry]], str]) -> web.Response:
+    """A page of the reports the filter form chose (insights, map, export): heading, form, then `render`."""
     workspace = request.app[WORKSPACE]
     filters, entries, problems = _chosen(request)
-    figures = "".join(charts(entries, workspace.vocabulary))
-    body = (f"<h1>Insights</h1>{filter_form(filters, workspace.library, workspace.vocabulary, '/insights')}"
-            f'<p class="count">{len(entries)} report(s)</p><div class="charts">{figures}</div>')
-    return web.Response(text=layout("Insights", body, here="/insights", notices=_notices(workspace, problems)),
+    here = request.path
+    body = (f"<h1>{e(title)}</h1>{filter_form(filters, workspace.library, workspace.vocabulary, here)}"
+            f"{render(workspace, filters, entries)}")
+    return web.Response(text=layout(title, body, here=here, notices=_notices(workspace, problems)),
                         content_type="text/html")
+
+
+def _insights(workspace: Workspace, filters: Filters, entries: list[Entry]) -> str:
+    figures = "".join(charts(entries, workspace.vocabulary))
+    return f'<p class="count">{len(entries)} report(s)</p><div class="charts">{figures}</div>'
+
+
+def _map(workspace: Workspace, filters: Filters, entries: list[Entry]) -> str:
+    drawn, pins = world_map(workspace.library.places, entries)
+    missing = "" if workspace.library.places else "<p>No boundary data shipped: dots only.</p>"
+    return (f'<p class="count"><span id="pins">{pins}</span> of {len(entries)} report(s) have a shared location; '
+            f"red: urgent. Drawn here from shipped boundary data: nothing is fetched.</p>{missing}{drawn}")
+
+
+async def show_insights(request: web.Request) -> web.Response:
+    return _page_of_chosen(request, "Insights", _insights)
 
 
 async def show_map(request: web.Request) -> web.Response:
-    workspace = request.app[WORKSPACE]
-    filters, entries, problems = _chosen(request)
-    drawn, pins = world_map(workspace.library.places, entries)
-    missing = "" if workspace.library.places else "<p>No boundary data shipped: dots only.</p>"
-    body = (f"<h1>Map of shared locations</h1>{filter_form(filters, workspace.library, workspace.vocabulary, '/map')}"
-            f'<p class="count"><span id="pins">{pins}</span> of {len(entries)} report(s) have a shared location; '
-            f"red: urgent. Drawn here from shipped boundary data: nothing is fetched.</p>{missing}{drawn}")
-    return web.Response(text=layout("Map", body, here="/map", notices=_notices(workspace, problems)),
-                        content_type="text/html")
+    return _page_of_chosen(request, "Map of shared locations", _map)
 
 
-async def show_export(request: web.Request) -> web.Response:
-    workspace = request.app[WORKSPACE]
-    filters, entries, problems = _chosen(request)
-    query = filters.query(page=1)
-    hidden = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in query.items())
-    body = (f"<h1>Export</h1>{filter_form(filters, workspace.library, workspace.vocabulary, '/export')}"
-            f'<p class="count">{len(entries)} report(s) chosen.</p>'
+def _export_form(workspace: Workspace, filters: Filters, entries: list[Entry]) -> str:
+    hidden = "".join(f'<input type="hidden" name="{e(k)}" value="{e(v)}">' for k, v in filters.query(page=1).items())
+    return (f'<p class="count">{len(entries)} report(s) chosen.</p>'
             '<form method="get" action="/export.csv" class="export">' + hidden +
             '<label><input type="checkbox" name="follow_up" value="1"> include follow-up addresses '
             "(logged in each report's history)</label> "
@@ -278,8 +288,10 @@ async def show_export(request: web.Request) -> web.Response:
             '<button formaction="/export.jsonl">Download JSONL</button></form>'
             "<p>CSV: one column per answer (English labels), follow-up, additions, triage status, tags, notes, "
             "and every file with its sha256. JSONL: each report as filed, with its additions, triage and files.</p>")
-    return web.Response(text=layout("Export", body, here="/export", notices=_notices(workspace, problems)),
-                        content_type="text/html")
+
+
+async def show_export(request: web.Request) -> web.Response:
+    return _page_of_chosen(request, "Export", _export_form)
 
 
 async def download_export(request: web.Request) -> web.StreamResponse:
@@ -312,8 +324,8 @@ async def static(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STYLE, headers={"Content-Type": "text/css"})
 
 
-def make_app(workspace: Workspace, extra_routes: list[web.RouteDef] | None = None) -> web.Application:
-    """The workspace app; `extra_routes` lets a feature add its own pages and form handlers."""
+def make_app(workspace: Workspace) -> web.Application:
+    """The workspace app, with the routes features added to `workspace.routes`."""
     app = web.Application(middlewares=[guard], client_max_size=MAX_FORM)
     app[WORKSPACE] = workspace
     app.add_routes([
@@ -328,15 +340,14 @@ def make_app(workspace: Workspace, extra_routes: list[web.RouteDef] | None = Non
         web.get("/export", show_export),
         web.get("/export.{kind:csv|jsonl}", download_export),
         web.get("/static/console.css", static),
-        *(extra_routes or []),
+        *workspace.routes,
     ])
     return app
 
 
-async def start(workspace: Workspace, port: int = 0,
-                extra_routes: list[web.RouteDef] | None = None) -> web.AppRunner:
+async def start(workspace: Workspace, port: int = 0) -> web.AppRunner:
     """Serve on 127.0.0.1 only (port 0: any free port); `workspace.address()` is then the one to open."""
-    runner = web.AppRunner(make_app(workspace, extra_routes), access_log=None)
+    runner = web.AppRunner(make_app(workspace), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, HOST, port)
     await site.start()

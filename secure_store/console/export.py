@@ -24,10 +24,10 @@ AFTER = ["follow_up", "follow_up_channel", "follow_up_address", "additions", "ad
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def file_name(report_id: str, item: dict[str, Any]) -> str:
-    """The name a file gets on download and in exports: made by us, never the sender's."""
-    extension = EXTENSIONS.get(str(item.get("content_type")), ".bin")
-    return f"report-{report_id[:8]}-{str(item.get('id', ''))[:8]}{extension}"
+def file_name(item: dict[str, Any]) -> str:
+    """The name a file gets on download, in exports and in `--media-dir`: its media id and an extension
+    of our own list; never a name the sender chose."""
+    return str(item.get("id", "")) + EXTENSIONS.get(str(item.get("content_type")), ".bin")
 
 
 def _cell(value: str) -> str:
@@ -56,7 +56,7 @@ def answer_keys(entries: list[Entry], vocabulary: Vocabulary) -> list[str]:
 
 def _media(entry: Entry, library: Library) -> list[dict[str, Any]]:
     reports = [entry] + [library.entries[a] for a in entry.additions]
-    return [{**m, "file": file_name(r.report_id, m), "report_id": r.report_id}
+    return [{**m, "file": file_name(m), "report_id": r.report_id}
             for r in reports for m in (r.report or {}).get("media", [])]
 
 

@@ -1,0 +1,76 @@
+"""The Bot API methods tipline calls, as plain aiohttp POSTs of JSON over one reused connection pool.
+
+python-telegram-bot's `Bot` costs ~3 ms of CPU per call through httpx (5.7 ms at 32 at once); a plain
+aiohttp POST costs a tenth of that. PTB's types stay for parsing updates, and its error classes
+for what callers catch (`RetryAfter`, `Forbidden`, `BadRequest`, `NetworkError`), so the retry and
+refusal rules read the same. Errors never carry the URL: it holds the bot token.
+"""
+
+from __future__ import annotations
+
+import datetime as dtm
+import json
+from typing import Any
+
+import aiohttp
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+
+TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
+CONNECTIONS = 32
+
+
+class BotApi:
+    """Calls `{api_base}/bot{token}/{method}`. One instance per event loop: its session (and the
+    kept-alive connections) is made on the loop of the first call and closed by `close()`."""
+
+    def __init__(self, api_base: str, token: str) -> None:
+        self.url = f"{api_base}/bot{token}/"
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=CONNECTIONS, keepalive_timeout=60)
+            self._session = aiohttp.ClientSession(timeout=TIMEOUT, connector=connector,
+                                                  json_serialize=_compact)
+        return self._session
+
+    async def call(self, method: str, params: dict[str, Any]) -> Any:
+        """The method's `result`; raises PTB's error for what Telegram refused or could not do."""
+        try:
+            async with self._client().post(self.url + method, json=params) as response:
+                status = response.status
+                raw = await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise NetworkError(f"Bot API unreachable ({type(exc).__name__})") from None
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise NetworkError(f"Bot API answered {status} without JSON") from None
+        if not isinstance(body, dict):
+            raise NetworkError(f"Bot API answered {status} without an object")
+        if body.get("ok") is True:
+            return body.get("result")
+        raise refusal(int(body.get("error_code") or status), str(body.get("description", "")),
+                      body.get("parameters"))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+def refusal(code: int, description: str, parameters: object) -> TelegramError:
+    """PTB's error for a Bot API error answer (the same mapping PTB's own request layer makes)."""
+    if isinstance(parameters, dict) and isinstance(parameters.get("retry_after"), int | float):
+        return RetryAfter(dtm.timedelta(seconds=float(parameters["retry_after"])))
+    if code == 403:
+        return Forbidden(description or "Forbidden")
+    if code == 400:
+        return BadRequest(description or "Bad Request")
+    if code in (401, 404):
+        return InvalidToken(f"Bot API refused the token ({code})")
+    return NetworkError(f"Bot API answered {code}")
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
