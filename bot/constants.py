@@ -37,8 +37,9 @@ MEDIA_STATUS_TTL = 30 * 24 * 3600
 MAX_MEDIA_PER_REPORT = 30
 """Files one report may carry; more are refused with a notice to the reporter."""
 
-JOB_RETRY_INTERVALS = (5, 15, 60, 300, 900, 1800, 3600, 3600, 3600, 3600)
-"""Seconds between a failed job's retries (ten retries over about five hours)."""
+JOB_RETRY_INTERVALS = (2, 5, 10, 20, 30, 60, 120, 300, 900, 1800, 3600, 3600, 3600, 3600)
+"""Seconds between a failed job's retries: six within two minutes (a killed worker, a Redis restart or
+a short S3 outage costs seconds, not minutes), then backing off to hourly, over about five hours."""
 
 JOB_TIMEOUT = 300
 """A job running longer than this is stopped and counted as failed (then retried)."""

@@ -57,7 +57,7 @@ def run_worker(burst: bool = False) -> int:
     from rq.serializers import JSONSerializer
     from rq.utils import import_attribute
 
-    from bot.queue import make_queue
+    from bot.queue import make_queue, note_failure
     from bot.redis_connection import sync_redis
 
     settings, embedded = _settings_with_redis()
@@ -65,7 +65,8 @@ def run_worker(burst: bool = False) -> int:
     queue = make_queue(connection, settings.queue_name)
     worker_class = import_attribute(WORKER_CLASS)
     worker = worker_class([queue], connection=connection, serializer=JSONSerializer,
-                          maintenance_interval=MAINTENANCE_SECONDS, job_monitoring_interval=HEARTBEAT_SECONDS)
+                          maintenance_interval=MAINTENANCE_SECONDS, job_monitoring_interval=HEARTBEAT_SECONDS,
+                          exception_handlers=[note_failure])
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:

@@ -542,3 +542,17 @@ async def test_on_whatsapp_cancel_is_an_ordinary_word_and_stop_a_quiet_cancel(wh
     assert expect("en", "cancelled") in joined(await whatsapp.say("CANCEL"))
     await begin_report(whatsapp)
     assert await whatsapp.say("STOP") == []
+
+
+@pytest.mark.slow
+async def test_tipline_jobs_says_why_a_job_waits_for_its_retry(
+    sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], redis_client: redis.Redis,
+) -> None:
+    from bot.cli_jobs import problem_jobs
+
+    sms.also_link = [twilio_api.add_media(photo(), cdn_status=503)[0]]
+    await complete_report(sms, [photo()])
+    await asyncio.to_thread(worker, service_env)
+    queue = Queue(service_env["QUEUE_NAME"], connection=redis_client, serializer=JSONSerializer)
+    [line] = [line for line in problem_jobs(queue) if line.job_id.startswith("file-")]
+    assert (line.state, line.exception) == ("retrying", "adapters.safe_fetch.FetchUnavailable")
