@@ -49,3 +49,11 @@ JOB_FAILURE_TTL = 90 * 24 * 3600
 
 SWEEP_FAILURE_TTL = 24 * 3600
 """A failed quiet sweep is kept this long (the next message starts a new chain)."""
+
+RECEIPT_GUESSES_PER_SENDER = 5
+"""Receipt codes one sender may try per RECEIPT_GUESS_WINDOW seconds; more are taken as plain text."""
+
+RECEIPT_GUESS_WINDOW = 600
+
+RECEIPT_GUESSES_PER_MINUTE = 120
+"""Receipt codes everyone together may try per minute (many senders guessing at once)."""

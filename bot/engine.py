@@ -122,7 +122,7 @@ class Engine:
             if ends_quietly(message):
                 await self._stop(who, mark, session)
                 return []
-            turn = await self._turn(session, message)
+            turn = await self._turn(who, session, message)
             if chat is not None:
                 if turn.ended and chat.can_erase:
                     turn.replies.append(self.flow.erase_offer(turn.session.conversation, ERASE_CHAT))
@@ -141,7 +141,7 @@ class Engine:
                 await self._fetch_promptly(who, turn.session, turn.fetch)
             return turn.replies
 
-    async def _turn(self, session: Session | None, message: Inbound) -> Turn:
+    async def _turn(self, who: str, session: Session | None, message: Inbound) -> Turn:
         """Apply one message: the replies, the session as it now is, and whether it ended."""
         opening: list[Reply] | None = None
         if session is None:
@@ -149,6 +149,7 @@ class Engine:
         self._remember(session, message)
         attached, refused = self._attach(session, message)
         if not session.conversation.answers and looks_like_receipt(message.text) and (
+                await self.sessions.allow_receipt_guess(who, self.clock())) and (
                 found := await self._addendum(session, message.text or "")):
             return Turn(self._refusal(session, refused) + found, session, fetch=attached)
         if opening is not None:  # a first message opens the conversation; it answers nothing yet

@@ -48,3 +48,11 @@ class RedisKeys:
     def sweeper(self) -> str:
         """The claim of the one running quiet sweeper chain (its next job's token)."""
         return f"{self.prefix}:q:sweeper"
+
+    def receipt_guesses(self, who: str, window: int) -> str:
+        """How many receipt codes conversation `who` tried in time window number `window`."""
+        return f"{self.prefix}:g:{who}:{window}"
+
+    def all_receipt_guesses(self, window: int) -> str:
+        """How many receipt codes everyone tried in time window number `window`."""
+        return f"{self.prefix}:g:{window}"

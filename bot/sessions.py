@@ -29,6 +29,9 @@ from bot.constants import (
     LOCK_SECONDS,
     LOCK_WAIT,
     MAX_ERASABLE,
+    RECEIPT_GUESS_WINDOW,
+    RECEIPT_GUESSES_PER_MINUTE,
+    RECEIPT_GUESSES_PER_SENDER,
     RECEIPT_TTL,
     SWEEPER_CLAIM_SECONDS,
 )
@@ -236,6 +239,19 @@ class SessionStore:
             return [str(i) for i in json.loads(plaintext)]
         except ValueError:
             return []
+
+    async def allow_receipt_guess(self, who: str, now: float) -> bool:
+        """Count one receipt code tried by `who` at `now`; False once this sender, or everyone
+        together, tried too many lately (the code is then not looked up at all)."""
+        mine = self.keys.receipt_guesses(who, int(now // RECEIPT_GUESS_WINDOW))
+        everyone = self.keys.all_receipt_guesses(int(now // 60))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(mine)
+            pipe.expire(mine, RECEIPT_GUESS_WINDOW)
+            pipe.incr(everyone)
+            pipe.expire(everyone, 60)
+            tried, _, all_tried, _ = await pipe.execute()
+        return int(tried) <= RECEIPT_GUESSES_PER_SENDER and int(all_tried) <= RECEIPT_GUESSES_PER_MINUTE
 
     async def remember_receipt(self, digest: str, report_id: str) -> None:
         """Let a receipt code (known here only by its keyed hash) find its report for 90 days."""
