@@ -35,6 +35,12 @@ test: system lint
 test-fast: $(STAMP)
 	PROPERTY_SCALE=0.2 $(BIN)/pytest -q -m "not slow"
 
+# Load and faults in production shape (2 web processes, 2 workers, Redis with AOF, S3), with figures;
+# then the property tests at ten times their CI examples. Not part of `make test` (takes minutes).
+proof: $(STAMP)
+	$(BIN)/python -m bench.proof
+	HYPOTHESIS_PROFILE=proof $(BIN)/pytest -q tests/test_properties.py -p no:cacheprovider
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.memory

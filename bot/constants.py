@@ -57,3 +57,6 @@ RECEIPT_GUESS_WINDOW = 600
 
 RECEIPT_GUESSES_PER_MINUTE = 120
 """Receipt codes everyone together may try per minute (many senders guessing at once)."""
+
+DELETED_MARK_TTL = 24 * 3600
+"""How long a DELETE stops replies queued before it (longer than their retries, about five hours)."""

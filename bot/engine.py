@@ -79,6 +79,8 @@ class Turn:
     session: Session
     ended: bool = False
     fetch: list[dict[str, Any]] = field(default_factory=list)
+    deleted: bool = False
+    """The reporter deleted or cancelled it: replies still queued from before must not go out."""
 
 
 class Engine:
@@ -122,7 +124,10 @@ class Engine:
             if ends_quietly(message):
                 await self._stop(who, mark, session)
                 return []
+            now = self.clock()
             turn = await self._turn(who, session, message)
+            if turn.deleted:
+                await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
             if chat is not None:
                 if turn.ended and chat.can_erase:
                     turn.replies.append(self.flow.erase_offer(turn.session.conversation, ERASE_CHAT))
@@ -130,7 +135,7 @@ class Engine:
                     sent = await chat.send(turn.replies)
                 except NotDelivered as undelivered:
                     sent = undelivered.sent
-                    await self._send_later(turn.session, undelivered.remaining)
+                    await self._send_later(who, now, turn.session, undelivered.remaining)
                 turn.session.provider_messages.extend(sent)
             if turn.ended:
                 await self.sessions.end(who, mark)
@@ -162,7 +167,7 @@ class Engine:
         outcome.replies[:0] = self._refusal(session, refused)
         if outcome.end is None:
             return Turn(outcome.replies, session, fetch=attached)
-        return Turn(await self._finish(session, outcome), session, ended=True)
+        return Turn(await self._finish(session, outcome), session, ended=True, deleted=outcome.end == "discard")
 
     async def _stop(self, who: str, mark: int, session: Session | None) -> None:
         """STOP (or, on SMS, a carrier's opt-out word): the draft goes, with its media, and nothing
@@ -171,6 +176,7 @@ class Engine:
             await self.sessions.mark(who, mark)
             return
         await self._discard(session, session.conversation.media, whole=True)
+        await self.sessions.mark_deleted(who, self.clock())
         await self.sessions.end(who, mark)
         log.info("conversation ended by a stop word; nothing kept")
 
@@ -268,10 +274,12 @@ class Engine:
             payload = seal_payload(self.session_key, {**item, "report_id": session.report_id, "who": who})
             await asyncio.to_thread(self.enqueue, Job.FETCH_MEDIA, payload, f"media-{item['id']}")
 
-    async def _send_later(self, session: Session, replies: list[Reply]) -> None:
-        """The provider is down: a worker sends these replies when it is back (retried, with backoff)."""
+    async def _send_later(self, who: str, queued_at: float, session: Session, replies: list[Reply]) -> None:
+        """The provider is down: a worker sends these replies when it is back (retried, with backoff),
+        unless the reporter deletes the conversation after `queued_at` (see `SessionStore.mark_deleted`)."""
         payload = seal_payload(self.session_key, {"channel": session.adapter, "address": session.address,
-                                                  "replies": [r.to_dict() for r in replies]})
+                                                  "replies": [r.to_dict() for r in replies],
+                                                  "who": who, "queued_at": queued_at})
         await asyncio.to_thread(self.enqueue, Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
 
     async def _file(self, draft: dict[str, Any]) -> None:

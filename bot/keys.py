@@ -56,3 +56,7 @@ class RedisKeys:
     def all_receipt_guesses(self, window: int) -> str:
         """How many receipt codes everyone tried in time window number `window`."""
         return f"{self.prefix}:g:{window}"
+
+    def deleted(self, who: str) -> str:
+        """When conversation `who` was last deleted by its reporter: replies queued before are never sent."""
+        return f"{self.prefix}:x:{who}"

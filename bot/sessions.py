@@ -25,6 +25,7 @@ from redis.exceptions import LockError, RedisError
 
 from bot.constants import (
     DEDUPE_TTL,
+    DELETED_MARK_TTL,
     ERASABLE_TTL,
     LOCK_SECONDS,
     LOCK_WAIT,
@@ -239,6 +240,10 @@ class SessionStore:
             return [str(i) for i in json.loads(plaintext)]
         except ValueError:
             return []
+
+    async def mark_deleted(self, who: str, at: float) -> None:
+        """The reporter deleted conversation `who` at `at`: replies queued before must not go out."""
+        await self.redis.set(self.keys.deleted(who), repr(at), ex=DELETED_MARK_TTL)
 
     async def allow_receipt_guess(self, who: str, now: float) -> bool:
         """Count one receipt code tried by `who` at `now`; False once this sender, or everyone

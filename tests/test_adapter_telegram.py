@@ -556,3 +556,16 @@ async def test_replies_telegram_cannot_take_now_are_sent_later_by_a_worker(
     later = reporter.read(mark)
     assert any(expect("en", "welcome") in text for text in later), "the welcome arrives once Telegram is back"
     assert len([t for t in later if expect("en", "welcome") in t]) == 1
+
+
+@pytest.mark.slow
+async def test_replies_queued_during_an_outage_are_never_sent_after_the_reporter_deletes(
+    reporter: TelegramPhone, telegram_api: TelegramApiDouble, service_env: dict[str, str],
+) -> None:
+    for _ in range(4):  # every attempt the webhook makes meets a Bot API outage: the welcome waits
+        telegram_api.fail_next("sendMessage", 502)
+    assert await reporter.say("hello") == []
+    assert any(expect("en", "deleted") in text for text in await reporter.say("delete"))
+    mark = telegram_api.mark()
+    assert run_burst_worker(service_env).returncode == 0
+    assert not any(expect("en", "welcome") in text for text in reporter.read(mark))

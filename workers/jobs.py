@@ -14,6 +14,7 @@ from typing import Any
 
 from adapters.base import MediaRef, MediaRefused, Reply
 from bot.jobs import Job, open_payload, seal_payload
+from bot.keys import RedisKeys
 from bot.media_status import DISCARDED
 from bot.queue import enqueue, make_queue
 from bot.redis_connection import async_redis
@@ -233,5 +234,16 @@ def send_later(payload: str) -> str:
         log.warning("replies for a channel this worker does not run were dropped")
         return "no such channel"
     replies = [Reply.from_dict(r) for r in message["replies"]]
+    if deleted_since(context, message):
+        log.info("replies queued before the reporter deleted the conversation were not sent")
+        return f"not sent {len(replies)}: deleted"
     asyncio.run(adapter.send(message["address"], replies))
     return f"sent {len(replies)}"
+
+
+def deleted_since(context: WorkerContext, message: dict[str, Any]) -> bool:
+    """True when the reporter deleted the conversation after these replies were queued."""
+    if "who" not in message:
+        return False
+    raw = context.redis.get(RedisKeys().deleted(str(message["who"])))
+    return isinstance(raw, bytes) and float(raw) > float(message.get("queued_at", 0))
