@@ -156,3 +156,36 @@ class Adapter(Protocol):
     async def close(self) -> None:
         """Release network resources."""
         ...
+
+
+@dataclass(frozen=True)
+class Question:
+    """An analyst's question as a channel carries it to one reporter who agreed to follow-up.
+
+    `text` is the whole message in the reporter's language (safe opening, question, how to answer);
+    `date` and `question` are its parts, for channels that must send an approved template instead;
+    `last_heard` is when the reporter last wrote (unix time), for windows such as WhatsApp's 24 hours."""
+
+    text: str
+    date: str
+    question: str
+    language: str
+    last_heard: float
+    rtl: bool = False
+
+
+class Undeliverable(Refused):
+    """This question cannot reach this reporter (blocked bot, opted-out number, no approved template);
+    retrying will not help. The message is shown to analysts: no address, no content."""
+
+
+@runtime_checkable
+class AsksReporters(Protocol):
+    """A channel that can carry analysts' questions (docs/follow-up.md); workers check for it."""
+
+    name: str
+
+    async def ask(self, address: str, question: Question) -> str:
+        """Send `question` to `address`; return how it went ("message" or "template"). Raise
+        `Undeliverable` when it cannot reach this reporter; any other error is retried."""
+        ...

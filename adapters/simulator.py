@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from adapters.base import Handler, Inbound, Location, MediaLimits, MediaRef, MediaRefused, Reply
+from adapters.base import Handler, Inbound, Location, MediaLimits, MediaRef, MediaRefused, Question, Reply
 from adapters.simulator_look import look
 from config.settings import Settings
 
@@ -182,6 +182,11 @@ class SimulatorAdapter:
         with self._outbox(address).open("a", encoding="utf-8") as handle:
             for reply in replies:
                 handle.write(json.dumps(reply.to_dict()) + "\n")
+
+    async def ask(self, address: str, question: Question) -> str:
+        """An analyst's question waits in the outbox like any later message (the page shows it)."""
+        await self.send(address, [Reply(question.text, rtl=question.rtl)])
+        return "message"
 
     def take_outbox(self, address: str, kind: str = "whatsapp") -> list[dict[str, Any]]:
         path = self._outbox(address)

@@ -63,6 +63,10 @@ def run_worker(burst: bool = False) -> int:
     settings, embedded = _settings_with_redis()
     connection = sync_redis(settings)
     queue = make_queue(connection, settings.queue_name)
+    if settings.followup_private_key:
+        from bot.followup import start_poll
+
+        start_poll(connection, queue, settings.followup_poll_seconds)
     worker_class = import_attribute(WORKER_CLASS)
     worker = worker_class([queue], connection=connection, serializer=JSONSerializer,
                           maintenance_interval=MAINTENANCE_SECONDS, job_monitoring_interval=HEARTBEAT_SECONDS,
