@@ -87,13 +87,13 @@ class Phone:
         goes to another, as a load balancer would send it."""
         signature = self.validator.compute_signature(PUBLIC + "/webhooks/twilio", form)
         body = urlencode(form)
-        for attempt in range(40):
+        for attempt in range(20):
             port = random.choice(self.ports)
             started = time.perf_counter()
             try:
                 async with self.http.post(f"http://127.0.0.1:{port}/webhooks/twilio", data=body, headers={
                         "X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"},
-                        timeout=aiohttp.ClientTimeout(total=60)) as response:
+                        timeout=aiohttp.ClientTimeout(total=30)) as response:
                     text = await response.text()
                     self.figures.latencies.append(time.perf_counter() - started)
                     self.figures.statuses[response.status] += 1
@@ -138,12 +138,12 @@ def _twiml_text(twiml: str) -> str:
 
 
 async def reporter(http: aiohttp.ClientSession, ports: list[int], api: TwilioApiDouble, figures: Figures,
-                   number: int) -> None:
+                   number: int, spread: float) -> None:
     album = number % 3 == 0
     phone = Phone(http, ports, api, figures, number, album)
     marker = f"proof-{number:05d}"
     script = Script(description=f"{marker}: men sleeping in the bakery basement, doors locked")
-    await asyncio.sleep(random.random() * 2)
+    await asyncio.sleep(random.random() * spread)  # reporters start over `spread` seconds
     try:
         await complete_report(phone, [jpeg(number)] if album else [], script)
     except AssertionError as exc:
@@ -243,7 +243,8 @@ async def phase(title: str, count: int, first: int, service: Service, api: Twili
     figures = Figures()
     started = time.monotonic()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        walk = asyncio.gather(*(reporter(http, service.ports, api, figures, first + i) for i in range(count)))
+        spread = 2.0 if faults is None else 30.0  # under faults, reporters keep writing while they happen
+        walk = asyncio.gather(*(reporter(http, service.ports, api, figures, first + i, spread) for i in range(count)))
         if faults is not None:
             await asyncio.gather(walk, faults(figures))
         else:
@@ -254,7 +255,7 @@ async def phase(title: str, count: int, first: int, service: Service, api: Twili
     print(f"\n{title}: {count} reporters walked the flow in {walked:.1f} s")
     if lags:
         print(f"  confirmed -> in the store: p50 {percentile(lags, 0.5):.1f} s, max {max(lags):.1f} s")
-    return check(env, key_path, figures, title)
+    return await asyncio.to_thread(check, env, key_path, figures, title)  # S3's relay runs on this loop
 
 
 async def main() -> int:
@@ -273,6 +274,8 @@ async def main() -> int:
     aws = {"AWS_ACCESS_KEY_ID": "proof", "AWS_SECRET_ACCESS_KEY": "proof", "AWS_DEFAULT_REGION": "us-east-1"}
     os.environ.update(aws)
     boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}").create_bucket(Bucket=BUCKET)
+    s3_link = Outage(s3_port)  # the service reaches S3 through it, so S3 can go down and come back
+    await s3_link.restore()
     double = RunningDouble(TwilioApiDouble(ACCOUNT_SID, AUTH_TOKEN))
     api = double.start()
     public, private = generate_keypair()
@@ -281,7 +284,7 @@ async def main() -> int:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TIPLINE_", "TWILIO_", "TELEGRAM_"))}, **aws,
         "PYTHONPATH": str(ROOT), "TIPLINE_ENV": "test", "TIPLINE_VAR_DIR": str(folder / "var"),
-        "REDIS_URL": redis_url, "STORE_URL": f"s3://{BUCKET}/reports", "S3_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
+        "REDIS_URL": redis_url, "STORE_URL": f"s3://{BUCKET}/reports", "S3_ENDPOINT_URL": f"http://127.0.0.1:{s3_link.port}",
         "ANALYST_PUBLIC_KEYS": public, "PSEUDONYM_KEY": base64.b64encode(os.urandom(32)).decode(),
         "SESSION_KEY": base64.b64encode(os.urandom(32)).decode(), "CHANNELS": "twilio", "QUEUE_NAME": "proof",
         "PUBLIC_BASE_URL": PUBLIC, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
@@ -315,10 +318,10 @@ async def main() -> int:
             await asyncio.to_thread(service.start_web, port)
             log.append(f"{time.monotonic() - began:.0f}s Redis restart (AOF)")
             await asyncio.to_thread(restart_redis, redis_server)
-            await asyncio.to_thread(s3.stop)
+            await s3_link.cut()
             log.append(f"{time.monotonic() - began:.0f}s S3 down for 8 s")
             await asyncio.sleep(8)
-            await asyncio.to_thread(s3.start)
+            await s3_link.restore()
             api.fail_next.extend([(500, {})] * 5 + [(429, {"Retry-After": "1"})] * 5)
             log.append(f"{time.monotonic() - began:.0f}s Twilio REST answers 500 x5 then 429 x5")
             print("  faults: " + "; ".join(log), flush=True)
@@ -334,6 +337,47 @@ async def main() -> int:
     print(f"\nweb processes' unhandled errors: {dict(errors) or 'none'} (logs in {folder})")
     print("proof:", "all checks passed" if ok else "CHECKS FAILED")
     return 0 if ok else 1
+
+
+class Outage:
+    """A TCP relay in front of a server: `cut()` refuses new connections and drops open ones, as a
+    server that went down does; `restore()` listens again on the same port. The server keeps its data."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.server: asyncio.Server | None = None
+        self.open: set[asyncio.StreamWriter] = set()
+
+    async def restore(self) -> None:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", self.port, reuse_address=True)
+
+    async def cut(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for writer in list(self.open):
+            writer.transport.abort()
+        self.open.clear()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.open.update((writer, upstream_writer))
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.transport.abort()
+
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+        self.open.discard(writer)
+        self.open.discard(upstream_writer)
 
 
 def restart_redis(server: EmbeddedRedis) -> None:

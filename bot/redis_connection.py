@@ -22,6 +22,9 @@ POOL_WAIT = 5
 RETRIES = 4
 """Up to 4 retries, 0.05 s to 1 s apart: covers a restart of a few seconds without holding a webhook."""
 HEALTH_CHECK_SECONDS = 10
+COMMAND_SECONDS = 10
+"""A command of the web process's (never a blocking one) that gets no answer in this long fails and is
+retried, instead of holding a webhook for ever on a half-dead connection."""
 _RETRY_ON = (ConnectionError, TimeoutError)
 
 
@@ -35,7 +38,7 @@ def async_redis(settings: Settings) -> Redis:
     """The web process's (and workers' short-lived loops') asyncio client."""
     pool = BlockingConnectionPool.from_url(
         _url(settings), max_connections=settings.redis_max_connections, timeout=POOL_WAIT,
-        health_check_interval=HEALTH_CHECK_SECONDS,
+        health_check_interval=HEALTH_CHECK_SECONDS, socket_timeout=COMMAND_SECONDS,
         retry=AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES, supported_errors=_RETRY_ON),
         retry_on_error=list(_RETRY_ON),
     )

@@ -190,7 +190,7 @@ async def client(settings: Settings, aiohttp_client: Any) -> Any:
 
 
 @pytest.mark.slow
-@settings(max_examples=int(600 * SCALE), **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=int(400 * SCALE), **COMMON)  # type: ignore[arg-type]
 @given(payload=update)
 async def test_every_authentic_telegram_update_gets_200(client: Any, payload: dict[str, Any]) -> None:
     response = await client.post("/webhooks/telegram", json=payload,
@@ -199,7 +199,7 @@ async def test_every_authentic_telegram_update_gets_200(client: Any, payload: di
 
 
 @pytest.mark.slow
-@settings(max_examples=int(600 * SCALE), **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=int(400 * SCALE), **COMMON)  # type: ignore[arg-type]
 @given(extra=twilio_fields, account=st.sampled_from([ACCOUNT_SID, "AC" + "1" * 32]))
 async def test_every_signed_twilio_webhook_gets_an_answer_or_a_4xx_never_a_5xx(
     client: Any, extra: dict[str, str], account: str,
@@ -214,7 +214,7 @@ async def test_every_signed_twilio_webhook_gets_an_answer_or_a_4xx_never_a_5xx(
 
 
 @pytest.mark.slow
-@settings(max_examples=int(300 * SCALE), **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=int(200 * SCALE), **COMMON)  # type: ignore[arg-type]
 @given(body=simulator_body)
 async def test_every_simulator_message_gets_an_answer_or_a_400(client: Any, body: Any) -> None:
     response = await client.post("/simulator/api/message", json=body)
@@ -235,7 +235,7 @@ step = st.one_of(
 
 
 @pytest.mark.slow
-@settings(max_examples=int(120 * SCALE), **COMMON)  # type: ignore[arg-type]
+@settings(max_examples=int(80 * SCALE), **COMMON)  # type: ignore[arg-type]
 @given(steps=st.lists(step, min_size=1, max_size=14))
 async def test_no_conversation_gets_stuck(client: Any, steps: list[tuple[str, Any]]) -> None:
     """Every message gets a reply (a redelivery gets none), and after any conversation a reporter

@@ -108,6 +108,7 @@ def restart(server: EmbeddedRedis) -> None:
     server.start()
 
 
+@pytest.mark.slow
 async def test_a_conversation_goes_on_without_a_500_after_redis_restarts(
     settings: Settings, aiohttp_client: Any, own_redis: EmbeddedRedis,
 ) -> None:
