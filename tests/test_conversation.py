@@ -233,6 +233,8 @@ async def test_delete_leaves_nothing_of_the_conversation_in_redis_or_the_store(
             assert open_status(settings.session_key, redis_client.get(key)) == DISCARDED, key
         elif key.startswith(b"tl:d:"):
             assert all(re.fullmatch(rb"-?[0-9]{1,19}", mark) for mark in redis_client.smembers(key)), key
+        elif key.startswith(b"tl:x:"):  # when the pseudonym deleted: replies queued before are never sent
+            assert re.fullmatch(rb"[0-9]+\.[0-9]+", redis_client.get(key) or b""), key
         elif key.startswith(b"tl:"):
             assert key == b"tl:q:sweeper", key  # the quiet sweeper's claim: a random token
         else:
