@@ -223,8 +223,8 @@ class SendLater(Payload):
     queued_at: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"channel": self.adapter, "address": self.address, "replies": [r.to_dict() for r in self.replies],
-                "who": self.who, "queued_at": self.queued_at}
+        data = {"channel": self.adapter, "address": self.address, "replies": [r.to_dict() for r in self.replies]}
+        return {**data, "who": self.who, "queued_at": self.queued_at} if self.who else data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SendLater:
