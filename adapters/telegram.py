@@ -238,6 +238,9 @@ class TelegramAdapter:
     async def discard_media(self, ref: MediaRef) -> None:
         """Telegram offers bots no way to delete a file; the chat itself is erased separately."""
 
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
+        """Nothing to do: a reporter erases a Telegram chat by pressing the button offered at the end."""
+
     async def close(self) -> None:
         await self.api.close()
 

@@ -164,7 +164,7 @@ class TwilioAdapter:
         except BadForm as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         replies = await handle(inbound)
-        return web.Response(text=twiml(replies, inbound.kind == "whatsapp"), content_type="application/xml")
+        return web.Response(text=twiml(replies, inbound.medium == "whatsapp"), content_type="application/xml")
 
     async def send(self, address: str, replies: list[Reply]) -> None:
         reporter, ours = split_address(address)
@@ -201,11 +201,11 @@ class TwilioAdapter:
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
         """Fetch with the account's credentials on the first hop only; `FetchUnavailable` (retry
         later) on 429/5xx or network trouble, `MediaRefused` for anything not acceptable."""
-        if ref.channel != self.name:
+        if ref.adapter != self.name:
             raise MediaRefused("media belongs to another channel")
         return await fetch(ref.locator, self.fetch_policy(limits), self.media_auth, ref.content_type)
 
-    async def discard_messages(self, message_ids: list[str], address: str | None = None) -> None:
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
         """Delete the conversation at Twilio (when `TWILIO_DELETE_MESSAGES`): the reporter's messages
         and, given the reply address, every message of ours to them — Twilio keeps bodies and media
         in its logs until they are deleted, and our review message repeats the whole report."""

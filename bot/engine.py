@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.base import Chat, Inbound, MediaLimits, MediaRef, NotDelivered, Reply
+from bot import metrics
 from bot.constants import MAX_MEDIA_PER_REPORT
 from bot.drafts import (
+    answer_draft,
+    consented,
     discarded_draft,
     legacy_receipt_hash,
     looks_like_receipt,
@@ -25,8 +28,9 @@ from bot.drafts import (
     receipt_hash,
     report_draft,
 )
+from bot.followup import FollowUps, Link
 from bot.identity import message_mark, pseudonym
-from bot.jobs import Draft, Enqueue, FetchMedia, Job, MediaItem, SendLater
+from bot.jobs import Draft, Enqueue, FetchMedia, Job, MediaItem, SendLater, media_items
 from bot.quiet import QuietTimer
 from bot.sessions import Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
@@ -63,7 +67,7 @@ def ends_quietly(message: Inbound) -> bool:
         return False
     if message.text.strip().strip(".!").upper() == "STOP":
         return True
-    return message.kind.rsplit(":", 1)[-1] == "sms" and opts_out(message.text)
+    return message.medium.rsplit(":", 1)[-1] == "sms" and opts_out(message.text)
 
 
 ERASE_CHAT = "erase_chat"
@@ -94,7 +98,9 @@ class Engine:
         quiet: QuietTimer | None = None,
         limits: MediaLimits | None = None,
         clock: Callable[[], float] = time.time,
+        followups: FollowUps | None = None,
     ) -> None:
+        self.followups = followups
         self.sessions = sessions
         self.flow = flow
         self.pseudonym_key = pseudonym_key
@@ -111,8 +117,8 @@ class Engine:
         With `chat` (channels that send while the webhook is open and can delete messages), the
         replies are sent inside the conversation's lock, so a burst of messages (an album) is
         answered in order, and the ids of both sides are kept to erase the chat at the end."""
-        who = pseudonym(self.pseudonym_key, message.channel, message.sender)
-        mark = message_mark(self.pseudonym_key, message.channel, message.message_id)
+        who = pseudonym(self.pseudonym_key, message.adapter, message.sender)
+        mark = message_mark(self.pseudonym_key, message.adapter, message.message_id)
         async with self.sessions.lock(who):
             handled, session = await self.sessions.open(who, mark)
             if handled:
@@ -124,8 +130,11 @@ class Engine:
             if ends_quietly(message):
                 await self._stop(who, mark, session)
                 return []
+            if session is None and self.followups is not None and (link := await self.followups.find(who)):
+                return await self._answer(who, mark, link, message, chat)
+            agreed = session is not None and consented(session.conversation, self.flow.spec)
             now = self.clock()
-            turn = await self._turn(who, session, message)
+            turn = await self._turn(who, session, message, erasing=chat is not None and chat.can_erase)
             if turn.deleted:
                 await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
             if chat is not None:
@@ -136,22 +145,23 @@ class Engine:
                 except NotDelivered as undelivered:
                     sent = undelivered.sent
                     await self._send_later(who, now, turn.session, undelivered.remaining)
-                turn.session.provider_messages.extend(sent)
+                if chat.can_erase:
+                    turn.session.erasable.extend(sent)
             if turn.ended:
                 await self.sessions.end(who, mark)
-                if chat is not None and chat.can_erase and turn.session.provider_messages:
-                    await self.sessions.keep_erasable(who, turn.session.provider_messages)
+                if chat is not None and chat.can_erase and turn.session.erasable:
+                    await self.sessions.keep_erasable(who, turn.session.erasable)
             else:
                 await self._keep(who, turn.session, mark)
-                await self._fetch_promptly(who, turn.session, turn.fetch)
+                await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
             return turn.replies
 
-    async def _turn(self, who: str, session: Session | None, message: Inbound) -> Turn:
+    async def _turn(self, who: str, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
         """Apply one message: the replies, the session as it now is, and whether it ended."""
         opening: list[Reply] | None = None
         if session is None:
             session, opening = self._start(message)
-        self._remember(session, message)
+        self._remember(session, message, erasing)
         attached, refused = self._attach(session, message)
         if not session.conversation.answers and looks_like_receipt(message.text) and (
                 await self.sessions.allow_receipt_guess(who, self.clock())) and (
@@ -173,12 +183,51 @@ class Engine:
         """STOP (or, on SMS, a carrier's opt-out word): the draft goes, with its media, and nothing
         is said (on SMS the carrier has opted the reporter out: a reply would fail)."""
         if session is None:
+            if self.followups is not None and await self.followups.find(who) is not None:
+                await self.followups.end(who)  # an opt-out ends follow-up too: never ask again
             await self.sessions.mark(who, mark)
             return
         await self._discard(session, session.conversation.media, whole=True)
         await self.sessions.mark_deleted(who, self.clock())
         await self.sessions.end(who, mark)
         log.info("conversation ended by a stop word; nothing kept")
+
+    async def _answer(self, who: str, mark: int, link: Link, message: Inbound, chat: Chat | None) -> list[Reply]:
+        """A reporter with a live follow-up link and no open conversation answers the analyst's question:
+        the message (text, files, a location) is filed at once as an addition linked to the report and
+        the question, and the reporter thanked. DELETE instead ends the thread (docs/follow-up.md)."""
+        assert self.followups is not None
+        conversation = self.flow.new_conversation(link.language)
+        conversation.addendum_to = link.report_id
+        session = Session(conversation=conversation, address=message.sender, adapter=message.adapter,
+                          medium=message.medium, report_id=secrets.token_hex(16), started_at=now_iso())
+        self._remember(session, message, erasing=chat is not None and chat.can_erase)
+        text = (message.text or "").strip()
+        if text and not message.media and self.flow.global_word(conversation, text) == "delete":
+            await self.followups.end(who)
+            await self._file(answer_draft(session, self.flow.spec, link.question_id, ended=True))
+            replies = [self.flow.message(conversation, "followup.ended")]
+        else:
+            attached, refused = self._attach(session, message)
+            replies = self._refusal(session, refused)
+            if text:
+                conversation.answers["answer"] = [text]
+            if message.location is not None:
+                place = message.location
+                conversation.answers["location"] = {
+                    "latitude": place.latitude, "longitude": place.longitude,
+                    **{k: v for k, v in (("address", place.address), ("label", place.label)) if v}}
+            if conversation.answers or attached:
+                await self._file(answer_draft(session, self.flow.spec, link.question_id))
+                await self.followups.heard(who, link)
+                replies.append(self.flow.message(conversation, "followup.thanks"))
+        if chat is not None:
+            try:
+                await chat.send(replies)
+            except NotDelivered as undelivered:
+                await self._send_later(who, self.clock(), session, undelivered.remaining)
+        await self.sessions.mark(who, mark)
+        return replies
 
     async def _erase(self, who: str, mark: int, message: Inbound, chat: Chat) -> None:
         """The reporter pressed "erase this chat": delete both sides of the finished conversation."""
@@ -194,8 +243,8 @@ class Engine:
         session = Session(
             conversation=conversation,
             address=message.sender,
-            adapter=message.channel,
-            medium=message.kind,
+            adapter=message.adapter,
+            medium=message.medium,
             report_id=secrets.token_hex(16),
             started_at=now_iso(),
         )
@@ -238,11 +287,11 @@ class Engine:
         return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]
 
     @staticmethod
-    def _remember(session: Session, message: Inbound) -> None:
+    def _remember(session: Session, message: Inbound, erasing: bool) -> None:
         """Keep the provider's ids of the reporter's messages (encrypted, in the session) so that
         the chat can be erased (Telegram) or the provider's copies deleted after filing (Twilio)."""
         if message.provider_message_ids:
-            session.provider_messages.extend(message.provider_message_ids)
+            (session.erasable if erasing else session.provider_messages).extend(message.provider_message_ids)
 
     def _attach(self, session: Session, message: Inbound) -> tuple[list[MediaItem], int]:
         """Add the message's media to the draft; returns (the new items, how many were refused).
@@ -265,6 +314,13 @@ class Engine:
     def _refusal(self, session: Session, refused: int) -> list[Reply]:
         return [self.flow.message(session.conversation, "media.refused")] if refused else []
 
+    def _to_fetch(self, turn: Turn, agreed_before: bool) -> list[MediaItem]:
+        """Consent first: files sent before the reporter agrees stay references at the provider;
+        all of them are fetched once they agree (a "no" drops them with the draft)."""
+        if not consented(turn.session.conversation, self.flow.spec):
+            return []
+        return turn.fetch if agreed_before else list(media_items(turn.session.conversation.media))
+
     async def _fetch_promptly(self, who: str, session: Session, items: list[MediaItem]) -> None:
         """Fetch new media from the provider now (its links can expire); filing uses what is stored.
 
@@ -283,6 +339,7 @@ class Engine:
     async def _file(self, draft: Draft) -> None:
         payload = draft.seal(self.session_key)
         await asyncio.to_thread(self.enqueue, Job.FILE_REPORT, payload, f"file-{draft.report_id}")
+        metrics.REPORTS.labels(draft.status).inc()
         log.info("report submitted for filing (status=%s, media=%d)", draft.status, len(draft.media))
 
     async def _discard(self, session: Session, media: list[dict[str, Any]], whole: bool = False) -> None:

@@ -61,6 +61,16 @@ class RedisKeys:
         """When conversation `who` was last deleted by its reporter: replies queued before are never sent."""
         return f"{self.prefix}:x:{who}"
 
+    @property
+    def job_outcomes(self) -> str:
+        """Worker metrics: a hash of job outcome counts by job name (`file_report|succeeded`)."""
+        return f"{self.prefix}:metrics:jobs"
+
+    @property
+    def job_seconds(self) -> str:
+        """Worker metrics: a hash of job duration buckets and sums by job name."""
+        return f"{self.prefix}:metrics:seconds"
+
     def followup_link(self, who: str) -> str:
         """The encrypted link from reporter `who` to the report and question they may answer."""
         return f"{self.prefix}:f:{who}"

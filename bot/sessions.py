@@ -42,6 +42,11 @@ from flows.machine import Conversation
 
 log = logging.getLogger("tipline.sessions")
 
+SESSION_FORMAT = 1
+"""The layout of a stored session (`v`). Changes are additive: a release reads sessions of its own
+and earlier formats (the first release wrote none: 0) and ignores fields it does not know, so
+processes of two releases can share live conversations during a deploy (docs/operations.md)."""
+
 
 @dataclass
 class Session:
@@ -49,8 +54,9 @@ class Session:
 
     `adapter` is the adapter that carries it (its `name`: "twilio", "telegram"), `medium` what the
     reporter uses ("whatsapp", "sms"; empty when the adapter has one). `provider_messages` are the
-    provider's ids of the conversation's messages, kept so the chat can be erased (Telegram: both
-    sides) or the provider's copies deleted after filing (Twilio: the reporter's).
+    provider's ids of the reporter's messages, kept (by adapters that list them) so a worker can
+    delete the provider's copies after filing (Twilio); `erasable` are both sides' ids in a chat
+    the reporter may erase at the end (Telegram).
     """
 
     conversation: Conversation
@@ -65,6 +71,7 @@ class Session:
     reminded_at: int | None = None
     """The `messages` count when the reporter was last reminded."""
     provider_messages: list[str] = field(default_factory=list)
+    erasable: list[str] = field(default_factory=list)
 
     @property
     def reported_medium(self) -> str:
@@ -73,8 +80,9 @@ class Session:
 
     def to_bytes(self) -> bytes:
         extra: dict[str, Any] = {"t0": self.started_at, "n": self.messages, "q": self.last_message_at,
-                                 "r": self.reminded_at, "ids": self.provider_messages}
+                                 "r": self.reminded_at, "ids": self.provider_messages, "e": self.erasable}
         data = {
+            "v": SESSION_FORMAT,
             "c": self.conversation.to_dict(),
             "a": self.address,
             "ch": self.adapter,
@@ -99,6 +107,7 @@ class Session:
             last_message_at=float(extra.get("q", 0)),
             reminded_at=extra.get("r"),
             provider_messages=[str(i) for i in extra.get("ids", [])],
+            erasable=[str(i) for i in extra.get("e", [])],
         )
 
 
