@@ -164,7 +164,7 @@ def test_every_simulator_body_is_an_inbound_message_or_a_400(body: Any) -> None:
         inbound = SIMULATOR.parse(body)
     except web.HTTPBadRequest:
         return
-    assert inbound.channel == "simulator" and inbound.kind.startswith("simulator:")
+    assert inbound.adapter == "simulator" and inbound.medium.startswith("simulator:")
 
 
 # --- webhooks over HTTP, through the real app and a real Redis ---------------------------------------------
