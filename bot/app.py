@@ -156,6 +156,7 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
         clock=clock,
+        addition_window=settings.addition_window,
         followups=FollowUps(redis, settings.session_key, settings.followup_ttl),
     )
     adapters = load_adapters(settings)
