@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests need (headless Chromium for page tests, prometheus for rule checks);
 # installed once on a fresh machine, skipped when present.
 DEBIAN_PACKAGES := chromium prometheus
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +26,7 @@ lint: $(STAMP)
 
 system:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi
 
 test: system lint
 	$(BIN)/pytest -q

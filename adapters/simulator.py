@@ -1,7 +1,9 @@
 """The simulator: a local web page where a person chats with the bot as a reporter would.
 
 Dev only (production refuses it). It speaks plain JSON: the page posts a message and gets the
-replies back; uploads are kept under var/simulator until a worker has filed them.
+replies back, shaped as the chosen channel shows them (`adapters.simulator_look`); uploads are kept
+under var/simulator until a worker has filed them. The Telegram look behaves as a Telegram chat does:
+it can erase both sides of the conversation at the end, and it passes no phone country.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from adapters.base import Handler, Inbound, Location, MediaLimits, MediaRef, MediaRefused, Reply
+from adapters.simulator_look import look
 from config.settings import Settings
 
 PAGE = Path(__file__).with_name("simulator.html")
 _ID = re.compile(r"^[0-9a-f]{32}$")
 KINDS = ("whatsapp", "sms", "telegram")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 def checked_sender(sender: object) -> str:
@@ -30,11 +34,25 @@ def checked_sender(sender: object) -> str:
     return sender
 
 
-def render(replies: list[Reply]) -> list[dict[str, Any]]:
-    return [
-        {"text": r.text, "rtl": r.rtl, "choices": [{"key": c.key, "label": c.label} for c in r.choices]}
-        for r in replies
-    ]
+class PageChat:
+    """The page as a Telegram chat: replies get ids, and erasing names the bubbles to remove."""
+
+    can_erase = True
+
+    def __init__(self) -> None:
+        self.bubbles: list[dict[str, Any]] = []
+        self.erased: list[str] = []
+
+    async def send(self, replies: list[Reply]) -> list[str]:
+        ids = []
+        for bubble in look(replies, "telegram"):
+            bubble["id"] = f"bot-{secrets.token_hex(6)}"
+            ids.append(bubble["id"])
+            self.bubbles.append(bubble)
+        return ids
+
+    async def erase(self, message_ids: list[str]) -> None:
+        self.erased.extend(message_ids)
 
 
 class SimulatorAdapter:
@@ -58,14 +76,18 @@ class SimulatorAdapter:
             except (ValueError, UnicodeDecodeError):
                 raise web.HTTPBadRequest(text="body must be JSON") from None
             inbound = self.parse(body)
-            replies = await handle(inbound)
-            return web.json_response({"replies": render(replies)})
+            if inbound.kind != "simulator:telegram":
+                return web.json_response({"replies": look(await handle(inbound), inbound.kind.split(":")[1])})
+            chat = PageChat()
+            await handle(inbound, chat)
+            return web.json_response({"replies": chat.bubbles, "erase": chat.erased})
 
         async def upload(request: web.Request) -> web.Response:
             return web.json_response(await self.save_upload(request))
 
         async def outbox(request: web.Request) -> web.Response:
-            return web.json_response({"replies": self.take_outbox(checked_sender(request.query.get("sender")))})
+            sender = checked_sender(request.query.get("sender"))
+            return web.json_response({"replies": self.take_outbox(sender, request.query.get("kind", "whatsapp"))})
 
         return [
             web.get("/simulator", page),
@@ -100,9 +122,14 @@ class SimulatorAdapter:
                 MediaRef(self.name, item["id"], kind=str(item.get("kind") or "photo"),
                          content_type=item.get("content_type"))
             )
-        look = str(body["kind"]) if body.get("kind") in KINDS else "whatsapp"
-        kind = f"simulator:{look}"  # analysts must never mistake a simulated report for a real one
+        phone = str(body["kind"]) if body.get("kind") in KINDS else "whatsapp"
+        kind = f"simulator:{phone}"  # analysts must never mistake a simulated report for a real one
         choice = body.get("choice") if isinstance(body.get("choice"), str) else None
+        country = body.get("country")
+        if country is not None and (not isinstance(country, str) or not _COUNTRY.match(country)):
+            raise web.HTTPBadRequest(text="country must be two capital letters (ISO 3166-1), or left out")
+        if phone == "telegram":
+            country = None  # Telegram tells a bot no phone number, so no country
         return Inbound(
             channel=self.name,
             sender=sender,
@@ -113,6 +140,8 @@ class SimulatorAdapter:
             choice=choice,
             kind=kind,
             language_hint=body.get("language") if isinstance(body.get("language"), str) else None,
+            country_hint=country,
+            provider_message_ids=(message_id,) if phone == "telegram" else (),
         )
 
     async def save_upload(self, request: web.Request) -> dict[str, Any]:
@@ -142,22 +171,23 @@ class SimulatorAdapter:
         return self.outbox / f"{hashlib.sha256(address.encode()).hexdigest()[:32]}.jsonl"
 
     async def send(self, address: str, replies: list[Reply]) -> None:
-        """Later messages (reminders, replies sent after an outage) wait in an outbox the page polls."""
+        """Later messages (reminders, replies sent after an outage) wait in an outbox the page polls;
+        the page shapes them for the channel it shows."""
         self.outbox.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._outbox(address).open("a", encoding="utf-8") as handle:
-            for item in render(replies):
-                handle.write(json.dumps(item) + "\n")
+            for reply in replies:
+                handle.write(json.dumps(reply.to_dict()) + "\n")
 
-    def take_outbox(self, address: str) -> list[dict[str, Any]]:
+    def take_outbox(self, address: str, kind: str = "whatsapp") -> list[dict[str, Any]]:
         path = self._outbox(address)
         taken = path.with_suffix(".taking")
         try:
             path.rename(taken)
         except FileNotFoundError:
             return []
-        items = [json.loads(line) for line in taken.read_text(encoding="utf-8").splitlines() if line]
+        items = [Reply.from_dict(json.loads(line)) for line in taken.read_text(encoding="utf-8").splitlines() if line]
         taken.unlink()
-        return items
+        return look(items, kind if kind in KINDS else "whatsapp")
 
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
         if not _ID.match(ref.locator):

@@ -29,3 +29,26 @@ def segments(text: str) -> int:
         units = len(text.encode("utf-16-le")) // 2
         single, multi = 70, 67
     return 1 if units <= single else math.ceil(units / multi)
+
+
+OPT_OUT_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "ARRET", "ARRÊT"})
+"""Messages that, sent alone by SMS to a long code or toll-free number, opt the sender out at the
+carrier/Twilio: every later message to them fails (Twilio error 21610) until they send START."""
+CARRIER_HELP_WORDS = frozenset({"HELP", "INFO"})
+"""Messages that draw the carrier's/Twilio's own help reply as well as ours."""
+RESERVED_WORDS = OPT_OUT_WORDS | CARRIER_HELP_WORDS
+
+
+def opts_out(text: str | None) -> bool:
+    """True when an SMS of `text` opts its sender out at the carrier (one reserved word alone,
+    any case, surrounding spaces and punctuation ignored, as carriers match it)."""
+    if not text:
+        return False
+    return text.strip().strip(".!").upper() in OPT_OUT_WORDS
+
+
+def reserved_in(text: str) -> list[str]:
+    """Reserved words a message asks the reporter to send (written in capitals, as prompts name
+    the words to send): on SMS such a word would opt them out or draw the carrier's reply."""
+    return sorted({word for word in text.replace(",", " ").replace(".", " ").replace(":", " ").split()
+                   if word.strip("()\"'«»") in RESERVED_WORDS})

@@ -61,7 +61,10 @@ class Phone(Reporter):
 
 
 def rendered(replies: list[dict[str, Any]]) -> list[str]:
-    return [r["text"] + "".join(f"\n{i}. {c['label']}" for i, c in enumerate(r["choices"], 1)) for r in replies]
+    """Bubbles as read: tappable choices as "N. label" lines (text-only bubbles are numbered already)."""
+    return [r["text"] + ("" if r.get("shape") in ("text", "sms") else
+                         "".join(f"\n{i}. {c['label']}" for i, c in enumerate(r["choices"], 1)))
+            for r in replies]
 
 
 def texts(replies: list[str] | list[dict[str, Any]]) -> str:

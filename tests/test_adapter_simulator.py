@@ -13,6 +13,7 @@ from adapters.base import Choice, Reply
 from adapters.simulator import SimulatorAdapter
 from bot.app import make_app
 from config.settings import Settings, SettingsError, load_settings
+from tests.chat import rendered
 from tests.contract import AdapterContract
 
 
@@ -26,8 +27,7 @@ class SimulatorPhone:
         self.last = body
         response = await self.client.post("/simulator/api/message", json=body)
         assert response.status == 200, await response.text()
-        replies = (await response.json())["replies"]
-        return [r["text"] + "".join(f"\n{i}. {c['label']}" for i, c in enumerate(r["choices"], 1)) for r in replies]
+        return rendered((await response.json())["replies"])
 
     def _body(self, **fields: Any) -> dict[str, Any]:
         return {"sender": self.sender, "message_id": str(uuid.uuid4()), "kind": "whatsapp", **fields}
@@ -87,7 +87,15 @@ async def test_later_messages_reach_the_page_through_its_outbox(settings: Settin
     phone = SimulatorPhone(client)
     await SimulatorAdapter(settings).send(phone.sender, [Reply("Are you still there?", (Choice("yes", "Yes"),))])
     first = await (await client.get("/simulator/api/outbox", params={"sender": phone.sender})).json()
-    assert first["replies"] == [{"text": "Are you still there?", "rtl": False,
+    assert first["replies"] == [{"text": "Are you still there?", "rtl": False, "shape": "buttons",
                                  "choices": [{"key": "yes", "label": "Yes"}]}]
     again = await (await client.get("/simulator/api/outbox", params={"sender": phone.sender})).json()
     assert again["replies"] == [], "each message is shown once"
+
+
+async def test_a_phone_country_must_be_a_country_code(settings: Settings, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(make_app(settings))
+    body = {"sender": "sim-12345678", "message_id": "m1", "kind": "sms", "text": "hello", "country": "gb'--"}
+    response = await client.post("/simulator/api/message", json=body)
+    assert response.status == 400
+    assert "country" in await response.text()

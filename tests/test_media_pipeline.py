@@ -6,8 +6,10 @@ import hashlib
 import io
 from typing import Any
 
+import mutagen
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 
 from adapters.base import MediaLimits, MediaRefused
 from bot.app import make_app
@@ -15,7 +17,18 @@ from config.settings import Settings
 from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
 from tests.conftest import AnalystKey, run_burst_worker
-from tests.media_samples import DEVICE, image, mp4_with_location
+from tests.media_samples import (
+    AUTHOR,
+    DEVICE,
+    MP3_FRAMES,
+    TAGGED_BY,
+    image,
+    mp3_with_tags,
+    mp4_with_location,
+    ogg_opus_with_tags,
+    pdf_with_author,
+    wav_with_info,
+)
 from tests.scenario import complete_report
 from tests.test_adapter_simulator import SimulatorPhone
 from workers.media import prepare
@@ -114,3 +127,58 @@ def test_a_video_cut_short_is_kept_as_evidence_and_flagged_as_not_fully_cleaned(
     video = mp4_with_location()[:-20]
     prepared = prepare(video, LIMITS)
     assert prepared.metadata == "kept" and b"+45.7639" not in prepared.data
+
+
+@pytest.mark.parametrize("make, content_type", [
+    (ogg_opus_with_tags, "audio/ogg"), (mp3_with_tags, "audio/mpeg"), (wav_with_info, "audio/wav"),
+])
+def test_audio_tags_are_removed_and_the_sound_kept(make: Any, content_type: str) -> None:
+    tagged = make()
+    prepared = prepare(tagged, LIMITS)
+    assert prepared.content_type == content_type and prepared.metadata == "removed"
+    assert TAGGED_BY.encode() not in prepared.data and AUTHOR.encode() not in prepared.data
+    again = prepare(prepared.data, LIMITS)
+    assert again.metadata == "none" and again.data == prepared.data, "a clean file stays byte for byte"
+    if content_type == "audio/mpeg":
+        assert prepared.data == MP3_FRAMES
+    if content_type == "audio/ogg":
+        assert b"\xf8\xff\xfe" in prepared.data and mutagen.File(io.BytesIO(prepared.data)).info.channels == 1
+
+
+def test_pdf_document_information_and_xmp_are_removed() -> None:
+    prepared = prepare(pdf_with_author(), LIMITS)
+    assert prepared.metadata == "removed" and AUTHOR.encode() not in prepared.data
+    reader = PdfReader(io.BytesIO(prepared.data))
+    assert len(reader.pages) == 1 and not reader.metadata and "/Metadata" not in reader.trailer["/Root"]
+
+
+def test_a_pdf_that_cannot_be_cleaned_is_kept_with_the_reason() -> None:
+    damaged = b"%PDF-1.7\n" + b"\x00garbage" * 20
+    prepared = prepare(damaged, LIMITS)
+    assert prepared.metadata == "kept" and prepared.data == damaged
+    assert "PDF could not be read" in prepared.note
+
+
+@pytest.mark.parametrize("sample, kind, content_type, secret", [
+    (ogg_opus_with_tags, "voice", "audio/ogg", TAGGED_BY),
+    (pdf_with_author, "document", "application/pdf", AUTHOR),
+    (mp4_with_location, "video", "video/mp4", "+45.7639"),
+])
+async def test_what_analysts_decrypt_has_no_tags_author_or_location(
+    sample: Any, kind: str, content_type: str, secret: str,
+    settings: Settings, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey, aiohttp_client: Any,
+) -> None:
+    """A voice note, a document and a video sent through the simulator channel, filed by a real worker."""
+    data = sample()
+    assert secret.encode() in data
+    phone = SimulatorPhone(await aiohttp_client(make_app(settings)))
+    phone.file_type, phone.file_kind = content_type, kind
+    await complete_report(phone, [data])
+    assert run_burst_worker(service_env).returncode == 0
+
+    [opened] = list_reports(store, analyst_key.load())
+    assert opened.report is not None
+    [item] = opened.report["media"]
+    stored = open_media(store, analyst_key.load(), item["id"])
+    assert secret.encode() not in stored
+    assert item["metadata"] == "removed" and item["content_type"] == content_type

@@ -76,6 +76,7 @@ def store_media(context: WorkerContext, item: dict[str, Any]) -> dict[str, Any]:
         "size": prepared.size,
         "sha256": prepared.sha256,
         "metadata": prepared.metadata,
+        **({"note": prepared.note} if prepared.note else {}),
     }
     if not status.claim(media_id, entry):
         return _refused(entry, DISCARDED_NOTE)

@@ -1,9 +1,10 @@
 """Media checks before sealing: the real type from the bytes, and metadata removed without re-encoding.
 
 What a caller may rely on: `prepare` either returns the bytes to seal (metadata that can identify a
-reporter — EXIF/XMP with GPS and device, comments, MP4 user data — removed) or raises
-`MediaRefused` with a short note that is safe to log and to show an analyst. Removal is lossless:
-an image without metadata comes out byte for byte as it came in.
+reporter — EXIF/XMP with GPS and device, comments, MP4 user data, audio tags, PDF document
+information and XMP — removed) or raises `MediaRefused` with a short note that is safe to log and
+to show an analyst. Removal is lossless for images and audio: a file without metadata comes out byte
+for byte as it came in. `metadata == "kept"` only when cleaning failed, and `note` says why.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import io
 import struct
 from dataclasses import dataclass
 
+import mutagen
+from mutagen import apev2, id3
 from PIL import Image
+from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PyPdfError
 
 from adapters.base import MediaLimits, MediaRefused
 
@@ -24,7 +29,8 @@ class Prepared:
 
     data: bytes
     content_type: str
-    metadata: str  # "removed", "none" (nothing found) or "kept" (a type or file we could not fully clean)
+    metadata: str  # "removed", "none" (nothing found) or "kept" (a file we could not fully clean)
+    note: str = ""  # why metadata was kept, for the analyst
 
     @property
     def size(self) -> int:
@@ -238,6 +244,97 @@ def prepare(data: bytes, limits: MediaLimits) -> Prepared:
         try:
             changed = _blank_mp4(buffer, 0, len(buffer))
         except _Malformed:  # keep the evidence; what could be reached is blanked, the rest is flagged
-            return Prepared(bytes(buffer), content_type, "kept")
+            return Prepared(bytes(buffer), content_type, "kept", "the video's structure is damaged: "
+                            "metadata after the damage could not be removed")
         return Prepared(bytes(buffer) if changed else data, content_type, "removed" if changed else "none")
-    return Prepared(data, content_type, "kept")
+    if content_type.startswith("audio/"):
+        return clean_audio(data, content_type)
+    if content_type == "application/pdf":
+        return clean_pdf(data)
+    return Prepared(data, content_type, "kept", f"no metadata cleaner for {content_type}")
+
+
+# -- audio and documents ------------------------------------------------------------------------
+
+_WAV_DROP = {b"LIST", b"id3 ", b"ID3 ", b"bext", b"iXML", b"cart", b"DISP", b"_PMX", b"axml"}
+"""RIFF/WAVE chunks that hold text about the recording (INFO comments, broadcast origin, XMP)."""
+
+
+def _strip_wav(data: bytes) -> bytes:
+    out = [data[:12]]
+    pos = 12
+    while pos + 8 <= len(data):
+        kind = data[pos:pos + 4]
+        (length,) = struct.unpack("<I", data[pos + 4:pos + 8])
+        chunk = data[pos:pos + 8 + length + (length & 1)]
+        if len(chunk) < 8 + length:
+            raise _Malformed
+        if kind not in _WAV_DROP:
+            out.append(chunk)
+        pos += len(chunk)
+    body = b"".join(out)[8:]
+    return data if len(body) + 8 == len(data) else b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def _untag(data: bytes) -> bytes:
+    """ID3v1/v2 and APEv2 tags (MP3, AAC), Vorbis/Opus comments (Ogg) removed by mutagen."""
+    buffer = io.BytesIO(data)
+    if data.startswith(b"OggS"):
+        audio = mutagen.File(buffer)
+        if audio is None:
+            raise _Malformed
+        if audio.tags:
+            audio.delete(buffer)
+    else:
+        id3.delete(buffer, delete_v1=True, delete_v2=True)
+        apev2.delete(buffer)
+    return buffer.getvalue()
+
+
+def _tags_left(data: bytes) -> bool:
+    audio = mutagen.File(io.BytesIO(data))
+    return bool(audio is not None and audio.tags)
+
+
+def clean_audio(data: bytes, content_type: str) -> Prepared:
+    """Voice notes and audio files without tags (a comment such as "Processed by SoX", artist,
+    encoder settings, a recording place); the sound itself is left untouched."""
+    if content_type == "audio/amr":
+        return Prepared(data, content_type, "none")  # AMR has no place for metadata
+    try:
+        cleaned = _strip_wav(data) if content_type == "audio/wav" else _untag(data)
+        if content_type != "audio/wav" and _tags_left(cleaned):
+            return Prepared(data, content_type, "kept", "audio tags remained after cleaning")
+    except (_Malformed, mutagen.MutagenError, struct.error, ValueError) as exc:
+        return Prepared(data, content_type, "kept", f"the audio file could not be read to remove its tags "
+                                                     f"({type(exc).__name__})")
+    return Prepared(cleaned, content_type, "removed" if cleaned != data else "none")
+
+
+_PDF_PRIVATE = ("/Metadata", "/PieceInfo")
+"""XMP streams and application data (author, editing software, paths) in the catalog and on pages."""
+
+
+def clean_pdf(data: bytes) -> Prepared:
+    """A PDF rewritten without its document information (author, creator, producer, dates), XMP
+    and private application data; objects nothing refers to any more (earlier revisions, which may
+    hold an earlier author) are dropped, so every PDF is rewritten."""
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            return Prepared(data, "application/pdf", "kept", "the PDF is encrypted: its metadata could not be removed")
+        root = reader.root_object
+        found = bool(reader.metadata) or any(key in root for key in _PDF_PRIVATE) or any(
+            key in page for page in reader.pages for key in _PDF_PRIVATE)
+        writer = PdfWriter(clone_from=reader)
+        writer.metadata = None
+        for holder in (writer.root_object, *writer.pages):
+            for key in _PDF_PRIVATE:
+                holder.pop(key, None)
+        writer.compress_identical_objects(remove_duplicates=False, remove_unreferenced=True)
+        output = io.BytesIO()
+        writer.write(output)
+    except (PyPdfError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        return Prepared(data, "application/pdf", "kept", f"the PDF could not be read to remove its metadata "
+                                                          f"({type(exc).__name__})")
+    return Prepared(output.getvalue(), "application/pdf", "removed" if found else "none")
