@@ -29,7 +29,16 @@ from typing import Any
 import aiohttp
 from redis import Redis
 
-from bench.common import bench_environment, free_port, machine_load, percentile, profiled, spread, wait_for_port
+from bench.common import (
+    bench_environment,
+    cpu_seconds,
+    free_port,
+    machine_load,
+    percentile,
+    profiled,
+    spread,
+    wait_for_port,
+)
 
 SENDERS = int(os.environ.get("BENCH_SENDERS", "320"))
 CONNECTIONS = 64
@@ -159,10 +168,6 @@ def load_main(port: int, public: str, round_tag: str, rate: str, out: str) -> No
 
 
 # -- the benchmark -------------------------------------------------------------------------------
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_run(kind: str, env: dict[str, str], round_tag: str, rate: float | None) -> dict[str, float]:
