@@ -12,6 +12,7 @@ import re
 import secrets
 from typing import Any
 
+from bot.jobs import Discard, Draft, ProviderCopies, media_items
 from bot.sessions import Session
 from flows.spec import FlowSpec
 from secure_store.report import now_iso
@@ -51,46 +52,43 @@ def legacy_receipt_hash(receipt: str, pepper: bytes) -> str:
 
 
 def report_draft(session: Session, spec: FlowSpec, status: str, receipt_digest: str | None = None,
-                 notes: tuple[str, ...] = ()) -> dict[str, Any]:
+                 notes: tuple[str, ...] = ()) -> Draft:
     """The report as the worker files it. The reply address goes in only if the reporter agreed."""
     conversation = session.conversation
     answers = dict(conversation.answers)
     follow_up = None
     if spec.follow_up and answers.get(spec.follow_up) is True:
         follow_up = {"channel": session.reported_medium, "address": session.address}
-    return {
-        "report_id": session.report_id,
-        "status": status,
-        "urgent": bool(spec.urgent and answers.get(spec.urgent) is True),
-        "channel": session.reported_medium,
-        "language": conversation.language,
-        "started_at": session.started_at,
-        "submitted_at": now_iso(),
-        "answers": answers,
-        "media": conversation.media,
-        "receipt_hash": receipt_digest,
-        "follow_up": follow_up,
-        "notes": list(notes),
-        "addendum_to": conversation.addendum_to,
-        **provider_copies(session),
-    }
+    return Draft(
+        report_id=session.report_id,
+        status=status,
+        urgent=bool(spec.urgent and answers.get(spec.urgent) is True),
+        medium=session.reported_medium,
+        language=conversation.language,
+        started_at=session.started_at,
+        submitted_at=now_iso(),
+        answers=answers,
+        media=media_items(conversation.media),
+        receipt_hash=receipt_digest,
+        follow_up=follow_up,
+        notes=notes,
+        addendum_to=conversation.addendum_to,
+        copies=provider_copies(session),
+    )
 
 
-def provider_copies(session: Session) -> dict[str, Any]:
+def provider_copies(session: Session) -> ProviderCopies:
     """What a worker needs to delete the conversation at the provider once it is filed or wiped:
     the adapter, the provider's ids of the messages (kept only by channels that use them) and,
     with those, the reply address (to find our own replies)."""
-    ids = list(session.provider_messages)
-    return {"adapter": session.adapter, "provider_messages": ids,
-            "provider_address": session.address if ids else None}
+    ids = tuple(session.provider_messages)
+    return ProviderCopies(session.adapter, ids, session.address if ids else None)
 
 
-def discarded_draft(session: Session, media: list[dict[str, Any]], whole: bool) -> dict[str, Any]:
+def discarded_draft(session: Session, media: list[dict[str, Any]], whole: bool) -> Discard:
     """The `discard_draft` job's payload: these media, and the provider's copies of the whole
     conversation when all of it goes (DELETE, CANCEL, expiry) rather than part (RESTART)."""
-    if whole:
-        return {"media": media, **provider_copies(session)}
-    return {"media": media, "adapter": session.adapter, "provider_messages": [], "provider_address": None}
+    return Discard(media_items(media), provider_copies(session) if whole else ProviderCopies(session.adapter))
 
 
 def worth_filing(session: Session, spec: FlowSpec) -> bool:

@@ -25,10 +25,11 @@ from bot.drafts import (
     report_draft,
 )
 from bot.identity import message_mark, pseudonym
-from bot.jobs import Enqueue, Job, seal_payload
+from bot.jobs import Draft, Enqueue, FetchMedia, Job, MediaItem, SendLater
 from bot.quiet import QuietTimer
 from bot.sessions import Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
+from flows.sms import opts_out
 from secure_store.report import now_iso
 
 log = logging.getLogger("tipline.engine")
@@ -54,6 +55,16 @@ def country_of(message: Inbound) -> str | None:
     return hint[1].upper() if len(hint) == 2 and len(hint[1]) == 2 and hint[1].isalpha() else None
 
 
+def ends_quietly(message: Inbound) -> bool:
+    """STOP alone ends a conversation quietly on every channel; on SMS so does each word the
+    carriers take as an opt-out (CANCEL, END, QUIT...: Twilio then blocks every reply)."""
+    if message.media or message.location or message.choice or not message.text:
+        return False
+    if message.text.strip().strip(".!").upper() == "STOP":
+        return True
+    return message.kind.rsplit(":", 1)[-1] == "sms" and opts_out(message.text)
+
+
 ERASE_CHAT = "erase_chat"
 """The choice key of the "erase this chat" button offered at the end on channels that can."""
 
@@ -66,7 +77,7 @@ class Turn:
     replies: list[Reply]
     session: Session
     ended: bool = False
-    fetch: list[dict[str, Any]] = field(default_factory=list)
+    fetch: list[MediaItem] = field(default_factory=list)
 
 
 class Engine:
@@ -103,6 +114,9 @@ class Engine:
                 return []
             if chat is not None and message.choice == ERASE_CHAT:
                 await self._erase(who, mark, message, chat)
+                return []
+            if ends_quietly(message):
+                await self._stop(who, mark, session)
                 return []
             turn = await self._turn(session, message)
             if chat is not None:
@@ -144,6 +158,16 @@ class Engine:
         if outcome.end is None:
             return Turn(outcome.replies, session, fetch=attached)
         return Turn(await self._finish(session, outcome), session, ended=True)
+
+    async def _stop(self, who: str, mark: int, session: Session | None) -> None:
+        """STOP (or, on SMS, a carrier's opt-out word): the draft goes, with its media, and nothing
+        is said (on SMS the carrier has opted the reporter out: a reply would fail)."""
+        if session is None:
+            await self.sessions.mark(who, mark)
+            return
+        await self._discard(session, session.conversation.media, whole=True)
+        await self.sessions.end(who, mark)
+        log.info("conversation ended by a stop word; nothing kept")
 
     async def _erase(self, who: str, mark: int, message: Inbound, chat: Chat) -> None:
         """The reporter pressed "erase this chat": delete both sides of the finished conversation."""
@@ -209,20 +233,20 @@ class Engine:
         if message.provider_message_ids:
             session.provider_messages.extend(message.provider_message_ids)
 
-    def _attach(self, session: Session, message: Inbound) -> tuple[list[dict[str, Any]], int]:
+    def _attach(self, session: Session, message: Inbound) -> tuple[list[MediaItem], int]:
         """Add the message's media to the draft; returns (the new items, how many were refused).
 
         Media the provider already tells us are of a refused type or too large are refused at
         once (the reporter is told); the worker checks the real bytes again."""
         media = session.conversation.media
-        added: list[dict[str, Any]] = []
+        added: list[MediaItem] = []
         refused = 0
         for ref in message.media:
             if self.limits and not acceptable(ref, self.limits):
                 refused += 1
             elif len(media) < MAX_MEDIA_PER_REPORT:
-                added.append({"id": secrets.token_hex(16), "ref": ref.to_dict()})
-                media.append(added[-1])
+                added.append(MediaItem(secrets.token_hex(16), ref))
+                media.append(added[-1].to_dict())
             else:
                 refused += 1
         return added, refused
@@ -230,31 +254,30 @@ class Engine:
     def _refusal(self, session: Session, refused: int) -> list[Reply]:
         return [self.flow.message(session.conversation, "media.refused")] if refused else []
 
-    async def _fetch_promptly(self, who: str, session: Session, items: list[dict[str, Any]]) -> None:
+    async def _fetch_promptly(self, who: str, session: Session, items: list[MediaItem]) -> None:
         """Fetch new media from the provider now (its links can expire); filing uses what is stored.
 
         Enqueued after the draft is saved, so a crash in between leaves filing to fetch them itself.
         The job knows the conversation (by pseudonym) so it can tell the reporter if a file is refused."""
         for item in items:
-            payload = seal_payload(self.session_key, {**item, "report_id": session.report_id, "who": who})
-            await asyncio.to_thread(self.enqueue, Job.FETCH_MEDIA, payload, f"media-{item['id']}")
+            payload = FetchMedia(item, session.report_id, who).seal(self.session_key)
+            await asyncio.to_thread(self.enqueue, Job.FETCH_MEDIA, payload, f"media-{item.id}")
 
     async def _send_later(self, session: Session, replies: list[Reply]) -> None:
         """The provider is down: a worker sends these replies when it is back (retried, with backoff)."""
-        payload = seal_payload(self.session_key, {"channel": session.adapter, "address": session.address,
-                                                  "replies": [r.to_dict() for r in replies]})
+        payload = SendLater(session.adapter, session.address, tuple(replies)).seal(self.session_key)
         await asyncio.to_thread(self.enqueue, Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
 
-    async def _file(self, draft: dict[str, Any]) -> None:
-        payload = seal_payload(self.session_key, draft)
-        await asyncio.to_thread(self.enqueue, Job.FILE_REPORT, payload, f"file-{draft['report_id']}")
-        log.info("report submitted for filing (status=%s, media=%d)", draft["status"], len(draft["media"]))
+    async def _file(self, draft: Draft) -> None:
+        payload = draft.seal(self.session_key)
+        await asyncio.to_thread(self.enqueue, Job.FILE_REPORT, payload, f"file-{draft.report_id}")
+        log.info("report submitted for filing (status=%s, media=%d)", draft.status, len(draft.media))
 
     async def _discard(self, session: Session, media: list[dict[str, Any]], whole: bool = False) -> None:
         """Have a worker delete whatever of these media was already stored or is at the provider
         (and, when the whole draft goes, the conversation at the provider)."""
         draft = discarded_draft(session, media, whole)
-        if not draft["media"] and not draft["provider_messages"]:
+        if not draft.media and not draft.copies.messages:
             return
         job_id = f"discard-{session.report_id}-{secrets.token_hex(4)}"
-        await asyncio.to_thread(self.enqueue, Job.DISCARD_DRAFT, seal_payload(self.session_key, draft), job_id)
+        await asyncio.to_thread(self.enqueue, Job.DISCARD_DRAFT, draft.seal(self.session_key), job_id)

@@ -1,18 +1,24 @@
-"""The queue as the bot sees it: the jobs there are, their sealed payloads, and `Enqueue`.
+"""The queue as the bot sees it: the jobs there are, their typed payloads, and `Enqueue`.
 
 The engine and the quiet policy know only this module; `bot/queue.py` puts jobs on RQ and
 `workers/` runs them. Job functions are named by dotted path, so nothing here imports `workers`.
-Payloads are encrypted with `SESSION_KEY`: drafts in the queue are no more readable than in sessions.
+Each payload type is serialised here and only here (`seal` / `opened`), encrypted with
+`SESSION_KEY`: drafts in the queue are no more readable than in sessions. The JSON field names are
+those of earlier releases, so jobs queued before an upgrade still run.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from nacl.secret import SecretBox
+
+from adapters.base import MediaRef, Reply
 
 
 class Job(StrEnum):
@@ -41,7 +47,7 @@ class Enqueue(Protocol):
     def __call__(self, job: Job, payload: str, job_id: str, delay: int = 0) -> None: ...
 
 
-def seal_payload(key: bytes, data: dict[str, Any]) -> str:
+def seal_payload(key: bytes, data: Mapping[str, Any]) -> str:
     raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.b64encode(SecretBox(key).encrypt(raw)).decode()
 
@@ -49,3 +55,167 @@ def seal_payload(key: bytes, data: dict[str, Any]) -> str:
 def open_payload(key: bytes, payload: str) -> dict[str, Any]:
     opened: dict[str, Any] = json.loads(SecretBox(key).decrypt(base64.b64decode(payload)))
     return opened
+
+
+P = TypeVar("P", bound="Payload")
+
+
+class Payload:
+    """A job's argument: `seal` it for the queue, `opened` it in the worker."""
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_dict(cls: type[P], data: Mapping[str, Any]) -> P:
+        raise NotImplementedError
+
+    def seal(self, key: bytes) -> str:
+        return seal_payload(key, self.to_dict())
+
+    @classmethod
+    def opened(cls: type[P], key: bytes, payload: str) -> P:
+        return cls.from_dict(open_payload(key, payload))
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One file of a draft: a random id (which names its sealed object) and where the provider keeps it."""
+
+    id: str
+    ref: MediaRef
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "ref": self.ref.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MediaItem:
+        return cls(str(data["id"]), MediaRef.from_dict(data["ref"]))
+
+
+def media_items(entries: list[dict[str, Any]]) -> tuple[MediaItem, ...]:
+    """The typed form of a conversation's media list (the flow keeps them as plain dicts)."""
+    return tuple(MediaItem.from_dict(entry) for entry in entries)
+
+
+@dataclass(frozen=True)
+class ProviderCopies:
+    """What deleting a conversation at the provider needs: the adapter, the provider's ids of the
+    reporter's messages and, with those, the reply address (to find our own replies)."""
+
+    adapter: str = ""
+    messages: tuple[str, ...] = ()
+    address: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"adapter": self.adapter, "provider_messages": list(self.messages), "provider_address": self.address}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ProviderCopies:
+        return cls(str(data.get("adapter") or ""), tuple(str(i) for i in data.get("provider_messages") or ()),
+                   data.get("provider_address"))
+
+
+@dataclass(frozen=True)
+class FetchMedia(Payload):
+    """`Job.FETCH_MEDIA`: fetch one file soon after it arrives; `who` (a pseudonym) lets the worker
+    tell the reporter if it is refused; `report_id` lets it stop once the report is filed."""
+
+    item: MediaItem
+    report_id: str | None = None
+    who: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.item.to_dict(), "report_id": self.report_id, "who": self.who}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FetchMedia:
+        return cls(MediaItem.from_dict(data), data.get("report_id"), data.get("who"))
+
+
+@dataclass(frozen=True)
+class Draft(Payload):
+    """`Job.FILE_REPORT`: the report as the worker files it (see bot/drafts.py for how it is built).
+    `medium` is what the stored report calls `channel` (sms, whatsapp, telegram, ...)."""
+
+    report_id: str
+    submitted_at: str
+    status: str = "complete"
+    urgent: bool = False
+    medium: str = ""
+    language: str = "en"
+    started_at: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    media: tuple[MediaItem, ...] = ()
+    receipt_hash: str | None = None
+    follow_up: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+    addendum_to: str | None = None
+    copies: ProviderCopies = ProviderCopies()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "report_id": self.report_id, "status": self.status, "urgent": self.urgent, "channel": self.medium,
+            "language": self.language, "started_at": self.started_at, "submitted_at": self.submitted_at,
+            "answers": self.answers, "media": [m.to_dict() for m in self.media], "receipt_hash": self.receipt_hash,
+            "follow_up": self.follow_up, "notes": list(self.notes), "addendum_to": self.addendum_to,
+            **self.copies.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Draft:
+        return cls(
+            report_id=str(data["report_id"]), submitted_at=str(data["submitted_at"]),
+            status=str(data.get("status") or "complete"), urgent=bool(data.get("urgent", False)),
+            medium=str(data.get("channel") or ""), language=str(data.get("language") or "en"),
+            started_at=data.get("started_at"), answers=dict(data.get("answers") or {}),
+            media=media_items(list(data.get("media") or [])), receipt_hash=data.get("receipt_hash"),
+            follow_up=data.get("follow_up"), notes=tuple(str(n) for n in data.get("notes") or ()),
+            addendum_to=data.get("addendum_to"), copies=ProviderCopies.from_dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class Discard(Payload):
+    """`Job.DISCARD_DRAFT`: delete these files (sealed copies, provider copies) and, when named,
+    the conversation at the provider (`Job.DISCARD_PROVIDER_MESSAGES` later)."""
+
+    media: tuple[MediaItem, ...]
+    copies: ProviderCopies = ProviderCopies()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"media": [m.to_dict() for m in self.media], **self.copies.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Discard:
+        return cls(media_items(list(data.get("media") or [])), ProviderCopies.from_dict(data))
+
+
+@dataclass(frozen=True)
+class ForgetAtProvider(Payload):
+    """`Job.DISCARD_PROVIDER_MESSAGES`: delete a finished conversation's messages at the provider."""
+
+    copies: ProviderCopies
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.copies.to_dict()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ForgetAtProvider:
+        return cls(ProviderCopies.from_dict(data))
+
+
+@dataclass(frozen=True)
+class SendLater(Payload):
+    """`Job.SEND_LATER`: replies the provider could not take while the webhook was open."""
+
+    adapter: str
+    address: str
+    replies: tuple[Reply, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channel": self.adapter, "address": self.address, "replies": [r.to_dict() for r in self.replies]}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SendLater:
+        return cls(str(data["channel"]), str(data["address"]), tuple(Reply.from_dict(r) for r in data["replies"]))

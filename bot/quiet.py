@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from bot.constants import SWEEP_BATCH, SWEEPER_CLAIM_SECONDS
 from bot.drafts import discarded_draft, report_draft, worth_filing
-from bot.jobs import Enqueue, Job, seal_payload
+from bot.jobs import Enqueue, Job
 from bot.sessions import Session, SessionStore
 from flows.spec import FlowSpec
 
@@ -109,9 +109,9 @@ def expire(session: Session, policy: QuietPolicy) -> None:
         addendum = session.conversation.addendum_to is not None
         note = f"not confirmed by the reporter: the conversation went quiet at step '{step}' and expired"
         draft = report_draft(session, policy.spec, "addendum" if addendum else "incomplete", notes=(note,))
-        policy.enqueue(Job.FILE_REPORT, seal_payload(policy.session_key, draft), f"file-{session.report_id}")
-        log.info("expired draft filed as incomplete (media=%d)", len(draft["media"]))
+        policy.enqueue(Job.FILE_REPORT, draft.seal(policy.session_key), f"file-{session.report_id}")
+        log.info("expired draft filed as incomplete (media=%d)", len(draft.media))
     elif session.conversation.media or session.provider_messages:
-        draft = discarded_draft(session, session.conversation.media, whole=True)
-        policy.enqueue(Job.DISCARD_DRAFT, seal_payload(policy.session_key, draft), f"discard-{session.report_id}")
+        discard = discarded_draft(session, session.conversation.media, whole=True)
+        policy.enqueue(Job.DISCARD_DRAFT, discard.seal(policy.session_key), f"discard-{session.report_id}")
         log.info("expired draft discarded (media=%d)", len(session.conversation.media))

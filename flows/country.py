@@ -160,3 +160,15 @@ def country_named(text: str, languages: Iterable[str]) -> str | None:
                 return names[phrase]
     near = typo_of(folded, names)
     return names[near] if near else None
+
+
+def country_name(code: str, language: str) -> str:
+    """A country's name in the reporter's language (CLDR), else in English, else its code."""
+    for candidate in (language, "en"):
+        try:
+            name = CldrLocale.parse(candidate).territories.get(code)
+        except (UnknownLocaleError, ValueError):
+            continue
+        if name:
+            return str(name)
+    return code

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from config.errors import TiplineError
+from flows.sms import reserved_in
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -109,7 +110,7 @@ def placeholders(template: str) -> set[str]:
 
 def locale_problems(locales: dict[str, Locale]) -> list[str]:
     """Every way a locale differs from English: missing or extra messages, different placeholders,
-    missing words. Empty when all translations are complete."""
+    missing words; and any message that asks for a word SMS carriers reserve. Empty when all is well."""
     reference = locales["en"]
     problems: list[str] = []
     for code, locale in sorted(locales.items()):
@@ -123,6 +124,9 @@ def locale_problems(locales: dict[str, Locale]) -> list[str]:
                 problems.append(f"{code}: message {key!r} has placeholders {sorted(got)}, en has {sorted(want)}")
         for word in sorted(set(reference.words) - {w for w, forms in locale.words.items() if forms}):
             problems.append(f"{code}: word {word!r} has no forms")
+        for key, text in sorted(locale.messages.items()):
+            problems.extend(f"{code}: message {key!r} asks for {word}, which SMS carriers reserve (an opt-out "
+                            f"or their own help reply): choose another word" for word in reserved_in(text))
     return problems
 
 

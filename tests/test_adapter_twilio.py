@@ -7,6 +7,7 @@ import asyncio
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -508,3 +509,27 @@ async def test_a_deleted_draft_deletes_the_conversation_at_twilio_too(
     await asyncio.to_thread(worker, env)
     ours = {m["sid"] for m in twilio_api.outbound if m["to"] == sms.sender}
     assert ours and set(twilio_api.deleted_messages) == set(sms.sent_sids) | ours
+
+
+@pytest.mark.parametrize("word", ["CANCEL", "stop", "End", "QUIT"])
+async def test_an_sms_opt_out_word_discards_the_draft_and_nothing_is_sent_after_it(
+    word: str, sms: TwilioPhone, service_env: dict[str, str], store: FileStore, redis_client: redis.Redis,
+) -> None:
+    """Twilio has opted the reporter out and will refuse every reply (21610): the bot sends none,
+    now or later, and keeps nothing."""
+    await begin_report(sms)
+    await sms.say("1")
+    await sms.say("Men kept in a lorry at the lay-by")
+    sent_before = len(sms.api.outbound)
+    assert await sms.say(word) == [] and "<Message" not in sms.last_twiml
+    assert list(redis_client.scan_iter("tl:s:*")) == []
+    assert run_burst_worker(service_env).returncode == 0
+    assert len(sms.api.outbound) == sent_before
+    assert [p for p in Path(store.root).rglob("*") if p.is_file()] == [], "nothing filed"
+
+
+async def test_on_whatsapp_cancel_is_an_ordinary_word_and_stop_a_quiet_cancel(whatsapp: TwilioPhone) -> None:
+    await begin_report(whatsapp)
+    assert expect("en", "cancelled") in joined(await whatsapp.say("CANCEL"))
+    await begin_report(whatsapp)
+    assert await whatsapp.say("STOP") == []

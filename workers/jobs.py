@@ -14,8 +14,19 @@ from typing import Any
 
 from redis.asyncio import Redis as AsyncRedis
 
-from adapters.base import MediaRef, MediaRefused, Reply
-from bot.jobs import Job, open_payload, seal_payload
+from adapters.base import MediaRef, MediaRefused
+from bot.jobs import (
+    Discard,
+    Draft,
+    FetchMedia,
+    ForgetAtProvider,
+    Job,
+    MediaItem,
+    ProviderCopies,
+    SendLater,
+    open_payload,
+    seal_payload,
+)
 from bot.media_status import DISCARDED
 from bot.queue import enqueue, make_queue
 from bot.sessions import SessionStore
@@ -44,11 +55,10 @@ def _refused(entry: dict[str, Any], note: str) -> dict[str, Any]:
     return {**entry, "status": "refused", "note": note}
 
 
-def store_media(context: WorkerContext, item: dict[str, Any]) -> dict[str, Any]:
+def store_media(context: WorkerContext, item: MediaItem) -> dict[str, Any]:
     """Fetch, check, clean, seal and store one media item unless already done; return its report
     entry. Raises on transient failures (the job retries); refusals become entries with a note."""
-    media_id = item["id"]
-    ref = MediaRef.from_dict(item["ref"])
+    media_id, ref = item.id, item.ref
     status = context.media_status
     known = status.load(media_id)
     stored = context.store.exists(media_name(media_id))
@@ -87,9 +97,9 @@ def store_media(context: WorkerContext, item: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-async def _discard(context: WorkerContext, items: list[dict[str, Any]]) -> None:
+async def _discard(context: WorkerContext, items: tuple[MediaItem, ...]) -> None:
     for item in items:
-        ref = MediaRef.from_dict(item["ref"])
+        ref = item.ref
         adapter = context.adapters.get(ref.channel)
         if adapter is None:
             continue
@@ -99,16 +109,13 @@ async def _discard(context: WorkerContext, items: list[dict[str, Any]]) -> None:
             log.warning("could not delete provider copy of media: %s", type(exc).__name__)
 
 
-def _forget_at_provider(context: WorkerContext, draft: dict[str, Any]) -> None:
+def _forget_at_provider(context: WorkerContext, copies: ProviderCopies) -> None:
     """Schedule the deletion of the conversation at the provider (where the channel can), late
     enough that its last replies have been sent and logged (`PROVIDER_CLEANUP_DELAY`)."""
-    ids = [str(i) for i in draft.get("provider_messages", [])]
-    adapter = context.adapters.get(str(draft.get("adapter", "")))
-    if not ids or getattr(adapter, "discard_messages", None) is None:
+    adapter = context.adapters.get(copies.adapter)
+    if not copies.messages or getattr(adapter, "discard_messages", None) is None:
         return
-    payload = seal_payload(context.settings.session_key, {
-        "adapter": draft["adapter"], "provider_messages": ids, "provider_address": draft.get("provider_address"),
-    })
+    payload = ForgetAtProvider(copies).seal(context.settings.session_key)
     enqueue(make_queue(context.redis, context.settings.queue_name), Job.DISCARD_PROVIDER_MESSAGES, payload,
             f"forget-{secrets.token_hex(8)}", delay=context.settings.provider_cleanup_delay)
 
@@ -116,26 +123,25 @@ def _forget_at_provider(context: WorkerContext, draft: dict[str, Any]) -> None:
 def discard_provider_messages(payload: str) -> str:
     """Delete a finished conversation's messages at the provider; raising retries with backoff."""
     context = worker_context()
-    draft = open_payload(context.settings.session_key, payload)
-    discard = getattr(context.adapters.get(str(draft["adapter"])), "discard_messages", None)
+    copies = ForgetAtProvider.opened(context.settings.session_key, payload).copies
+    discard = getattr(context.adapters.get(copies.adapter), "discard_messages", None)
     if discard is None:
         return "channel not enabled here"
-    asyncio.run(discard(draft["provider_messages"], draft.get("provider_address")))
-    return f"deleted {len(draft['provider_messages'])} and our replies"
+    asyncio.run(discard(list(copies.messages), copies.address))
+    return f"deleted {len(copies.messages)} and our replies"
 
 
 def fetch_media(payload: str) -> str:
     """Fetch one media item soon after it arrives (provider links expire) and store it sealed.
 
-    Payload: `{"id": media id, "ref": MediaRef dict, "report_id": optional}`; job id `media-<id>`."""
+    Payload: `bot.jobs.FetchMedia`; job id `media-<id>`."""
     context = worker_context()
-    item = open_payload(context.settings.session_key, payload)
-    report_id = item.get("report_id")
-    if report_id and is_filed(context.store, report_id):
+    job = FetchMedia.opened(context.settings.session_key, payload)
+    if job.report_id and is_filed(context.store, job.report_id):
         return "report already filed"
-    entry = store_media(context, item)
-    if entry["status"] == "refused" and entry.get("note") != DISCARDED_NOTE and item.get("who"):
-        asyncio.run(_tell_refused(context, str(item["who"])))
+    entry = store_media(context, job.item)
+    if entry["status"] == "refused" and entry.get("note") != DISCARDED_NOTE and job.who:
+        asyncio.run(_tell_refused(context, job.who))
     return str(entry["status"])
 
 
@@ -151,22 +157,23 @@ async def _tell_refused(context: WorkerContext, who: str) -> None:
         await tell(context, session, context.flow.message(session.conversation, "media.refused"), "refusal notice")
 
 
-def _report(draft: dict[str, Any], media: list[dict[str, Any]]) -> dict[str, Any]:
+def _report(draft: Draft, media: list[dict[str, Any]]) -> dict[str, Any]:
+    """The stored report (secure_store/report.schema.json): its `channel` is the draft's medium."""
     return {
         "schema": SCHEMA_ID,
-        "report_id": draft["report_id"],
-        "status": draft.get("status", "complete"),
-        "urgent": bool(draft.get("urgent", False)),
-        "channel": draft.get("channel", ""),
-        "language": draft.get("language", "en"),
-        "started_at": draft.get("started_at"),
-        "submitted_at": draft["submitted_at"],
+        "report_id": draft.report_id,
+        "status": draft.status,
+        "urgent": draft.urgent,
+        "channel": draft.medium,
+        "language": draft.language,
+        "started_at": draft.started_at,
+        "submitted_at": draft.submitted_at,
         "filed_at": now_iso(),
-        "answers": draft.get("answers", {}),
-        "receipt_hash": draft.get("receipt_hash"),
-        "follow_up": draft.get("follow_up"),
-        "notes": draft.get("notes", []),
-        "addendum_to": draft.get("addendum_to"),
+        "answers": draft.answers,
+        "receipt_hash": draft.receipt_hash,
+        "follow_up": draft.follow_up,
+        "notes": list(draft.notes),
+        "addendum_to": draft.addendum_to,
         "media": media,
     }
 
@@ -185,9 +192,9 @@ def file_report(payload: str) -> str:
     """File one confirmed report (or addendum): media, then the report, then clean-up.
     Safe to run again at any point; uses media a `fetch_media` job already stored."""
     context = worker_context()
-    draft = open_payload(context.settings.session_key, payload)
-    report_id = draft["report_id"]
-    items: list[dict[str, Any]] = draft.get("media", [])
+    draft = Draft.opened(context.settings.session_key, payload)
+    report_id = draft.report_id
+    items = draft.media
     written = False
     if is_filed(context.store, report_id):
         report = _report(draft, [])
@@ -195,9 +202,9 @@ def file_report(payload: str) -> str:
         report = _report(draft, each_at_once(lambda item: store_media(context, item), items))
         written = store_report(context.store, context.recipients, report)
     _announce(context, report)
-    context.media_status.forget([item["id"] for item in items])
+    context.media_status.forget([item.id for item in items])
     asyncio.run(_discard(context, items))
-    _forget_at_provider(context, draft)
+    _forget_at_provider(context, draft.copies)
     log.info("report filed (new=%s, media=%d)", written, len(items))
     return "filed" if written else "already filed"
 
@@ -215,24 +222,23 @@ def discard_draft(payload: str) -> str:
     when the payload names them, the reporter's messages at the provider.
     A `fetch_media` job still to run for one of them then stores nothing."""
     context = worker_context()
-    draft = open_payload(context.settings.session_key, payload)
-    items = draft.get("media", [])
+    draft = Discard.opened(context.settings.session_key, payload)
+    items = draft.media
     for item in items:
-        context.media_status.mark_discarded(item["id"])
-        context.store.delete(media_name(item["id"]))
+        context.media_status.mark_discarded(item.id)
+        context.store.delete(media_name(item.id))
     asyncio.run(_discard(context, items))
-    _forget_at_provider(context, draft)
+    _forget_at_provider(context, draft.copies)
     return f"discarded {len(items)}"
 
 
 def send_later(payload: str) -> str:
     """Send replies the provider could not take while the webhook was open; raising retries with backoff."""
     context = worker_context()
-    message = open_payload(context.settings.session_key, payload)
-    adapter = context.adapters.get(message["channel"])
+    message = SendLater.opened(context.settings.session_key, payload)
+    adapter = context.adapters.get(message.adapter)
     if adapter is None:
         log.warning("replies for a channel this worker does not run were dropped")
         return "no such channel"
-    replies = [Reply.from_dict(r) for r in message["replies"]]
-    asyncio.run(adapter.send(message["address"], replies))
-    return f"sent {len(replies)}"
+    asyncio.run(adapter.send(message.address, list(message.replies)))
+    return f"sent {len(message.replies)}"
