@@ -26,10 +26,11 @@ MEDIA_KINDS = ("photo", "video", "voice", "audio", "document")
 class MediaRef:
     """Where a piece of media can be fetched from; the bytes stay at the provider until a worker fetches them.
 
-    `locator` is adapter-specific (a Twilio media URL, a Telegram file_id, a simulator upload id).
+    `adapter` is the adapter's `name`; `locator` is adapter-specific (a Twilio media URL, a Telegram
+    file_id, a simulator upload id).
     """
 
-    channel: str
+    adapter: str
     locator: str
     kind: str = "document"
     content_type: str | None = None
@@ -37,7 +38,7 @@ class MediaRef:
 
     def to_dict(self) -> dict[str, Any]:
         """Compact form for drafts and job payloads (unknown fields left out)."""
-        data: dict[str, Any] = {"channel": self.channel, "locator": self.locator, "kind": self.kind}
+        data: dict[str, Any] = {"channel": self.adapter, "locator": self.locator, "kind": self.kind}
         if self.content_type is not None:
             data["content_type"] = self.content_type
         if self.size is not None:
@@ -47,7 +48,7 @@ class MediaRef:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaRef:
         return cls(
-            channel=str(data["channel"]),
+            adapter=str(data["channel"]),
             locator=str(data["locator"]),
             kind=str(data.get("kind") or "document"),
             content_type=data.get("content_type"),
@@ -61,17 +62,18 @@ class Inbound:
 
     `sender` is the provider address needed to reply (phone number, chat id). The bot turns it into
     a keyed pseudonym at once and keeps the clear address only, encrypted, in the live session.
-    `message_id` is the provider's id used to de-duplicate retries.
+    `message_id` is the provider's id used to de-duplicate retries. `adapter` is the adapter's
+    `name`; `medium` is what the reporter uses as analysts see it ("sms", "whatsapp", "telegram").
     """
 
-    channel: str
+    adapter: str
     sender: str
     message_id: str
     text: str | None = None
     media: tuple[MediaRef, ...] = ()
     location: Location | None = None
     choice: str | None = None
-    kind: str = ""
+    medium: str = ""
     language_hint: str | None = None
     country_hint: str | None = None
     provider_message_ids: tuple[str, ...] = ()
@@ -132,8 +134,9 @@ class MediaRefused(Refused):
 
 @runtime_checkable
 class Adapter(Protocol):
-    """A channel. Built-ins live in `adapters/`; third parties register under the
-    `tipline.adapters` entry-point group (see docs/adapters.md)."""
+    """A channel: everything the web process and the workers call. Built-ins live in `adapters/`;
+    third parties register under the `tipline.adapters` entry-point group (see docs/adapters.md).
+    A factory takes `Settings`; an adapter's own settings come from `settings.for_adapter(name)`."""
 
     name: str
 
@@ -153,6 +156,46 @@ class Adapter(Protocol):
         """Delete the provider's copy once the report is filed, where the provider allows it."""
         ...
 
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
+        """Delete a finished conversation at the provider, where it allows it: the reporter's messages
+        (the ids this adapter put in `Inbound.provider_message_ids`) and, given the reply `address`,
+        ours to them. Called by a worker some time after filing; raise to retry. Do nothing if the
+        provider cannot delete messages."""
+        ...
+
     async def close(self) -> None:
         """Release network resources."""
+        ...
+
+
+@dataclass(frozen=True)
+class Question:
+    """An analyst's question as a channel carries it to one reporter who agreed to follow-up.
+
+    `text` is the whole message in the reporter's language (safe opening, question, how to answer);
+    `date` and `question` are its parts, for channels that must send an approved template instead;
+    `last_heard` is when the reporter last wrote (unix time), for windows such as WhatsApp's 24 hours."""
+
+    text: str
+    date: str
+    question: str
+    language: str
+    last_heard: float
+    rtl: bool = False
+
+
+class Undeliverable(Refused):
+    """This question cannot reach this reporter (blocked bot, opted-out number, no approved template);
+    retrying will not help. The message is shown to analysts: no address, no content."""
+
+
+@runtime_checkable
+class AsksReporters(Protocol):
+    """A channel that can carry analysts' questions (docs/follow-up.md); workers check for it."""
+
+    name: str
+
+    async def ask(self, address: str, question: Question) -> str:
+        """Send `question` to `address`; return how it went ("message" or "template"). Raise
+        `Undeliverable` when it cannot reach this reporter; any other error is retried."""
         ...

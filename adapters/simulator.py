@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from adapters.base import Handler, Inbound, Location, MediaLimits, MediaRef, MediaRefused, Reply
+from adapters.base import Handler, Inbound, Location, MediaLimits, MediaRef, MediaRefused, Question, Reply
 from adapters.simulator_look import look
 from config.settings import Settings
 
@@ -76,8 +76,8 @@ class SimulatorAdapter:
             except (ValueError, UnicodeDecodeError):
                 raise web.HTTPBadRequest(text="body must be JSON") from None
             inbound = self.parse(body)
-            if inbound.kind != "simulator:telegram":
-                return web.json_response({"replies": look(await handle(inbound), inbound.kind.split(":")[1])})
+            if inbound.medium != "simulator:telegram":
+                return web.json_response({"replies": look(await handle(inbound), inbound.medium.split(":")[1])})
             chat = PageChat()
             await handle(inbound, chat)
             return web.json_response({"replies": chat.bubbles, "erase": chat.erased})
@@ -131,14 +131,14 @@ class SimulatorAdapter:
         if phone == "telegram":
             country = None  # Telegram tells a bot no phone number, so no country
         return Inbound(
-            channel=self.name,
+            adapter=self.name,
             sender=sender,
             message_id=message_id,
             text=text[: self.max_text] if text else None,
             media=tuple(media),
             location=location,
             choice=choice,
-            kind=kind,
+            medium=kind,
             language_hint=body.get("language") if isinstance(body.get("language"), str) else None,
             country_hint=country,
             provider_message_ids=(message_id,) if phone == "telegram" else (),
@@ -178,6 +178,11 @@ class SimulatorAdapter:
             for reply in replies:
                 handle.write(json.dumps(reply.to_dict()) + "\n")
 
+    async def ask(self, address: str, question: Question) -> str:
+        """An analyst's question waits in the outbox like any later message (the page shows it)."""
+        await self.send(address, [Reply(question.text, rtl=question.rtl)])
+        return "message"
+
     def take_outbox(self, address: str, kind: str = "whatsapp") -> list[dict[str, Any]]:
         path = self._outbox(address)
         taken = path.with_suffix(".taking")
@@ -209,6 +214,9 @@ class SimulatorAdapter:
         if _ID.match(ref.locator):
             (self.uploads / ref.locator).unlink(missing_ok=True)
             (self.uploads / f"{ref.locator}.meta").unlink(missing_ok=True)
+
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
+        """Nothing to do: the simulator keeps no messages."""
 
     async def close(self) -> None:
         return None

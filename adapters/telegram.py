@@ -27,7 +27,7 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.request import HTTPXRequest
 
-from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, NotDelivered, Reply
+from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, NotDelivered, Question, Reply, Undeliverable
 from adapters.telegram_api import BotApi
 from adapters.telegram_parse import CHANNEL, Parsed, to_inbound
 from adapters.telegram_send import DeliveryFailed, send_replies
@@ -194,6 +194,14 @@ class TelegramAdapter:
         async with self._own_api() as api:
             await send_replies(api, int(address), replies)
 
+    async def ask(self, address: str, question: Question) -> str:
+        """An analyst's question: bots may write to anyone who started them, unless blocked since."""
+        async with self._own_api() as api:
+            sent = await send_replies(api, int(address), [Reply(question.text, rtl=question.rtl)])
+        if not sent:
+            raise Undeliverable("the reporter has blocked the bot or left the chat")
+        return "message"
+
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
         """`getFile`, then the bytes from the Bot API's file URL, refused beyond `limits`."""
         content_type = (ref.content_type or "application/octet-stream").split(";")[0].strip().lower()
@@ -222,6 +230,9 @@ class TelegramAdapter:
 
     async def discard_media(self, ref: MediaRef) -> None:
         """Telegram offers bots no way to delete a file; the chat itself is erased separately."""
+
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
+        """Nothing to do: a reporter erases a Telegram chat by pressing the button offered at the end."""
 
     async def close(self) -> None:
         await self.api.close()

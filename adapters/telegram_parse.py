@@ -130,13 +130,13 @@ def _from_message(update: Update, message: Message, edited: bool, max_text: int)
             text, deep_link_language = words
             language = deep_link_language or language
     inbound = Inbound(
-        channel=CHANNEL,
+        adapter=CHANNEL,
         sender=str(message.chat.id),
         message_id=str(update.update_id),
         text=text[:max_text] if text else None,
         media=media_of(message),
         location=location_of(message),
-        kind=CHANNEL,
+        medium=CHANNEL,
         language_hint=language,
         provider_message_ids=(str(message.message_id),),
     )
@@ -157,11 +157,11 @@ def to_inbound(update: Update, max_text: int) -> Parsed | Skipped:
         if refused:
             return Skipped(refused.reason, query.id)
         inbound = Inbound(
-            channel=CHANNEL,
+            adapter=CHANNEL,
             sender=str(query.message.chat.id),
             message_id=str(update.update_id),
             choice=query.data,
-            kind=CHANNEL,
+            medium=CHANNEL,
             language_hint=language_of(query.from_user.language_code),
         )
         return Parsed(inbound, query.message.chat.id, callback_query_id=query.id)

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,12 +30,13 @@ from twilio.request_validator import (
     remove_port,
 )
 
-from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, Reply
+from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, Question, Reply, Undeliverable
 from adapters.safe_fetch import FetchPolicy, fetch
 from adapters.twilio_format import render_messages
 from adapters.twilio_inbound import WHATSAPP, BadForm, parse_form, split_address, to_inbound
-from adapters.twilio_rest import TwilioRest
+from adapters.twilio_rest import TwilioRejected, TwilioRest
 from config.settings import Settings, SettingsError
+from flows.followup import one_line
 
 log = logging.getLogger("tipline.twilio")
 
@@ -45,6 +47,8 @@ _MEDIA_PATH = re.compile(
 )
 
 
+WHATSAPP_WINDOW = 23 * 3600
+"""WhatsApp's customer service window is 24 hours from the reporter's last message; an hour to spare."""
 _MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -96,6 +100,7 @@ class TwilioAdapter:
         self.media_hosts = frozenset(h.lower() for h in settings.twilio_media_hosts)
         self.auth_hosts = frozenset({api_host, "api.twilio.com"}) & self.media_hosts
         self.https_only = settings.production
+        self.templates = dict(settings.twilio_followup_templates)
         self.rest = TwilioRest(
             settings.twilio_api_base, settings.twilio_account_sid, settings.twilio_auth_token,
             send_interval=settings.twilio_send_interval_ms / 1000,
@@ -159,7 +164,7 @@ class TwilioAdapter:
         except BadForm as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         replies = await handle(inbound)
-        return web.Response(text=twiml(replies, inbound.kind == "whatsapp"), content_type="application/xml")
+        return web.Response(text=twiml(replies, inbound.medium == "whatsapp"), content_type="application/xml")
 
     async def send(self, address: str, replies: list[Reply]) -> None:
         reporter, ours = split_address(address)
@@ -168,6 +173,27 @@ class TwilioAdapter:
             await self.rest.send_messages(ours, reporter, bodies)
             log.info("twilio sent %d message(s)", len(bodies))
 
+    async def ask(self, address: str, question: Question) -> str:
+        """An analyst's question. On WhatsApp more than 23 hours after the reporter last wrote, only an
+        approved template may start the conversation: `ContentSid` for the reporter's language (else
+        English) with the date and the question, one line, as `ContentVariables` 1 and 2."""
+        reporter, ours = split_address(address)
+        whatsapp = reporter.startswith(WHATSAPP)
+        try:
+            if whatsapp and time.time() - question.last_heard > WHATSAPP_WINDOW:
+                content_sid = self.templates.get(question.language) or self.templates.get("en")
+                if content_sid is None:
+                    raise Undeliverable("WhatsApp allows only an approved template more than 24 hours after the "
+                                        "reporter last wrote, and none is configured (TWILIO_FOLLOWUP_TEMPLATES)")
+                await self.rest.send_template(ours, reporter, content_sid,
+                                              {"1": question.date, "2": one_line(question.question)})
+                return "template"
+            await self.rest.send_messages(ours, reporter, render_messages([Reply(question.text, rtl=question.rtl)],
+                                                                          whatsapp))
+        except TwilioRejected as exc:
+            raise Undeliverable(str(exc)) from None
+        return "message"
+
     def fetch_policy(self, limits: MediaLimits) -> FetchPolicy:
         return FetchPolicy(hosts=self.media_hosts, limits=limits, https_only=self.https_only,
                            auth_hosts=self.auth_hosts)
@@ -175,11 +201,11 @@ class TwilioAdapter:
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:
         """Fetch with the account's credentials on the first hop only; `FetchUnavailable` (retry
         later) on 429/5xx or network trouble, `MediaRefused` for anything not acceptable."""
-        if ref.channel != self.name:
+        if ref.adapter != self.name:
             raise MediaRefused("media belongs to another channel")
         return await fetch(ref.locator, self.fetch_policy(limits), self.media_auth, ref.content_type)
 
-    async def discard_messages(self, message_ids: list[str], address: str | None = None) -> None:
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
         """Delete the conversation at Twilio (when `TWILIO_DELETE_MESSAGES`): the reporter's messages
         and, given the reply address, every message of ours to them — Twilio keeps bodies and media
         in its logs until they are deleted, and our review message repeats the whole report."""

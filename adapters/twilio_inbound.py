@@ -145,14 +145,14 @@ def to_inbound(form: dict[str, str], channel: str, max_text: int, keep_message_i
     text = form.get("Body") or None
     choice = (form.get("ButtonPayload") or "").strip()[:64] or None
     return Inbound(
-        channel=channel,
+        adapter=channel,
         sender=address,
         message_id=message_id,
         text=text[:max_text] if text else None,
         media=_media(form, channel, whatsapp),
         location=_location(form),
         choice=choice,
-        kind="whatsapp" if whatsapp else "sms",
+        medium="whatsapp" if whatsapp else "sms",
         country_hint=country_of(reporter),
         provider_message_ids=(message_id,) if keep_message_id else (),
     )

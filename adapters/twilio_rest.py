@@ -126,6 +126,18 @@ class TwilioRest:
                 sids.append(str(data.get("sid", "")) if isinstance(data, dict) else "")
         return sids
 
+    async def send_template(self, ours: str, to: str, content_sid: str, variables: dict[str, str]) -> str:
+        """Send an approved Content API template (`ContentSid`, `ContentVariables` as JSON, no `Body`)."""
+        form = {"From": ours, "To": to, "ContentSid": content_sid,
+                "ContentVariables": json.dumps(variables, ensure_ascii=False)}
+        async with self._session() as session:
+            await self._pace(ours)
+            status, raw = await self._call(session, "POST", self.account_url("Messages.json"), form)
+        if status not in (200, 201):
+            raise TwilioRejected(f"Twilio refused the template (HTTP {status}, code {_error_code(raw)})")
+        data: Any = json.loads(raw) if raw else {}
+        return str(data.get("sid", "")) if isinstance(data, dict) else ""
+
     async def sids_of_messages(self, to: str, from_: str, max_pages: int = 20) -> list[str]:
         """The SIDs of the messages Twilio logged from `from_` to `to` (our replies to a reporter)."""
         sids: list[str] = []

@@ -82,9 +82,9 @@ async def walk(engine: Engine, script: list[str], n: int, keep_ids: bool) -> str
         media = (MediaRef("twilio", f"{ACCOUNT}/Messages/MM{message}/Media/ME{uuid.uuid4().hex}", "photo",
                           "image/jpeg"),) if said == PHOTO else ()
         replies = await engine.handle(Inbound(
-            channel="twilio", sender=f"{sender}|+15005550006", message_id=f"SM{message}",
+            adapter="twilio", sender=f"{sender}|+15005550006", message_id=f"SM{message}",
             provider_message_ids=(f"SM{message}",) if keep_ids else (), text=None if said == PHOTO else said,
-            media=media, kind="sms", country_hint="GB"))
+            media=media, medium="sms", country_hint="GB"))
         text = replies[-1].text if replies else text
     return text
 

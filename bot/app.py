@@ -94,10 +94,10 @@ def make_app(settings: Settings) -> web.Application:
         try:
             replies = await engine.handle(message, chat)
         except Exception:
-            metrics.MESSAGES.labels(message.channel, "error").inc()
+            metrics.MESSAGES.labels(message.adapter, "error").inc()
             raise
         metrics.HANDLE_SECONDS.observe(time.perf_counter() - started)
-        metrics.MESSAGES.labels(message.channel, "handled" if replies else "duplicate").inc()
+        metrics.MESSAGES.labels(message.adapter, "handled" if replies else "duplicate").inc()
         return replies
 
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[never_500])

@@ -46,3 +46,24 @@ JOB_FAILURE_TTL = 90 * 24 * 3600
 
 SWEEP_FAILURE_TTL = 24 * 3600
 """A failed quiet sweep is kept this long (the next message starts a new chain)."""
+
+QUESTION_RETRY_INTERVALS = (10, 60, 300, 900)
+"""Seconds between retries of an analyst's question during a provider outage (then the analyst is told)."""
+
+FOLLOWUP_OPTED_OUT_TTL = 365 * 24 * 3600
+"""A reporter who sent DELETE to a question is not asked again for this long."""
+
+FOLLOWUP_CLAIM_TTL = 3600
+"""An analyst's question claimed by the poll is not enqueued again for this long."""
+
+FOLLOWUP_DELIVERED_TTL = 90 * 24 * 3600
+"""A delivered question's id is remembered this long, so a copied or replayed request sends nothing."""
+
+FOLLOWUP_POLL_GRACE = 120
+"""The follow-up poll's claim outlives its interval by this much; then a new chain may start."""
+
+FOLLOWUP_MAX_AGE = 7 * 24 * 3600
+"""A question that waited longer than this for a worker is not sent: the moment has passed."""
+
+FOLLOWUP_POLL_BATCH = 100
+"""Questions one poll enqueues, at most (the rest wait for the next poll)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.base import Chat, Inbound, MediaLimits, MediaRef, NotDelivered, Reply
+from bot import metrics
 from bot.constants import MAX_MEDIA_PER_REPORT
 from bot.drafts import (
     discarded_draft,
@@ -62,7 +63,7 @@ def ends_quietly(message: Inbound) -> bool:
         return False
     if message.text.strip().strip(".!").upper() == "STOP":
         return True
-    return message.kind.rsplit(":", 1)[-1] == "sms" and opts_out(message.text)
+    return message.medium.rsplit(":", 1)[-1] == "sms" and opts_out(message.text)
 
 
 ERASE_CHAT = "erase_chat"
@@ -105,8 +106,8 @@ class Engine:
         With `chat` (channels that send while the webhook is open and can delete messages), the
         replies are sent inside the conversation's lock, so a burst of messages (an album) is
         answered in order, and the ids of both sides are kept to erase the chat at the end."""
-        who = pseudonym(self.pseudonym_key, message.channel, message.sender)
-        mark = message_mark(self.pseudonym_key, message.channel, message.message_id)
+        who = pseudonym(self.pseudonym_key, message.adapter, message.sender)
+        mark = message_mark(self.pseudonym_key, message.adapter, message.message_id)
         async with self.sessions.lock(who):
             handled, session = await self.sessions.open(who, mark)
             if handled:
@@ -118,7 +119,7 @@ class Engine:
             if ends_quietly(message):
                 await self._stop(who, mark, session)
                 return []
-            turn = await self._turn(session, message)
+            turn = await self._turn(session, message, erasing=chat is not None and chat.can_erase)
             if chat is not None:
                 if turn.ended and chat.can_erase:
                     turn.replies.append(self.flow.erase_offer(turn.session.conversation, ERASE_CHAT))
@@ -127,22 +128,23 @@ class Engine:
                 except NotDelivered as undelivered:
                     sent = undelivered.sent
                     await self._send_later(turn.session, undelivered.remaining)
-                turn.session.provider_messages.extend(sent)
+                if chat.can_erase:
+                    turn.session.erasable.extend(sent)
             if turn.ended:
                 await self.sessions.end(who, mark)
-                if chat is not None and chat.can_erase and turn.session.provider_messages:
-                    await self.sessions.keep_erasable(who, turn.session.provider_messages)
+                if chat is not None and chat.can_erase and turn.session.erasable:
+                    await self.sessions.keep_erasable(who, turn.session.erasable)
             else:
                 await self._keep(who, turn.session, mark)
                 await self._fetch_promptly(who, turn.session, turn.fetch)
             return turn.replies
 
-    async def _turn(self, session: Session | None, message: Inbound) -> Turn:
+    async def _turn(self, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
         """Apply one message: the replies, the session as it now is, and whether it ended."""
         opening: list[Reply] | None = None
         if session is None:
             session, opening = self._start(message)
-        self._remember(session, message)
+        self._remember(session, message, erasing)
         attached, refused = self._attach(session, message)
         if not session.conversation.answers and looks_like_receipt(message.text) and (
                 found := await self._addendum(session, message.text or "")):
@@ -183,8 +185,8 @@ class Engine:
         session = Session(
             conversation=conversation,
             address=message.sender,
-            adapter=message.channel,
-            medium=message.kind,
+            adapter=message.adapter,
+            medium=message.medium,
             report_id=secrets.token_hex(16),
             started_at=now_iso(),
         )
@@ -227,11 +229,11 @@ class Engine:
         return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]
 
     @staticmethod
-    def _remember(session: Session, message: Inbound) -> None:
+    def _remember(session: Session, message: Inbound, erasing: bool) -> None:
         """Keep the provider's ids of the reporter's messages (encrypted, in the session) so that
         the chat can be erased (Telegram) or the provider's copies deleted after filing (Twilio)."""
         if message.provider_message_ids:
-            session.provider_messages.extend(message.provider_message_ids)
+            (session.erasable if erasing else session.provider_messages).extend(message.provider_message_ids)
 
     def _attach(self, session: Session, message: Inbound) -> tuple[list[MediaItem], int]:
         """Add the message's media to the draft; returns (the new items, how many were refused).
@@ -271,6 +273,7 @@ class Engine:
     async def _file(self, draft: Draft) -> None:
         payload = draft.seal(self.session_key)
         await asyncio.to_thread(self.enqueue, Job.FILE_REPORT, payload, f"file-{draft.report_id}")
+        metrics.REPORTS.labels(draft.status).inc()
         log.info("report submitted for filing (status=%s, media=%d)", draft.status, len(draft.media))
 
     async def _discard(self, session: Session, media: list[dict[str, Any]], whole: bool = False) -> None:

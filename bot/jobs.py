@@ -31,12 +31,18 @@ class Job(StrEnum):
     NOTIFY_ANALYSTS = "notify_analysts"
     DISCARD_PROVIDER_MESSAGES = "discard_provider_messages"
     QUIET_SWEEP = "sweep"
+    FOLLOWUP_POLL = "followup_poll"
+    DELIVER_QUESTION = "deliver_question"
 
     @property
     def function(self) -> str:
         """The dotted path a worker imports and calls with the payload (kept stable: queued jobs name it)."""
         if self is Job.QUIET_SWEEP:
             return "workers.reminders.sweep"
+        if self is Job.FOLLOWUP_POLL:
+            return "workers.followup.poll"
+        if self is Job.DELIVER_QUESTION:
+            return "workers.followup.deliver_question"
         return f"workers.jobs.{self.value}"
 
 

@@ -48,3 +48,24 @@ class RedisKeys:
     def sweeper(self) -> str:
         """The claim of the one running quiet sweeper chain (its next job's token)."""
         return f"{self.prefix}:q:sweeper"
+
+    def followup_link(self, who: str) -> str:
+        """The encrypted link from reporter `who` to the report and question they may answer."""
+        return f"{self.prefix}:f:{who}"
+
+    def followup_opted_out(self, who: str) -> str:
+        """Reporter `who` sent DELETE to a question: never ask again."""
+        return f"{self.prefix}:fo:{who}"
+
+    def followup_claim(self, request_id: str) -> str:
+        """An analyst's question (random id) claimed by the poll."""
+        return f"{self.prefix}:fq:{request_id}"
+
+    def followup_delivered(self, request_id: str) -> str:
+        """An analyst's question (random id) already delivered."""
+        return f"{self.prefix}:fd:{request_id}"
+
+    @property
+    def followup_poll(self) -> str:
+        """The claim of the one running follow-up poll chain (its next job's token)."""
+        return f"{self.prefix}:fp"

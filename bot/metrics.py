@@ -5,6 +5,6 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 MESSAGES = Counter("tipline_messages_total", "Inbound messages by channel and outcome", ["channel", "outcome"])
-REJECTED = Counter("tipline_webhook_rejected_total", "Webhook requests refused", ["channel", "reason"])
-REPORTS = Counter("tipline_reports_submitted_total", "Reports handed to the filing queue")
+REPORTS = Counter("tipline_reports_submitted_total", "Reports handed to the filing queue by the web process",
+                  ["status"])
 HANDLE_SECONDS = Histogram("tipline_handle_seconds", "Time to handle one inbound message")

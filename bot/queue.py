@@ -9,10 +9,17 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
-from bot.constants import JOB_FAILURE_TTL, JOB_RETRY_INTERVALS, JOB_TIMEOUT, SWEEP_FAILURE_TTL
+from bot.constants import (
+    JOB_FAILURE_TTL,
+    JOB_RETRY_INTERVALS,
+    JOB_TIMEOUT,
+    QUESTION_RETRY_INTERVALS,
+    SWEEP_FAILURE_TTL,
+)
 from bot.jobs import Enqueue, Job
 
 RETRY = Retry(max=len(JOB_RETRY_INTERVALS), interval=list(JOB_RETRY_INTERVALS))
+QUESTION_RETRY = Retry(max=len(QUESTION_RETRY_INTERVALS), interval=list(QUESTION_RETRY_INTERVALS))
 
 
 def make_queue(connection: Redis, name: str) -> Queue:
@@ -20,11 +27,12 @@ def make_queue(connection: Redis, name: str) -> Queue:
 
 
 def _options(job: Job, job_id: str) -> dict[str, Any]:
-    if job is Job.QUIET_SWEEP:  # a chain that schedules its own successor: never retried, never kept
-        return {"job_id": job_id, "result_ttl": 0, "failure_ttl": SWEEP_FAILURE_TTL, "description": "quiet sweep"}
+    if job in (Job.QUIET_SWEEP, Job.FOLLOWUP_POLL):  # chains that schedule their own successor: never retried
+        description = "quiet sweep" if job is Job.QUIET_SWEEP else "follow-up poll"
+        return {"job_id": job_id, "result_ttl": 0, "failure_ttl": SWEEP_FAILURE_TTL, "description": description}
     return {
         "job_id": job_id,
-        "retry": RETRY,
+        "retry": QUESTION_RETRY if job is Job.DELIVER_QUESTION else RETRY,
         "job_timeout": JOB_TIMEOUT,
         "result_ttl": 0,
         "failure_ttl": JOB_FAILURE_TTL,

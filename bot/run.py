@@ -57,6 +57,10 @@ def run_worker(burst: bool = False) -> int:
     settings, embedded = _settings_with_redis()
     connection = Redis.from_url(settings.redis_url or "")
     queue = make_queue(connection, settings.queue_name)
+    if settings.followup_private_key:
+        from bot.followup import start_poll
+
+        start_poll(connection, queue, settings.followup_poll_seconds)
     worker_class = import_attribute(WORKER_CLASS)
     worker = worker_class([queue], connection=connection, serializer=JSONSerializer)
     try:

@@ -57,8 +57,9 @@ class Session:
 
     `adapter` is the adapter that carries it (its `name`: "twilio", "telegram"), `medium` what the
     reporter uses ("whatsapp", "sms"; empty when the adapter has one). `provider_messages` are the
-    provider's ids of the conversation's messages, kept so the chat can be erased (Telegram: both
-    sides) or the provider's copies deleted after filing (Twilio: the reporter's).
+    provider's ids of the reporter's messages, kept (by adapters that list them) so a worker can
+    delete the provider's copies after filing (Twilio); `erasable` are both sides' ids in a chat
+    the reporter may erase at the end (Telegram).
     """
 
     conversation: Conversation
@@ -73,6 +74,7 @@ class Session:
     reminded_at: int | None = None
     """The `messages` count when the reporter was last reminded."""
     provider_messages: list[str] = field(default_factory=list)
+    erasable: list[str] = field(default_factory=list)
 
     @property
     def reported_medium(self) -> str:
@@ -81,7 +83,7 @@ class Session:
 
     def to_bytes(self) -> bytes:
         extra: dict[str, Any] = {"t0": self.started_at, "n": self.messages, "q": self.last_message_at,
-                                 "r": self.reminded_at, "ids": self.provider_messages}
+                                 "r": self.reminded_at, "ids": self.provider_messages, "e": self.erasable}
         data = {
             "c": self.conversation.to_dict(),
             "a": self.address,
@@ -107,6 +109,7 @@ class Session:
             last_message_at=float(extra.get("q", 0)),
             reminded_at=extra.get("r"),
             provider_messages=[str(i) for i in extra.get("ids", [])],
+            erasable=[str(i) for i in extra.get("e", [])],
         )
 
 

@@ -120,6 +120,16 @@ class Settings:
     followup_poll_seconds: int = 30
     twilio_followup_templates: tuple[tuple[str, str], ...] = ()
     dev_notes: tuple[str, ...] = field(default_factory=tuple)
+    adapter_env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """The environment as loaded, for adapters' own settings: read them with `for_adapter`."""
+
+    def for_adapter(self, name: str) -> dict[str, str]:
+        """An adapter's own settings: every environment variable `<NAME>_<KEY>` as `{KEY: value}`.
+
+        The one way an adapter reads what is its own, built-in or third-party: the built-ins'
+        `TWILIO_*` and `TELEGRAM_*` are also parsed and checked into the typed fields above."""
+        prefix = name.upper() + "_"
+        return {key[len(prefix):]: value for key, value in self.adapter_env.items() if key.startswith(prefix)}
 
     @property
     def production(self) -> bool:
@@ -188,6 +198,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         followup_ttl=_int(env, "FOLLOWUP_TTL", 14 * 24 * 3600, minimum=3600),
         followup_poll_seconds=_int(env, "FOLLOWUP_POLL_SECONDS", 30, minimum=1),
         twilio_followup_templates=_templates(env, "TWILIO_FOLLOWUP_TEMPLATES"),
+        adapter_env=env,
     )
     check_quiet_times(settings)
     if settings.analyst_webhook_url:

@@ -69,7 +69,6 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     end: str | None = None
-    deleted: bool = False
     dropped: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -298,7 +297,7 @@ class ReportFlow:
     def _global(self, conversation: Conversation, step: Step, word: str) -> Outcome:
         if word in ("delete", "cancel"):
             key = "deleted" if word == "delete" else "cancelled"
-            return Outcome(replies=[self._say(conversation, key)], end="discard", deleted=True)
+            return Outcome(replies=[self._say(conversation, key)], end="discard")
         if word == "help":
             return Outcome(replies=[self._say(conversation, "help.message"), self.prompt(conversation)])
         if word == "restart":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from typing import Any
 
 from aiohttp import web
@@ -30,7 +29,7 @@ class WebchatAdapter:
     name = "webchat"
 
     def __init__(self, settings: Settings) -> None:
-        secret = os.environ.get("WEBCHAT_SECRET", "")
+        secret = settings.for_adapter(self.name).get("SECRET", "")
         if len(secret) < 16:
             raise SettingsError("WEBCHAT_SECRET (16+ characters) is required by the webchat channel")
         self.secret = secret.encode()
@@ -45,12 +44,12 @@ class WebchatAdapter:
             try:
                 data: Any = json.loads(body)
                 inbound = Inbound(
-                    channel=self.name,
+                    adapter=self.name,
                     sender=str(data["visitor"]),
                     message_id=str(data["id"]),
                     text=str(data.get("text") or "")[: self.max_text] or None,
                     choice=data.get("choice") if isinstance(data.get("choice"), str) else None,
-                    kind="webchat",
+                    medium="webchat",
                 )
             except (ValueError, KeyError, TypeError):
                 raise web.HTTPBadRequest(text="expected JSON with visitor, id and text") from None
@@ -72,6 +71,9 @@ class WebchatAdapter:
 
     async def discard_media(self, ref: MediaRef) -> None:
         return None
+
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
+        """This widget keeps no messages; a real channel would delete them at its provider here."""
 
     async def close(self) -> None:
         return None

@@ -22,8 +22,8 @@ class OutboxAdapter:
     def routes(self, handle: Handler) -> list[web.RouteDef]:
         async def message(request: web.Request) -> web.Response:
             data: Any = await request.json()
-            replies = await handle(Inbound(channel=self.name, sender=str(data["sender"]),
-                                           message_id=str(data["id"]), text=data.get("text"), kind="sms"))
+            replies = await handle(Inbound(adapter=self.name, sender=str(data["sender"]),
+                                           message_id=str(data["id"]), text=data.get("text"), medium="sms"))
             return web.json_response({"replies": [r.text for r in replies]})
 
         return [web.post("/outbox/message", message)]
@@ -39,6 +39,9 @@ class OutboxAdapter:
 
     async def discard_media(self, ref: MediaRef) -> None:
         return None
+
+    async def discard_messages(self, message_ids: list[str], address: str | None) -> None:
+        """Nothing to do: the outbox keeps no messages."""
 
     async def close(self) -> None:
         return None

@@ -15,16 +15,16 @@ from aiohttp.test_utils import TestClient
 
 from adapters.registry import load_adapters
 from bot.app import make_app
-from config.settings import Settings, SettingsError
+from config.settings import Settings, SettingsError, load_settings
 from tests.example_channel import SIGNATURE_HEADER, WebchatAdapter, sign
 
 SECRET = "a-long-webchat-secret"
 
 
 @pytest.fixture
-def webchat_secret(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("WEBCHAT_SECRET", SECRET)
-    return SECRET
+def webchat_settings(service_env: dict[str, str]) -> Settings:
+    """The service's settings with the example channel's own setting, as an operator sets it."""
+    return load_settings({**service_env, "WEBCHAT_SECRET": SECRET})
 
 
 @pytest.fixture
@@ -41,15 +41,22 @@ def installed_plugin(tmp_path: Path) -> Iterator[None]:
     sys.path.remove(str(tmp_path / "site"))
 
 
-def test_channels_load_by_dotted_path(settings: Settings, webchat_secret: str) -> None:
-    configured = dataclasses.replace(settings, channels=("simulator", "tests.example_channel:WebchatAdapter"))
+def test_an_adapter_reads_its_own_settings_under_its_name() -> None:
+    settings = load_settings({"TIPLINE_ENV": "test", "WEBCHAT_SECRET": SECRET, "WEBCHAT_ROOM": "b",
+                              "WEBCHATTER_SECRET": "another adapter's"})
+    assert settings.for_adapter("webchat") == {"SECRET": SECRET, "ROOM": "b"}
+    assert SECRET not in repr(settings)
+
+
+def test_channels_load_by_dotted_path(webchat_settings: Settings) -> None:
+    configured = dataclasses.replace(webchat_settings, channels=("simulator", "tests.example_channel:WebchatAdapter"))
     adapters = load_adapters(configured)
     assert sorted(adapters) == ["simulator", "webchat"]
     assert isinstance(adapters["webchat"], WebchatAdapter)
 
 
-def test_channels_load_by_entry_point(settings: Settings, webchat_secret: str, installed_plugin: None) -> None:
-    adapters = load_adapters(dataclasses.replace(settings, channels=("webchat",)))
+def test_channels_load_by_entry_point(webchat_settings: Settings, installed_plugin: None) -> None:
+    adapters = load_adapters(dataclasses.replace(webchat_settings, channels=("webchat",)))
     assert isinstance(adapters["webchat"], WebchatAdapter)
 
 
@@ -58,16 +65,16 @@ def test_an_unknown_channel_is_a_one_line_error(settings: Settings) -> None:
         load_adapters(dataclasses.replace(settings, channels=("fax",)))
 
 
-def test_a_channel_missing_its_secret_is_a_one_line_error(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("WEBCHAT_SECRET", raising=False)
+def test_a_channel_missing_its_secret_is_a_one_line_error(settings: Settings) -> None:
+    assert "WEBCHAT_SECRET" not in settings.adapter_env
     with pytest.raises(SettingsError, match="WEBCHAT_SECRET"):
         load_adapters(dataclasses.replace(settings, channels=("tests.example_channel:WebchatAdapter",)))
 
 
 async def test_the_example_channel_talks_to_the_bot(
-    settings: Settings, webchat_secret: str, aiohttp_client: Any
+    webchat_settings: Settings, aiohttp_client: Any
 ) -> None:
-    app = make_app(dataclasses.replace(settings, channels=("tests.example_channel:WebchatAdapter",)))
+    app = make_app(dataclasses.replace(webchat_settings, channels=("tests.example_channel:WebchatAdapter",)))
     client: TestClient[Any, Any] = await aiohttp_client(app)
     visitor = str(uuid.uuid4())
 

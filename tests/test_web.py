@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.app import make_app
 from config.settings import Settings
-from tests.chat import Reporter
+from tests.chat import Phone, Reporter
+from tests.scenario import complete_report
 
 
 async def test_health_and_readiness(settings: Settings, aiohttp_client: Any) -> None:
@@ -47,6 +48,19 @@ async def test_metrics_count_messages_without_content(settings: Settings, aiohtt
     text = await (await client.get("/metrics")).text()
     assert 'tipline_messages_total{channel="simulator",outcome="handled"}' in text
     assert "my secret words" not in text and reporter.sender not in text
+
+
+async def test_metrics_count_reports_handed_to_filing(settings: Settings, aiohttp_client: Any) -> None:
+    client = await aiohttp_client(make_app(settings))
+
+    async def submitted() -> float:
+        text = await (await client.get("/metrics")).text()
+        line = [ln for ln in text.splitlines() if ln.startswith('tipline_reports_submitted_total{status="complete"}')]
+        return float(line[0].split()[-1]) if line else 0.0
+
+    before = await submitted()
+    await complete_report(Phone(client), [])
+    assert await submitted() == before + 1
 
 
 async def test_oversized_bodies_are_refused_with_413(settings: Settings, aiohttp_client: Any) -> None:

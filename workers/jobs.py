@@ -44,9 +44,9 @@ DISCARDED_NOTE = "the reporter deleted this draft"
 
 
 async def _fetch(context: WorkerContext, ref: MediaRef) -> bytes:
-    adapter = context.adapters.get(ref.channel)
+    adapter = context.adapters.get(ref.adapter)
     if adapter is None:
-        raise MediaRefused(f"channel {ref.channel!r} is not enabled in this worker")
+        raise MediaRefused(f"channel {ref.adapter!r} is not enabled in this worker")
     data, _claimed_type = await adapter.fetch_media(ref, context.limits)
     return data
 
@@ -100,7 +100,7 @@ def store_media(context: WorkerContext, item: MediaItem) -> dict[str, Any]:
 async def _discard(context: WorkerContext, items: tuple[MediaItem, ...]) -> None:
     for item in items:
         ref = item.ref
-        adapter = context.adapters.get(ref.channel)
+        adapter = context.adapters.get(ref.adapter)
         if adapter is None:
             continue
         try:
@@ -112,8 +112,7 @@ async def _discard(context: WorkerContext, items: tuple[MediaItem, ...]) -> None
 def _forget_at_provider(context: WorkerContext, copies: ProviderCopies) -> None:
     """Schedule the deletion of the conversation at the provider (where the channel can), late
     enough that its last replies have been sent and logged (`PROVIDER_CLEANUP_DELAY`)."""
-    adapter = context.adapters.get(copies.adapter)
-    if not copies.messages or getattr(adapter, "discard_messages", None) is None:
+    if not copies.messages or copies.adapter not in context.adapters:
         return
     payload = ForgetAtProvider(copies).seal(context.settings.session_key)
     enqueue(make_queue(context.redis, context.settings.queue_name), Job.DISCARD_PROVIDER_MESSAGES, payload,
@@ -124,10 +123,10 @@ def discard_provider_messages(payload: str) -> str:
     """Delete a finished conversation's messages at the provider; raising retries with backoff."""
     context = worker_context()
     copies = ForgetAtProvider.opened(context.settings.session_key, payload).copies
-    discard = getattr(context.adapters.get(copies.adapter), "discard_messages", None)
-    if discard is None:
+    adapter = context.adapters.get(copies.adapter)
+    if adapter is None:
         return "channel not enabled here"
-    asyncio.run(discard(list(copies.messages), copies.address))
+    asyncio.run(adapter.discard_messages(list(copies.messages), copies.address))
     return f"deleted {len(copies.messages)} and our replies"
 
 

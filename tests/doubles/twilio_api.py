@@ -3,8 +3,9 @@
 It runs aiohttp's `TestServer` on a real port in its own thread, so it keeps serving while a test
 blocks on a worker subprocess. Two host names reach it: the API at `127.0.0.1` (media links need
 basic auth and answer with a redirect, as Twilio's do) and the "CDN" at `localhost`, which serves
-the bytes and records whether credentials leaked to it. It records `Messages.json` POSTs and media
-DELETEs, and can be told to answer the next POSTs with errors (429 with `Retry-After`, 5xx).
+the bytes and records whether credentials leaked to it. It records `Messages.json` POSTs (a `Body`, or a
+Content API template: `ContentSid` with `ContentVariables`) and media DELETEs, refuses numbers that
+opted out (error 21610), and can be told to answer the next POSTs with errors (429 with `Retry-After`, 5xx).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class TwilioApiDouble:
     cdn_authorization: list[str | None] = field(default_factory=list)
     api_media_authorized: list[bool] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    opted_out: set[str] = field(default_factory=set)
+    """Numbers that sent STOP: Twilio refuses every message to them with error 21610."""
     port: int = 0
 
     @property
@@ -122,15 +125,24 @@ class TwilioApiDouble:
             status, headers = self.fail_next.pop(0)
             self.attempts.append(Attempt(time.monotonic(), status))
             return self._error(status, 20429 if status == 429 else 20500, "Try again later", headers)
-        if not form.get("To") or not form.get("From") or not form.get("Body"):
+        if not form.get("To") or not form.get("From"):
             self.attempts.append(Attempt(time.monotonic(), 400))
             return self._error(400, 21604, "A 'To' phone number is required.")
+        if form.get("ContentVariables") and not form.get("ContentSid"):
+            self.attempts.append(Attempt(time.monotonic(), 400))
+            return self._error(400, 21654, "ContentSid Required")
+        if not form.get("Body") and not form.get("ContentSid"):
+            self.attempts.append(Attempt(time.monotonic(), 400))
+            return self._error(400, 21602, "Message body is required.")
+        if form["To"] in self.opted_out:
+            self.attempts.append(Attempt(time.monotonic(), 400))
+            return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
         self.attempts.append(Attempt(time.monotonic(), 201))
         self.messages.append(form)
         message_sid = self.log_outbound(form["To"], form["From"])
         return web.json_response(
             {"sid": message_sid, "account_sid": self.account_sid, "status": "queued", "direction": "outbound-api",
-             "from": form["From"], "to": form["To"], "body": form["Body"], "num_segments": "1",
+             "from": form["From"], "to": form["To"], "body": form.get("Body", ""), "num_segments": "1",
              "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message_sid}.json"},
             status=201,
         )
