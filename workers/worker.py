@@ -18,19 +18,21 @@ from typing import Any
 
 from rq import Worker
 
+from bot.jobs import Job
 from config.settings import SettingsError
 from secure_store.backends import StoreError
 from workers.context import worker_context
 
 log = logging.getLogger("tipline.worker")
 
-JOB_MODULES = ("workers.jobs", "workers.reminders")
-"""Every module whose functions are enqueued as jobs (by dotted path)."""
+def job_modules() -> list[str]:
+    """Every module whose functions are enqueued as jobs (named by `bot.jobs.Job`'s dotted paths)."""
+    return sorted({job.function.rpartition(".")[0] for job in Job})
 
 
 def start_once() -> None:
     """Load, in the calling process, what every job needs."""
-    for module in JOB_MODULES:
+    for module in job_modules():
         importlib.import_module(module)
     try:
         worker_context()
