@@ -4,32 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from adapters.base import Adapter, Chat, Inbound, MediaLimits, Reply
 from adapters.registry import load_adapters
-from bot import metrics
+from bot import logs, metrics
 from bot.engine import Engine
+from bot.followup import FollowUps
 from bot.queue import enqueue_on, make_queue
 from bot.quiet import QuietTimer
 from bot.sessions import SessionStore
+from bot.worker_metrics import WorkerCollector
 from config.settings import Settings
 from flows.machine import ReportFlow
 from secure_store.backends import Store, StoreError, open_store
 
 log = logging.getLogger("tipline.web")
+_GIVEN_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 ENGINE = web.AppKey("engine", Engine)
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 REDIS = web.AppKey("redis", Redis)
 ADAPTERS = web.AppKey("adapters", dict[str, Adapter])
+WORKER_METRICS = web.AppKey("worker_metrics", CollectorRegistry)
 
 
 @web.middleware
@@ -46,6 +52,46 @@ async def never_500(
     except Exception as exc:
         log.error("unhandled %s on %s", type(exc).__name__, request.path, exc_info=False)
         raise web.HTTPInternalServerError(text="internal error") from None
+
+
+@web.middleware
+async def count_refusals(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Count webhook requests answered 4xx (forged signature, bad body, too large) by channel and
+    status; only routes that exist, so a scan of made-up paths adds no label values."""
+    route = request.match_info.route.resource
+    channel = route.canonical.removeprefix("/webhooks/") if route is not None and \
+        route.canonical.startswith("/webhooks/") else None
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if channel and 400 <= exc.status < 500:
+            metrics.REJECTED.labels(channel, str(exc.status)).inc()
+        raise
+    if channel and 400 <= response.status < 500:
+        metrics.REJECTED.labels(channel, str(response.status)).inc()
+    return response
+
+
+@web.middleware
+async def request_ids(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Give each request an id for its log lines: the caller's `X-Request-Id` when it is a plain
+    token, else a new random one; echoed in the response."""
+    given = request.headers.get("X-Request-Id", "")
+    request_id = given if _GIVEN_ID.match(given) else secrets.token_hex(8)
+    token = logs.REQUEST_ID.set(request_id)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers["X-Request-Id"] = request_id
+        raise
+    finally:
+        logs.REQUEST_ID.reset(token)
+    response.headers["X-Request-Id"] = request_id
+    return response
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -68,7 +114,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_view(request: web.Request) -> web.Response:
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    """This process's figures, then the service-wide worker and queue figures read from Redis."""
+    service = await asyncio.to_thread(generate_latest, request.app[WORKER_METRICS])
+    return web.Response(body=generate_latest() + service, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 def make_app(settings: Settings) -> web.Application:
@@ -86,6 +134,7 @@ def make_app(settings: Settings) -> web.Application:
         enqueue=enqueue_on(queue),
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
+        followups=FollowUps(redis, settings.session_key, settings.followup_ttl),
     )
     adapters = load_adapters(settings)
 
@@ -100,12 +149,14 @@ def make_app(settings: Settings) -> web.Application:
         metrics.MESSAGES.labels(message.adapter, "handled" if replies else "duplicate").inc()
         return replies
 
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[never_500])
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[request_ids, never_500, count_refusals])
     app[ENGINE] = engine
     app[SETTINGS] = settings
     app[STORE] = open_store(settings.store_url, settings.s3_endpoint_url)
     app[REDIS] = redis
     app[ADAPTERS] = adapters
+    app[WORKER_METRICS] = CollectorRegistry(auto_describe=False)
+    app[WORKER_METRICS].register(WorkerCollector(sync_redis, queue))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)

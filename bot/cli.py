@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
+from bot.logs import configure as configure_logging
 from config.settings import SettingsError
-
-
-def _configure_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     thread = reports.add_parser("thread", help="a report's questions and the reporter's answers")
     thread.add_argument("report_id")
     thread.add_argument("--key", required=True, help="your private key file")
+    reseal = reports.add_parser("reseal", help="re-seal stored reports and media to the current analyst keys "
+                                "(on an analyst's machine, after a key was added or removed)")
+    reseal.add_argument("--key", required=True, help="your private key file (one that opens the older reports)")
+    reseal.add_argument("--store", help="store URL (default: STORE_URL; S3_ENDPOINT_URL for S3-compatible servers)")
+    reseal.add_argument("--to", help="the new set of analyst public keys, comma-separated (default: "
+                        "ANALYST_PUBLIC_KEYS); it must include your own")
+    reseal.add_argument("--dry-run", action="store_true", help="count what would be re-sealed; change nothing")
 
     console = commands.add_parser("console", help="the analysts' local workspace at 127.0.0.1 (your key only)")
     console.add_argument("--key", required=True, help="your private key file")
@@ -90,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("path", nargs="?")
     diagram.add_argument("--out", help="write it to this file instead (.md: a Markdown page)")
 
+    commands.add_parser("doctor", help="check a deployment before traffic: settings, Redis, store, providers, "
+                        "webhooks (one line per finding; exit 1 on any problem)")
+
     telegram = commands.add_parser("telegram", help="Telegram bot set-up").add_subparsers(
         dest="telegram_command", required=True
     )
@@ -99,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _configure_logging()
     try:
+        configure_logging()
         if args.command == "dev":
             from bot.run import run_dev
 
@@ -117,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli_followup import generate_followup_keys
 
             return generate_followup_keys()
+        if args.command == "reports" and args.reports_command == "reseal":
+            from bot.cli_reseal import reseal_command
+
+            return reseal_command(args)
         if args.command == "reports" and args.reports_command in ("ask", "thread"):
             from bot.cli_followup import followup_command
 
@@ -141,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.cli_flows import flows_command
 
             return flows_command(args)
+        if args.command == "doctor":  # it checks what workers rely on, with their code: `python -m workers.doctor`
+            import subprocess
+
+            return subprocess.run([sys.executable, "-m", "workers.doctor"], check=False).returncode
         if args.command == "telegram":
             from bot.cli_telegram import telegram_command
 

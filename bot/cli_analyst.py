@@ -198,11 +198,9 @@ def flow_vocabulary() -> Vocabulary:
 
 
 def boundary_places() -> Places | None:
-    """World boundaries shipped under flows/countries (world-atlas); the coarser file first, for speed."""
-    for name in ("countries-110m.json", "countries-50m.json"):
-        if (COUNTRIES / name).exists():
-            return load_places(COUNTRIES / name)
-    return None
+    """The world borders the flow ships (flows/countries, world-atlas 1:50m), read from the same file."""
+    path = COUNTRIES / "countries-50m.json"
+    return load_places(path) if path.exists() else None
 
 
 def team_keys(key: PrivateKey, team_file: str | None) -> list[Recipient]:
@@ -224,11 +222,7 @@ def open_workspace(key: PrivateKey, store: Store, store_url: str, args: argparse
     cache_file = None if args.no_cache else cache_path(Path(args.cache_dir) if args.cache_dir else default_folder(),
                                                        key, store_url)
     library = Library(store, key, store_url, team=team, places=boundary_places(), cache_file=cache_file)
-    workspace = Workspace(library, flow_vocabulary(), author=args.name or "")
-    if len(team) == 1:
-        workspace.library.notices.append(
-            "triage you record is sealed to your key only: pass --team FILE (the team's public keys) to share it")
-    return workspace
+    return Workspace(library, flow_vocabulary(), author=args.name or "")
 
 
 async def _serve(workspace: Workspace, port: int) -> None:

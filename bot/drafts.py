@@ -10,10 +10,12 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from bot.jobs import Discard, Draft, ProviderCopies, media_items
 from bot.sessions import Session
+from flows.machine import Conversation
 from flows.spec import FlowSpec
 from secure_store.report import now_iso
 
@@ -58,7 +60,7 @@ def report_draft(session: Session, spec: FlowSpec, status: str, receipt_digest: 
     answers = dict(conversation.answers)
     follow_up = None
     if spec.follow_up and answers.get(spec.follow_up) is True:
-        follow_up = {"channel": session.reported_medium, "address": session.address}
+        follow_up = {"channel": session.reported_medium, "address": session.address, "adapter": session.adapter}
     return Draft(
         report_id=session.report_id,
         status=status,
@@ -77,6 +79,16 @@ def report_draft(session: Session, spec: FlowSpec, status: str, receipt_digest: 
     )
 
 
+FOLLOWUP_ENDED_NOTE = "the reporter ended follow-up (sent DELETE): the link to this report was erased; do not ask again"
+
+
+def answer_draft(session: Session, spec: FlowSpec, question_id: str, ended: bool = False) -> Draft:
+    """A reporter's answer to an analyst's question, filed as an addition to the report it was asked on
+    (`session.conversation.addendum_to`) naming the question; `ended`: the reporter sent DELETE instead."""
+    notes = (FOLLOWUP_ENDED_NOTE,) if ended else ()
+    return replace(report_draft(session, spec, "addendum", notes=notes), question_id=question_id)
+
+
 def provider_copies(session: Session) -> ProviderCopies:
     """What a worker needs to delete the conversation at the provider once it is filed or wiped:
     the adapter, the provider's ids of the messages (kept only by channels that use them) and,
@@ -91,9 +103,25 @@ def discarded_draft(session: Session, media: list[dict[str, Any]], whole: bool) 
     return Discard(media_items(media), provider_copies(session) if whole else ProviderCopies(session.adapter))
 
 
+CONSENT = "consent"
+"""The answer (a flow file's `store:`) that says the reporter agreed to go on."""
+
+
+def consented(conversation: Conversation, spec: FlowSpec) -> bool:
+    """The reporter agreed to go on: nothing they send is fetched or filed before. An addition to
+    a filed report was agreed to then; a flow that stores no `consent` asks for none."""
+    if conversation.addendum_to is not None:
+        return True
+    if not any(step.store == CONSENT for step in spec.steps.values()):
+        return True
+    return conversation.answers.get(CONSENT) in (True, "yes")
+
+
 def worth_filing(session: Session, spec: FlowSpec) -> bool:
-    """An expired draft is filed only if the reporter told us something (not just a language)."""
+    """An expired draft is filed only if the reporter agreed and told us something (not just a language)."""
     conversation = session.conversation
+    if not consented(conversation, spec):
+        return False
     told = {k for k, v in conversation.answers.items() if v not in (None, "", [])}
     unreviewed = {s.store for s in spec.steps.values() if s.store and not s.review}
     return bool(conversation.media) or bool(told - unreviewed)

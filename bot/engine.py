@@ -18,6 +18,8 @@ from adapters.base import Chat, Inbound, MediaLimits, MediaRef, NotDelivered, Re
 from bot import metrics
 from bot.constants import MAX_MEDIA_PER_REPORT
 from bot.drafts import (
+    answer_draft,
+    consented,
     discarded_draft,
     legacy_receipt_hash,
     looks_like_receipt,
@@ -25,8 +27,9 @@ from bot.drafts import (
     receipt_hash,
     report_draft,
 )
+from bot.followup import FollowUps, Link
 from bot.identity import message_mark, pseudonym
-from bot.jobs import Draft, Enqueue, FetchMedia, Job, MediaItem, SendLater
+from bot.jobs import Draft, Enqueue, FetchMedia, Job, MediaItem, SendLater, media_items
 from bot.quiet import QuietTimer
 from bot.sessions import Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
@@ -91,7 +94,9 @@ class Engine:
         enqueue: Enqueue,
         quiet: QuietTimer | None = None,
         limits: MediaLimits | None = None,
+        followups: FollowUps | None = None,
     ) -> None:
+        self.followups = followups
         self.sessions = sessions
         self.flow = flow
         self.pseudonym_key = pseudonym_key
@@ -119,6 +124,9 @@ class Engine:
             if ends_quietly(message):
                 await self._stop(who, mark, session)
                 return []
+            if session is None and self.followups is not None and (link := await self.followups.find(who)):
+                return await self._answer(who, mark, link, message, chat)
+            agreed = session is not None and consented(session.conversation, self.flow.spec)
             turn = await self._turn(session, message, erasing=chat is not None and chat.can_erase)
             if chat is not None:
                 if turn.ended and chat.can_erase:
@@ -136,7 +144,7 @@ class Engine:
                     await self.sessions.keep_erasable(who, turn.session.erasable)
             else:
                 await self._keep(who, turn.session, mark)
-                await self._fetch_promptly(who, turn.session, turn.fetch)
+                await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
             return turn.replies
 
     async def _turn(self, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
@@ -165,11 +173,50 @@ class Engine:
         """STOP (or, on SMS, a carrier's opt-out word): the draft goes, with its media, and nothing
         is said (on SMS the carrier has opted the reporter out: a reply would fail)."""
         if session is None:
+            if self.followups is not None and await self.followups.find(who) is not None:
+                await self.followups.end(who)  # an opt-out ends follow-up too: never ask again
             await self.sessions.mark(who, mark)
             return
         await self._discard(session, session.conversation.media, whole=True)
         await self.sessions.end(who, mark)
         log.info("conversation ended by a stop word; nothing kept")
+
+    async def _answer(self, who: str, mark: int, link: Link, message: Inbound, chat: Chat | None) -> list[Reply]:
+        """A reporter with a live follow-up link and no open conversation answers the analyst's question:
+        the message (text, files, a location) is filed at once as an addition linked to the report and
+        the question, and the reporter thanked. DELETE instead ends the thread (docs/follow-up.md)."""
+        assert self.followups is not None
+        conversation = self.flow.new_conversation(link.language)
+        conversation.addendum_to = link.report_id
+        session = Session(conversation=conversation, address=message.sender, adapter=message.adapter,
+                          medium=message.medium, report_id=secrets.token_hex(16), started_at=now_iso())
+        self._remember(session, message, erasing=chat is not None and chat.can_erase)
+        text = (message.text or "").strip()
+        if text and not message.media and self.flow.global_word(conversation, text) == "delete":
+            await self.followups.end(who)
+            await self._file(answer_draft(session, self.flow.spec, link.question_id, ended=True))
+            replies = [self.flow.message(conversation, "followup.ended")]
+        else:
+            attached, refused = self._attach(session, message)
+            replies = self._refusal(session, refused)
+            if text:
+                conversation.answers["answer"] = [text]
+            if message.location is not None:
+                place = message.location
+                conversation.answers["location"] = {
+                    "latitude": place.latitude, "longitude": place.longitude,
+                    **{k: v for k, v in (("address", place.address), ("label", place.label)) if v}}
+            if conversation.answers or attached:
+                await self._file(answer_draft(session, self.flow.spec, link.question_id))
+                await self.followups.heard(who, link)
+                replies.append(self.flow.message(conversation, "followup.thanks"))
+        if chat is not None:
+            try:
+                await chat.send(replies)
+            except NotDelivered as undelivered:
+                await self._send_later(session, undelivered.remaining)
+        await self.sessions.mark(who, mark)
+        return replies
 
     async def _erase(self, who: str, mark: int, message: Inbound, chat: Chat) -> None:
         """The reporter pressed "erase this chat": delete both sides of the finished conversation."""
@@ -255,6 +302,13 @@ class Engine:
 
     def _refusal(self, session: Session, refused: int) -> list[Reply]:
         return [self.flow.message(session.conversation, "media.refused")] if refused else []
+
+    def _to_fetch(self, turn: Turn, agreed_before: bool) -> list[MediaItem]:
+        """Consent first: files sent before the reporter agrees stay references at the provider;
+        all of them are fetched once they agree (a "no" drops them with the draft)."""
+        if not consented(turn.session.conversation, self.flow.spec):
+            return []
+        return turn.fetch if agreed_before else list(media_items(turn.session.conversation.media))
 
     async def _fetch_promptly(self, who: str, session: Session, items: list[MediaItem]) -> None:
         """Fetch new media from the provider now (its links can expire); filing uses what is stored.

@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from nacl.secret import SecretBox
 
 from adapters.base import MediaRef, Reply
+from config.errors import Transient
 
 
 class Job(StrEnum):
@@ -53,13 +54,27 @@ class Enqueue(Protocol):
     def __call__(self, job: Job, payload: str, job_id: str, delay: int = 0) -> None: ...
 
 
+PAYLOAD_FORMAT = 1
+"""The layout of job payloads (`v` inside the sealed payload; the first release wrote none: 0).
+A worker refuses a newer format with a transient error, so RQ retries the job until a worker of
+the newer release takes it: during a rolling deploy nothing fails for being early."""
+
+
+class NewerPayload(Transient):
+    """The job was queued by a newer release than this worker; it is retried, for a newer worker."""
+
+
 def seal_payload(key: bytes, data: Mapping[str, Any]) -> str:
-    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    raw = json.dumps({**data, "v": PAYLOAD_FORMAT}, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.b64encode(SecretBox(key).encrypt(raw)).decode()
 
 
 def open_payload(key: bytes, payload: str) -> dict[str, Any]:
     opened: dict[str, Any] = json.loads(SecretBox(key).decrypt(base64.b64decode(payload)))
+    version = opened.pop("v", 0)
+    if not isinstance(version, int) or version > PAYLOAD_FORMAT:
+        raise NewerPayload(f"job payload format {version!r} is newer than this worker reads ({PAYLOAD_FORMAT}); "
+                           "retried until a worker of that release takes it")
     return opened
 
 
@@ -157,6 +172,8 @@ class Draft(Payload):
     follow_up: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
     addendum_to: str | None = None
+    question_id: str | None = None
+    """For a reporter's answer to an analyst's question: the question (docs/follow-up.md)."""
     copies: ProviderCopies = ProviderCopies()
 
     def to_dict(self) -> dict[str, Any]:
@@ -165,7 +182,7 @@ class Draft(Payload):
             "language": self.language, "started_at": self.started_at, "submitted_at": self.submitted_at,
             "answers": self.answers, "media": [m.to_dict() for m in self.media], "receipt_hash": self.receipt_hash,
             "follow_up": self.follow_up, "notes": list(self.notes), "addendum_to": self.addendum_to,
-            **self.copies.to_dict(),
+            **({"question_id": self.question_id} if self.question_id else {}), **self.copies.to_dict(),
         }
 
     @classmethod
@@ -177,7 +194,8 @@ class Draft(Payload):
             started_at=data.get("started_at"), answers=dict(data.get("answers") or {}),
             media=media_items(list(data.get("media") or [])), receipt_hash=data.get("receipt_hash"),
             follow_up=data.get("follow_up"), notes=tuple(str(n) for n in data.get("notes") or ()),
-            addendum_to=data.get("addendum_to"), copies=ProviderCopies.from_dict(data),
+            addendum_to=data.get("addendum_to"), question_id=data.get("question_id"),
+            copies=ProviderCopies.from_dict(data),
         )
 
 

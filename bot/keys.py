@@ -49,6 +49,16 @@ class RedisKeys:
         """The claim of the one running quiet sweeper chain (its next job's token)."""
         return f"{self.prefix}:q:sweeper"
 
+    @property
+    def job_outcomes(self) -> str:
+        """Worker metrics: a hash of job outcome counts by job name (`file_report|succeeded`)."""
+        return f"{self.prefix}:metrics:jobs"
+
+    @property
+    def job_seconds(self) -> str:
+        """Worker metrics: a hash of job duration buckets and sums by job name."""
+        return f"{self.prefix}:metrics:seconds"
+
     def followup_link(self, who: str) -> str:
         """The encrypted link from reporter `who` to the report and question they may answer."""
         return f"{self.prefix}:f:{who}"

@@ -30,6 +30,11 @@ from bot.constants import (
 from bot.keys import RedisKeys
 from flows.machine import Conversation
 
+SESSION_FORMAT = 1
+"""The layout of a stored session (`v`). Changes are additive: a release reads sessions of its own
+and earlier formats (the first release wrote none: 0) and ignores fields it does not know, so
+processes of two releases can share live conversations during a deploy (docs/operations.md)."""
+
 OPEN_SCRIPT = """
 return {redis.call('SISMEMBER', KEYS[1], ARGV[1]), redis.call('GET', KEYS[2])}
 """
@@ -85,6 +90,7 @@ class Session:
         extra: dict[str, Any] = {"t0": self.started_at, "n": self.messages, "q": self.last_message_at,
                                  "r": self.reminded_at, "ids": self.provider_messages, "e": self.erasable}
         data = {
+            "v": SESSION_FORMAT,
             "c": self.conversation.to_dict(),
             "a": self.address,
             "ch": self.adapter,

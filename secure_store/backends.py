@@ -36,6 +36,11 @@ class Store(Protocol):
 
     def get(self, name: str) -> bytes: ...
 
+    def replace(self, name: str, data: bytes) -> None:
+        """Write `name` whether or not it exists, atomically (readers see the old or the new object).
+        Only re-sealing uses it; filing never overwrites."""
+        ...
+
     def exists(self, name: str) -> bool: ...
 
     def names(self, prefix: str) -> Iterator[str]:
@@ -86,6 +91,20 @@ class FileStore:
             return True
         finally:
             os.unlink(tmp)
+
+    def replace(self, name: str, data: bytes) -> None:
+        path = self._path(name)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
     def get(self, name: str) -> bytes:
         try:
@@ -158,6 +177,16 @@ no ACL ever granted (bucket-owner only), objects written once."""
                 return False
             raise StoreError(f"S3 put failed: {code or 'error'}") from None
         return True
+
+    def replace(self, name: str, data: bytes) -> None:
+        """A plain put: S3 replaces an object whole (with versioning on, the old one stays a version)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(name), Body=data, ServerSideEncryption="AES256",
+                                   ContentType="application/octet-stream")
+        except ClientError as exc:
+            raise StoreError(f"S3 put failed: {exc.response.get('Error', {}).get('Code', '') or 'error'}") from None
 
     def get(self, name: str) -> bytes:
         from botocore.exceptions import ClientError

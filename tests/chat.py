@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from aiohttp import FormData
+from aiohttp import ClientSession, FormData
 from aiohttp.test_utils import TestClient
 
 
 class Reporter:
     """A reporter on the simulator; `say` returns the simulator's reply objects (text, choices, rtl)."""
 
-    def __init__(self, client: TestClient[Any, Any], sender: str | None = None, kind: str = "whatsapp",
+    def __init__(self, client: TestClient[Any, Any] | WebProcess, sender: str | None = None, kind: str = "whatsapp",
                  language: str | None = None) -> None:
         self.client = client
         self.sender = sender or f"sim-{uuid.uuid4()}"
@@ -42,6 +42,17 @@ class Reporter:
         info: dict[str, Any] = await response.json()
         kind = "photo" if content_type.startswith("image/") else "document"
         return {"id": info["id"], "content_type": content_type, "kind": kind}
+
+
+class WebProcess:
+    """A web process running on its own, as the scripted reporter's client (`post(path, ...)` like
+    aiohttp's TestClient), for tests and benchmarks that drive the real `tipline serve`."""
+
+    def __init__(self, session: ClientSession, base: str) -> None:
+        self.session, self.base = session, base
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.session.post(self.base + path, **kwargs)
 
 
 class Phone(Reporter):

@@ -4,6 +4,9 @@ sealed, used, and marks what is new since the last visit."""
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +14,20 @@ import pytest
 
 from secure_store.backends import FileStore, Store, open_store
 from secure_store.console import cache
+from secure_store.console.export import csv_lines
 from secure_store.console.inbox import inbox, parse_filters
 from secure_store.console.library import Library
 from secure_store.console.places import load_places
 from secure_store.console.triage import TriageError
+from secure_store.console.vocabulary import Vocabulary
+from secure_store.filing import file_report
 from secure_store.keys import parse_public_keys
 from secure_store.report import report_name
 from tests.conftest import AnalystKey, make_analyst_key
 from tests.console_reports import file_samples, jpeg, report
 from tests.test_s3_store import BUCKET, s3, s3_endpoint  # noqa: F401  (fixtures)
 
-COUNTRIES = Path(__file__).resolve().parent.parent / "flows" / "countries" / "countries-110m.json"
+COUNTRIES = Path(__file__).resolve().parent.parent / "flows" / "countries" / "countries-50m.json"
 
 
 def library(store: Store, analyst: AnalystKey, team: list[AnalystKey], cache_file: Path | None = None) -> Library:
@@ -72,6 +78,11 @@ def test_the_team_reads_and_triages_together_and_a_third_key_sees_nothing(any_st
     assert ids_of(inbox(theirs, parse_filters({"status": "in review"})[0])) == [ids["spanish"]]
     assert ids_of(inbox(theirs, parse_filters({"q": "INSPECTORATE"})[0])) == [ids["spanish"]]
     assert ids_of(inbox(theirs, parse_filters({"q": "furgoneta manana"})[0])) == [ids["spanish"]]  # addition, no accent
+
+    assert not [n for n in theirs.notices if "team" in n]
+    alone = library(any_store, second, [second])
+    alone.refresh()
+    assert [n for n in alone.notices if "1 analyst key(s) not in your team list" in n]
 
     stranger = library(any_store, third, [third])
     stranger.refresh()
@@ -140,7 +151,6 @@ def test_the_cache_is_sealed_spares_the_store_and_knows_what_is_new(tmp_path: Pa
     assert cache.load(cache_file, stranger.load())[1] is not None  # another key cannot open it
 
     late = report({"category": "begging", "description": ["Children at the lights"]}, at=_now())
-    from secure_store.filing import file_report
     file_report(store, team, late)
     store.gets = 0
     second = library(store, analyst_key, [analyst_key], cache_file)
@@ -148,6 +158,13 @@ def test_the_cache_is_sealed_spares_the_store_and_knows_what_is_new(tmp_path: Pa
     assert store.gets == 1  # only the new report was fetched
     assert [e.report_id for e in second.entries.values() if e.new] == [late["report_id"]]
     assert second.entries[ids["spanish"]].report == first.entries[ids["spanish"]].report
+
+    path = store.root / report_name(ids["english"])
+    path.write_bytes(path.read_bytes()[:-3])
+    second.refresh()
+    assert second.entries[ids["english"]].report is not None  # the verified copy in the cache
+    second.refresh(recheck=True)
+    assert second.entries[ids["english"]].report is None and "damaged" in (second.entries[ids["english"]].error or "")
 
     cache_file.write_bytes(b"garbage")
     third = library(store, analyst_key, [analyst_key], cache_file)
@@ -167,7 +184,19 @@ class CountingStore(FileStore):
         return super().get(name)
 
 
-def _now() -> Any:
-    from datetime import UTC, datetime
+def _now() -> datetime:
     return datetime.now(UTC)
 
+
+def test_exports_keep_numbers_and_defuse_formulas(tmp_path: Path, analyst_key: AnalystKey) -> None:
+    store = FileStore(tmp_path / "store")
+    team = parse_public_keys([analyst_key.public])
+    hostile = report({"category": "other", "description": ["=HYPERLINK(\"http://evil.example\",\"x\")"],
+                      "location": {"latitude": -33.86, "longitude": -70.65}}, at=_now())
+    file_report(store, team, hostile)
+    mine = library(store, analyst_key, [analyst_key])
+    mine.refresh()
+    [row] = list(csv.DictReader(io.StringIO("".join(csv_lines(inbox(mine, parse_filters({})[0]), mine,
+                                                                Vocabulary(), False)))))
+    assert row["Description"].startswith("'=HYPERLINK") and row["latitude"] == "-33.86"
+    assert row["country"] == "Chile"

@@ -39,7 +39,8 @@ async def test_nothing_opens_without_the_token_and_the_token_becomes_a_cookie(
     response = await client.get(f"/?token={workspace.token}", allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == "/"
     assert "HttpOnly" in response.headers["Set-Cookie"] and "SameSite=Strict" in response.headers["Set-Cookie"]
-    again = await client.get(f"/?token={workspace.token}", allow_redirects=False, cookies={COOKIE: ""})
+    again = await client.get(f"/?token={workspace.token}", allow_redirects=False,
+                             cookies={f"{COOKIE}_{workspace.port}": ""})
     assert again.status == 403 and "already open" in await again.text()
     page = await client.get("/")
     assert page.status == 200 and "Hombres durmiendo" in await page.text()
@@ -70,7 +71,7 @@ async def test_images_and_audio_play_inline_risky_files_only_download(
     tmp_path: Path, analyst_key: AnalystKey, aiohttp_client: Any
 ) -> None:
     client, workspace, ids = await open_workspace(tmp_path, analyst_key, aiohttp_client)
-    client.session.cookie_jar.update_cookies({COOKIE: workspace.session})
+    client.session.cookie_jar.update_cookies({f"{COOKIE}_{workspace.port}": workspace.session})
     spanish = workspace.library.entries[ids["spanish"]].report or {}
     photo, voice = spanish["media"]
     response = await client.get(f"/media/{ids['spanish']}/{photo['id']}")

@@ -91,7 +91,7 @@ async def test_immediate_danger_shows_local_numbers_and_files_an_urgent_report(
     assert run_burst_worker(service_env).returncode == 0
     [report] = filed(store, analyst_key)
     assert report["urgent"] is True
-    assert report["follow_up"] == {"channel": "simulator:whatsapp", "address": reporter.sender}
+    assert report["follow_up"] == {"channel": "simulator:whatsapp", "address": reporter.sender, "adapter": "simulator"}
 
 
 async def test_uk_and_us_reporters_see_their_own_numbers(client: TestClient[Any, Any]) -> None:
@@ -228,6 +228,8 @@ async def test_delete_leaves_nothing_of_the_conversation_in_redis_or_the_store(
             assert open_status(settings.session_key, redis_client.get(key)) == DISCARDED, key
         elif key.startswith(b"tl:d:"):
             assert all(re.fullmatch(rb"-?[0-9]{1,19}", mark) for mark in redis_client.smembers(key)), key
+        elif key.startswith(b"tl:metrics:"):  # worker metrics: counts and times by job name, nothing else
+            assert all(re.fullmatch(rb"[a-z_]+\|[a-z0-9.+]+|[a-z_]+\|\+Inf", f) for f in redis_client.hkeys(key)), key
         elif key.startswith(b"tl:"):
             assert key == b"tl:q:sweeper", key  # the quiet sweeper's claim: a random token
         else:

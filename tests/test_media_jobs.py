@@ -26,7 +26,7 @@ from secure_store.backends import FileStore
 from secure_store.report import now_iso
 from tests.conftest import AnalystKey, run_burst_worker
 from tests.media_samples import image
-from tests.scenario import expect
+from tests.scenario import begin_report, expect
 from tests.test_adapter_simulator import SimulatorPhone
 from workers import notify
 
@@ -220,7 +220,7 @@ async def test_media_sent_in_a_conversation_are_fetched_and_sealed_before_the_re
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, redis_client: redis.Redis,
 ) -> None:
     phone = SimulatorPhone(client)
-    await phone.say("hello")
+    await begin_report(phone)  # language and consent: nothing is fetched before the reporter agrees
     await phone.photo(image("JPEG"))
     assert run_burst_worker(service_env).returncode == 0
     assert len(list(store.names("media/"))) == 1, "sealed while the reporter is still writing"
@@ -243,7 +243,7 @@ async def test_a_file_only_the_worker_can_refuse_is_reported_to_the_reporter_whi
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore,
 ) -> None:
     phone = SimulatorPhone(client)
-    await phone.say("hello")
+    await begin_report(phone)
     replies = await phone.photo(b"this is not a picture at all")  # declared image/jpeg, so accepted at first
     assert expect("en", "media.refused") not in "\n".join(replies)
     assert run_burst_worker(service_env).returncode == 0

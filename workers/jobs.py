@@ -173,6 +173,7 @@ def _report(draft: Draft, media: list[dict[str, Any]]) -> dict[str, Any]:
         "follow_up": draft.follow_up,
         "notes": list(draft.notes),
         "addendum_to": draft.addendum_to,
+        "question_id": draft.question_id,
         "media": media,
     }
 

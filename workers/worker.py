@@ -16,14 +16,14 @@ import importlib
 import logging
 from typing import Any
 
-from rq import Worker
-
 from bot.jobs import Job
+from bot.worker_metrics import CountingWorker
 from config.settings import SettingsError
 from secure_store.backends import StoreError
 from workers.context import worker_context
 
 log = logging.getLogger("tipline.worker")
+
 
 def job_modules() -> list[str]:
     """Every module whose functions are enqueued as jobs (named by `bot.jobs.Job`'s dotted paths)."""
@@ -40,8 +40,9 @@ def start_once() -> None:
         log.error("worker context not loaded; every job will fail until this is fixed: %s", exc)
 
 
-class StartedOnceWorker(Worker):
-    """RQ's `Worker`, with the job modules and the worker context loaded before it forks."""
+class StartedOnceWorker(CountingWorker):
+    """RQ's `Worker`, with the job modules and the worker context loaded before it forks, counting
+    each job's outcome for /metrics (bot.worker_metrics)."""
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         start_once()

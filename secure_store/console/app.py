@@ -35,6 +35,7 @@ from secure_store.seal import SealError
 
 HOST = "127.0.0.1"
 COOKIE = "tipline_console"
+"""Followed by the port: browsers keep cookies per host, not per port, and two workspaces may be open."""
 STYLE = Path(__file__).with_name("console.css")
 CSP = ("default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
@@ -112,7 +113,7 @@ async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse
     workspace = request.app[WORKSPACE]
     if request.host not in (f"{HOST}:{workspace.port}", f"localhost:{workspace.port}"):
         return _refuse(421, "This workspace answers only at its own address")
-    if _same(request.cookies.get(COOKIE, ""), workspace.session):
+    if _same(request.cookies.get(f"{COOKIE}_{workspace.port}", ""), workspace.session):
         origin = request.headers.get("Origin")
         if request.method not in ("GET", "HEAD") and origin not in (workspace.origin,
                                                                     f"http://localhost:{workspace.port}"):
@@ -121,7 +122,8 @@ async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse
     if not workspace.spent and _same(request.query.get("token", ""), workspace.token):
         workspace.spent = True
         response = web.Response(status=303, headers={"Location": "/"})
-        response.set_cookie(COOKIE, workspace.session, httponly=True, samesite="Strict", path="/")
+        response.set_cookie(f"{COOKIE}_{workspace.port}", workspace.session, httponly=True, samesite="Strict",
+                            path="/")
         return response
     if workspace.spent:
         return _refuse(403, "This workspace is already open in another browser; restart `tipline console` "
@@ -225,20 +227,23 @@ async def media(request: web.Request) -> web.Response:
 
 async def refresh(request: web.Request) -> web.Response:
     workspace = request.app[WORKSPACE]
-    await refresh_library(workspace)
+    form = await _form(request)
+    await refresh_library(workspace, recheck=form.get("recheck") == "1")
     raise web.HTTPSeeOther("/")
 
 
-async def refresh_library(workspace: Workspace) -> None:
-    """Fetch what is new in the store (one refresh at a time), and say what happened."""
+async def refresh_library(workspace: Workspace, recheck: bool = False) -> None:
+    """Fetch what is new in the store (one refresh at a time), and say what happened. With `recheck`,
+    every report is fetched and verified again instead of trusting the cache."""
     async with workspace.refreshing:
         try:
-            done = await asyncio.get_running_loop().run_in_executor(None, workspace.library.refresh)
+            done = await asyncio.get_running_loop().run_in_executor(None, workspace.library.refresh, recheck)
         except StoreError as exc:
             workspace.notices.append(f"the store could not be read: {exc}")
             return
     damaged = f", {done.damaged} DAMAGED" if done.damaged else ""
-    workspace.notices.append(f"refreshed: {done.opened} new report(s){damaged} in {done.seconds:.1f} s")
+    what = "checked every report again" if recheck else "refreshed"
+    workspace.notices.append(f"{what}: {done.opened} opened{damaged} in {done.seconds:.1f} s")
 
 
 def _chosen(request: web.Request) -> tuple[Filters, list[Entry], list[str]]:

@@ -35,7 +35,7 @@ def default_folder() -> Path:
 
 
 def empty() -> dict[str, Any]:
-    return {"v": VERSION, "reports": {}, "triage": {}, "countries": {}, "visit": None}
+    return {"v": VERSION, "reports": {}, "triage": {}, "countries": {}, "others": {}, "kids": []}
 
 
 def load(path: Path, key: PrivateKey) -> tuple[dict[str, Any], str | None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,8 +31,12 @@ def file_name(item: dict[str, Any]) -> str:
     return str(item.get("id", "")) + EXTENSIONS.get(str(item.get("content_type")), ".bin")
 
 
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
 def _cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA) else value
+    """A cell a spreadsheet will not run as a formula (a plain number such as a longitude stays as it is)."""
+    return "'" + value if value.startswith(FORMULA) and not _NUMBER.fullmatch(value) else value
 
 
 def _plain(key: str, value: Any, vocabulary: Vocabulary) -> str:

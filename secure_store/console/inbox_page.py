@@ -80,5 +80,8 @@ def inbox_page(library: Library, vocabulary: Vocabulary, f: Filters, notices: li
         '<table class="inbox"><thead><tr><th></th><th>Submitted (UTC)</th><th>Category</th><th>Language</th>'
         "<th>Channel</th><th>Country</th><th>Files</th><th>Status</th><th>What happened</th></tr></thead>"
         f'<tbody>{rows}</tbody></table><nav class="pages">{" ".join(pages)}</nav>'
+        '<form method="post" action="/refresh"><input type="hidden" name="recheck" value="1">'
+        "<button>Check every report in the store again</button> (reports already opened are kept in a cache "
+        "sealed to your key; this fetches and verifies each one anew)</form>"
     )
     return layout("Inbox", body, here="/", notices=notices)

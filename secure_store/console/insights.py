@@ -17,15 +17,11 @@ DELAYS = ((5, "<5 min"), (15, "5-15 min"), (30, "15-30 min"), (60, "30-60 min"),
           (720, "3-12 h"), (1440, "12-24 h"), (float("inf"), ">1 day"))
 
 
-def _week(entry: Entry) -> date:
-    return entry.day - timedelta(days=entry.day.weekday())
-
-
 def weeks(entries: list[Entry]) -> list[date]:
     """Every week (Mondays) from the first report's to the last one's, at most the last 52."""
     if not entries:
         return []
-    first, last = min(map(_week, entries)), max(map(_week, entries))
+    first, last = min(e.week for e in entries), max(e.week for e in entries)
     first = max(first, last - timedelta(weeks=MAX_WEEKS - 1))
     return [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
 
@@ -34,14 +30,12 @@ def per_week(entries: list[Entry], value: Callable[[Entry], str]) -> tuple[list[
     """Counts per week and value; values past the six most common are counted as "other"."""
     columns = weeks(entries)
     index = {w: i for i, w in enumerate(columns)}
-    common = [v for v, _ in Counter(map(value, entries)).most_common(TOP_VALUES)]
+    placed = [(index.get(entry.week), value(entry)) for entry in entries]
+    common = [v for v, _ in Counter(name for _, name in placed).most_common(TOP_VALUES)]
     series: dict[str, list[int]] = {v: [0] * len(columns) for v in common}
-    for entry in entries:
-        i = index.get(_week(entry))
-        if i is None:
-            continue
-        name = value(entry)
-        series.setdefault(name if name in common else "other", [0] * len(columns))[i] += 1
+    for i, name in placed:
+        if i is not None:
+            series.setdefault(name if name in series else "other", [0] * len(columns))[i] += 1
     return [w.strftime("%d %b") for w in columns], series
 
 

@@ -4,11 +4,18 @@ location lies in, and the outlines the offline map draws. Read from a file on di
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 Ring = list[tuple[float, float]]  # (longitude, latitude) points
+
+
+BAND = 0.5
+"""Degrees of latitude per band of the edge index: a point is tested against its band's edges only."""
+
+Edge = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -17,21 +24,28 @@ class Country:
     code: str  # ISO 3166 numeric, as world-atlas gives it
     rings: tuple[Ring, ...]
     box: tuple[float, float, float, float]  # west, south, east, north
+    bands: dict[int, tuple[Edge, ...]]
 
     def contains(self, longitude: float, latitude: float) -> bool:
-        """Even-odd rule over every ring, so holes (enclaves) are left out."""
+        """Even-odd rule over every ring (holes, enclaves left out), counting only the edges that
+        cross this latitude's band: microseconds even for a 1:50m coastline."""
         west, south, east, north = self.box
         if not (west <= longitude <= east and south <= latitude <= north):
             return False
         inside = False
-        for ring in self.rings:
-            j = len(ring) - 1
-            for i in range(len(ring)):
-                (xi, yi), (xj, yj) = ring[i], ring[j]
-                if (yi > latitude) != (yj > latitude) and longitude < (xj - xi) * (latitude - yi) / (yj - yi) + xi:
-                    inside = not inside
-                j = i
+        for x1, y1, x2, y2 in self.bands.get(math.floor(latitude / BAND), ()):
+            if (y1 > latitude) != (y2 > latitude) and longitude < (x2 - x1) * (latitude - y1) / (y2 - y1) + x1:
+                inside = not inside
         return inside
+
+
+def _bands(rings: tuple[Ring, ...]) -> dict[int, tuple[Edge, ...]]:
+    bands: dict[int, list[Edge]] = {}
+    for ring in rings:
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+            for band in range(math.floor(min(y1, y2) / BAND), math.floor(max(y1, y2) / BAND) + 1):
+                bands.setdefault(band, []).append((x1, y1, x2, y2))
+    return {band: tuple(edges) for band, edges in bands.items()}
 
 
 class Places:
@@ -92,5 +106,6 @@ def load_places(path: Path, collection: str = "countries") -> Places:
         xs = [p[0] for ring in rings for p in ring]
         ys = [p[1] for ring in rings for p in ring]
         name = str((geometry.get("properties") or {}).get("name") or geometry.get("id") or "?")
-        countries.append(Country(name, str(geometry.get("id", "")), rings, (min(xs), min(ys), max(xs), max(ys))))
+        box = (min(xs), min(ys), max(xs), max(ys))
+        countries.append(Country(name, str(geometry.get("id", "")), rings, box, _bands(rings)))
     return Places(countries)

@@ -31,14 +31,29 @@ def _unwrapped(ring: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return points
 
 
+def _path(ring: list[tuple[float, float]]) -> str:
+    """One ring as SVG path data, dropping points within a pixel of the last one kept (a 1:50m
+    coastline has far more points than the picture has pixels)."""
+    kept: list[str] = []
+    last: tuple[int, int] | None = None
+    for longitude, latitude in _unwrapped(ring):
+        x, y = _xy(longitude, latitude)
+        here = (round(x), round(y))
+        if here != last:
+            kept.append(f"{x:.0f},{y:.0f}")
+            last = here
+    return "M" + "L".join(kept) + "Z" if len(kept) > 2 else ""
+
+
 @cache
 def _outlines(places: Places) -> str:
     paths = []
     for country in places.countries:
         if country.box[3] < SOUTH:  # Antarctica lies below the picture
             continue
-        d = "".join("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in (_xy(*p) for p in _unwrapped(ring))) + "Z"
-                    for ring in country.rings)
+        d = "".join(_path(ring) for ring in country.rings)
+        if not d:
+            continue
         paths.append(f'<path d="{d}" fill="#f4f1ea" stroke="#9aa5b1" stroke-width="0.4">'
                      f"<title>{e(country.name)}</title></path>")
     return "".join(paths)

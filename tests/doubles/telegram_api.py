@@ -51,6 +51,11 @@ class TelegramApiDouble:
     files: dict[str, StoredFile] = field(default_factory=dict)
     downloads: list[str] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    webhook: dict[str, Any] = field(default_factory=dict)
+    """What setWebhook set (url, secret_token, allowed_updates); getWebhookInfo answers from it."""
+    webhook_error: str = ""
+    """Set to make getWebhookInfo report a delivery error, as Telegram words them."""
+    pending_updates: int = 0
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -192,7 +197,13 @@ class TelegramApiDouble:
             if "reply_markup" in params:
                 message["reply_markup"] = params["reply_markup"]
             return message
-        if method in ("answerCallbackQuery", "setWebhook", "deleteWebhook", "deleteMessage", "deleteMessages"):
+        if method == "setWebhook":
+            with self._lock:
+                self.webhook = {key: params[key] for key in ("url", "secret_token", "allowed_updates") if key in params}
+            return True
+        if method == "getWebhookInfo":
+            return self._webhook_info()
+        if method in ("answerCallbackQuery", "deleteWebhook", "deleteMessage", "deleteMessages"):
             return True
         if method == "getFile":
             file_id = str(params.get("file_id", ""))
@@ -204,6 +215,21 @@ class TelegramApiDouble:
             return {"file_id": file_id, "file_unique_id": stored.unique_id,
                     "file_size": len(stored.data) if size is None else size, "file_path": stored.path}
         return None
+
+    def _webhook_info(self) -> dict[str, Any]:
+        """WebhookInfo as the Bot API returns it: never the secret token, which it does not disclose."""
+        with self._lock:
+            info: dict[str, Any] = {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                                    "pending_update_count": self.pending_updates}
+            if self.webhook.get("url"):
+                info["max_connections"] = 40
+                info["ip_address"] = "127.0.0.1"
+            if "allowed_updates" in self.webhook:
+                info["allowed_updates"] = self.webhook["allowed_updates"]
+            if self.webhook_error:
+                info["last_error_date"] = int(time.time()) - 60
+                info["last_error_message"] = self.webhook_error
+        return info
 
     async def _file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

@@ -57,6 +57,9 @@ class TwilioApiDouble:
     cdn_authorization: list[str | None] = field(default_factory=list)
     api_media_authorized: list[bool] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    account_status: str = "active"
+    numbers: list[dict[str, str | None]] = field(default_factory=list)
+    """IncomingPhoneNumbers of the account, as the API lists them (`add_number`)."""
     opted_out: set[str] = field(default_factory=set)
     """Numbers that sent STOP: Twilio refuses every message to them with error 21610."""
     port: int = 0
@@ -78,6 +81,19 @@ class TwilioApiDouble:
         self.media[media_sid] = StoredMedia(data, content_type, message_sid, chunked, redirect_to, cdn_status)
         url = f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{media_sid}"
         return url, message_sid
+
+    def add_number(self, phone_number: str, sms_url: str, sms_method: str = "POST",
+                   sms_application_sid: str | None = None) -> str:
+        """An IncomingPhoneNumber whose "A message comes in" webhook is `sms_url`; returns its PN sid."""
+        number_sid = sid("PN")
+        self.numbers.append({
+            "sid": number_sid, "account_sid": self.account_sid, "phone_number": phone_number,
+            "friendly_name": phone_number, "sms_url": sms_url, "sms_method": sms_method,
+            "sms_fallback_url": "", "sms_fallback_method": "POST", "sms_application_sid": sms_application_sid or "",
+            "voice_url": "", "status": "in-use", "capabilities": {"sms": True, "mms": True, "voice": True},
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers/{number_sid}.json",
+        })
+        return number_sid
 
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == encode_basic_auth(self.account_sid, self.auth_token)
@@ -186,6 +202,30 @@ class TwilioApiDouble:
         self.deleted_messages.append(request.match_info["message"])
         return web.Response(status=204)
 
+    async def fetch_account(self, request: web.Request) -> web.Response:
+        if not self._authorized(request) or request.match_info["account"] != self.account_sid:
+            return self._error(401, 20003, "Authenticate")
+        return web.json_response({
+            "sid": self.account_sid, "friendly_name": "tipline", "status": self.account_status, "type": "Full",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}.json",
+        })
+
+    async def list_numbers(self, request: web.Request) -> web.Response:
+        """IncomingPhoneNumbers.json: Twilio's list shape (`incoming_phone_numbers`, paging by `next_page_uri`)."""
+        if not self._authorized(request) or request.match_info["account"] != self.account_sid:
+            return self._error(401, 20003, "Authenticate")
+        page_size = min(int(request.query.get("PageSize", "50")), 1000)
+        page = int(request.query.get("Page", "0"))
+        chunk = self.numbers[page * page_size:(page + 1) * page_size]
+        base = f"/2010-04-01/Accounts/{self.account_sid}/IncomingPhoneNumbers.json"
+        more = (page + 1) * page_size < len(self.numbers)
+        return web.json_response({
+            "incoming_phone_numbers": chunk, "page": page, "page_size": page_size, "start": page * page_size,
+            "end": page * page_size + max(len(chunk) - 1, 0), "uri": f"{base}?PageSize={page_size}&Page={page}",
+            "first_page_uri": f"{base}?PageSize={page_size}&Page=0", "previous_page_uri": None,
+            "next_page_uri": f"{base}?PageSize={page_size}&Page={page + 1}" if more else None,
+        })
+
     def app(self) -> web.Application:
         app = web.Application()
         account = "/2010-04-01/Accounts/{account:AC" + HEX32 + "}"
@@ -195,6 +235,8 @@ class TwilioApiDouble:
         app.router.add_delete(account + "/Messages/{message:[A-Z]{2}" + HEX32 + "}.json", self.delete_message)
         app.router.add_post(account + "/Messages.json", self.create_message)
         app.router.add_get(account + "/Messages.json", self.list_messages)
+        app.router.add_get(account + ".json", self.fetch_account)
+        app.router.add_get(account + "/IncomingPhoneNumbers.json", self.list_numbers)
         app.router.add_get("/cdn/{media:ME" + HEX32 + "}", self.cdn)
         return app
 
