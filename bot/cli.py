@@ -52,9 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--key", required=True, help="your private key file")
     ask.add_argument("--followup-key", help="the follow-up public key (default: FOLLOWUP_PUBLIC_KEY)")
+    ask.add_argument("--store", help="store URL (default: STORE_URL)")
     thread = reports.add_parser("thread", help="a report's questions and the reporter's answers")
     thread.add_argument("report_id")
     thread.add_argument("--key", required=True, help="your private key file")
+    thread.add_argument("--store", help="store URL (default: STORE_URL)")
     reseal = reports.add_parser("reseal", help="re-seal stored reports and media to the current analyst keys "
                                 "(on an analyst's machine, after a key was added or removed)")
     reseal.add_argument("--key", required=True, help="your private key file (one that opens the older reports)")

@@ -20,6 +20,7 @@ from typing import Any
 
 from nacl.public import PrivateKey
 
+from bot.console_followup import followup_routes, followup_section
 from secure_store.analyst import open_analyst_store, open_media, open_report
 from secure_store.backends import ObjectMissing, Store, StoreError
 from secure_store.console.app import Workspace, refresh_library, start
@@ -222,7 +223,12 @@ def open_workspace(key: PrivateKey, store: Store, store_url: str, args: argparse
     cache_file = None if args.no_cache else cache_path(Path(args.cache_dir) if args.cache_dir else default_folder(),
                                                        key, store_url)
     library = Library(store, key, store_url, team=team, places=boundary_places(), cache_file=cache_file)
-    return Workspace(library, flow_vocabulary(), author=args.name or "")
+    workspace = Workspace(library, flow_vocabulary(), author=args.name or "")
+    followup_key = os.environ.get("FOLLOWUP_PUBLIC_KEY", "").strip()
+    at = next((i for i, section in enumerate(workspace.sections) if section.name == "triage"), len(workspace.sections))
+    workspace.sections.insert(at, followup_section(followup_key))
+    workspace.routes.extend(followup_routes(followup_key))
+    return workspace
 
 
 async def _serve(workspace: Workspace, port: int) -> None:

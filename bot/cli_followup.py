@@ -16,8 +16,8 @@ from nacl.public import PrivateKey
 
 from flows.followup import question_text, tidy, too_long_for
 from flows.locale import load_locales
-from secure_store.analyst import list_reports, open_report
-from secure_store.backends import ObjectMissing, Store, StoreError, open_store
+from secure_store.analyst import list_reports, open_analyst_store, open_report
+from secure_store.backends import ObjectMissing, Store, StoreError
 from secure_store.followup import (
     MAX_QUESTION_CHARS,
     QuestionRefused,
@@ -36,12 +36,6 @@ from secure_store.seal import NotForThisKey, SealError
 def _fail(message: str) -> int:
     print(f"tipline: {message}", file=sys.stderr)
     return 1
-
-
-def analyst_store() -> Store:
-    """The store as an analyst reaches it: `STORE_URL` (default the dev folder) and `S3_ENDPOINT_URL`."""
-    return open_store(os.environ.get("STORE_URL", "").strip() or "file://var/store",
-                      os.environ.get("S3_ENDPOINT_URL", "").strip() or None)
 
 
 def generate_followup_keys() -> int:
@@ -96,8 +90,10 @@ def _ask(store: Store, key: PrivateKey, args: argparse.Namespace) -> int:
     return 0
 
 
-def thread(store: Store, key: PrivateKey, report_id: str) -> list[dict[str, Any]]:
-    """The report's follow-up, oldest first: questions (with what became of them) and answers."""
+def thread(store: Store, key: PrivateKey, report_id: str,
+           additions: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The report's follow-up, oldest first: questions (with what became of them) and answers.
+    `additions` are the report's additions when the caller has them open (else the store is read)."""
     entries: list[dict[str, Any]] = []
     for entry in open_records(store, key):
         if "damaged" in entry:
@@ -109,9 +105,10 @@ def thread(store: Store, key: PrivateKey, report_id: str) -> list[dict[str, Any]
         if request.report_id == report_id:
             entries.append({"at": request.asked_at, "kind": "question", "id": request.request_id,
                             "text": request.question, "status": "waiting", "reason": None})
-    for opened in list_reports(store, key):
-        addition = opened.report
-        if addition is not None and addition.get("addendum_to") == report_id and addition.get("question_id"):
+    if additions is None:
+        additions = [o.report for o in list_reports(store, key) if o.report is not None]
+    for addition in additions:
+        if addition.get("addendum_to") == report_id and addition.get("question_id"):
             entries.append({"at": addition["submitted_at"], "kind": "answer", "id": addition["report_id"],
                             "question_id": addition["question_id"], "notes": addition.get("notes", []),
                             "text": "\n".join(addition["answers"].get("answer", [])),
@@ -140,7 +137,7 @@ def _thread(store: Store, key: PrivateKey, args: argparse.Namespace) -> int:
 def followup_command(args: argparse.Namespace) -> int:
     try:
         key = load_private_key(args.key)
-        store = analyst_store()
+        store, _ = open_analyst_store(args.store, os.environ)
         if args.reports_command == "ask":
             return _ask(store, key, args)
         return _thread(store, key, args)

@@ -1,12 +1,12 @@
 """Analysts' questions delivered by a real RQ worker to the Twilio (SMS, WhatsApp) and Telegram
 doubles over real HTTP: what the reporter receives, what analysts are told, what stays behind."""
 
+# ruff: noqa: F811  (the shared follow-up fixtures are imported from tests/followup_support.py)
 from __future__ import annotations
 
 import json
 import logging
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,62 +16,27 @@ import redis
 from bot.cli_followup import ask, thread
 from bot.identity import pseudonym
 from bot.keys import RedisKeys
-from bot.queue import make_queue
 from config.settings import Settings
 from secure_store.backends import FileStore
 from secure_store.followup import REQUEST_PREFIX
-from tests.conftest import AnalystKey, make_analyst_key, recover_abandoned_jobs, run_burst_worker
+from tests.conftest import AnalystKey, make_analyst_key
 from tests.doubles.telegram_api import TelegramApiDouble
-from tests.doubles.twilio_api import RunningDouble, TwilioApiDouble, sid
-from tests.followup_support import FollowUpKeys, filed_report, new_followup_keys
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.followup_support import (  # noqa: F401 (fixtures)
+    TEMPLATE_EN,
+    FollowUpKeys,
+    filed_report,
+    keys,
+    service_env,
+    telegram_api,
+    twilio_api,
+    work,
+)
 from tests.test_privacy_at_rest import findings, redis_dump
 
-ACCOUNT_SID = sid("AC")
-AUTH_TOKEN = secrets.token_hex(16)
-BOT_TOKEN = "123456:" + secrets.token_urlsafe(24)
 OURS_SMS = "+15005550006"
 OURS_WHATSAPP = "whatsapp:+14155238886"
-TEMPLATE_EN = "HX" + secrets.token_hex(16)
 QUESTION = "Is the white van still parked behind the bakery at night?"
-
-
-@pytest.fixture
-def twilio_api() -> Iterator[TwilioApiDouble]:
-    running = RunningDouble(TwilioApiDouble(ACCOUNT_SID, AUTH_TOKEN))
-    yield running.start()
-    running.stop()
-
-
-@pytest.fixture
-def telegram_api() -> Iterator[TelegramApiDouble]:
-    api = TelegramApiDouble(BOT_TOKEN).start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
-def keys() -> FollowUpKeys:
-    return new_followup_keys()
-
-
-@pytest.fixture
-def service_env(service_env: dict[str, str], twilio_api: TwilioApiDouble, telegram_api: TelegramApiDouble,
-                keys: FollowUpKeys) -> dict[str, str]:
-    return {
-        **service_env, "CHANNELS": "twilio,telegram,simulator", "PUBLIC_BASE_URL": "https://tips.example.org",
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_API_BASE": twilio_api.api_base,
-        "TWILIO_SEND_INTERVAL_MS": "0", "TWILIO_FOLLOWUP_TEMPLATES": f"en:{TEMPLATE_EN}",
-        "TELEGRAM_BOT_TOKEN": BOT_TOKEN, "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(24),
-        "TELEGRAM_API_BASE": telegram_api.base, "FOLLOWUP_PRIVATE_KEY": keys.env,
-    }
-
-
-def deliver(service_env: dict[str, str], redis_client: redis.Redis) -> str:
-    """Let a worker find and deliver what analysts asked (scheduled polls run now); its output."""
-    recover_abandoned_jobs(make_queue(redis_client, service_env["QUEUE_NAME"]))
-    result = run_burst_worker(service_env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout + result.stderr
 
 
 def questions(store: FileStore, analyst_key: AnalystKey, report_id: str) -> list[dict[str, Any]]:
@@ -97,7 +62,7 @@ def test_an_sms_question_reaches_the_reporter_and_leaves_no_address_or_text_behi
     request = ask(store, analyst_key.load(), keys.public, report["report_id"], QUESTION)
     assert [q["status"] for q in questions(store, analyst_key, report["report_id"])] == ["waiting"]
 
-    logs = deliver(service_env, redis_client)
+    logs = work(service_env, redis_client)
     [sent] = twilio_api.messages
     assert (sent["To"], sent["From"]) == (number, OURS_SMS)
     assert sent["Body"] == ("This is the report line you wrote to on 2026-11-03. Our team asks: " + QUESTION
@@ -113,7 +78,7 @@ def test_an_sms_question_reaches_the_reporter_and_leaves_no_address_or_text_behi
     objects = [p.read_bytes() for p in store.root.rglob("*") if p.is_file()]
     assert findings(redis_dump(redis_client) + objects + [logs.encode(), caplog.text.encode()], secrets_) == []
 
-    assert deliver(service_env, redis_client) and len(twilio_api.messages) == 1  # delivered once only
+    assert work(service_env, redis_client) and len(twilio_api.messages) == 1  # delivered once only
 
 
 def test_whatsapp_uses_the_approved_template_only_outside_the_24_hour_window(
@@ -125,7 +90,7 @@ def test_whatsapp_uses_the_approved_template_only_outside_the_24_hour_window(
     recent = filed_report(store, analyst_key.public, whatsapp("+447700900222"))
     ask(store, analyst_key.load(), keys.public, old["report_id"], "Is the van\n  still there?")
     ask(store, analyst_key.load(), keys.public, recent["report_id"], "Is the van still there?")
-    deliver(service_env, redis_client)
+    work(service_env, redis_client)
 
     by_number = {m["To"]: m for m in twilio_api.messages}
     template = by_number["whatsapp:+447700900111"]
@@ -143,7 +108,7 @@ def test_without_a_template_a_late_whatsapp_question_is_not_delivered_and_the_an
     report = filed_report(store, analyst_key.public, whatsapp("+447700900333"),
                           language="fr", submitted_at=days_ago(2))
     ask(store, analyst_key.load(), keys.public, report["report_id"], "Le camion est-il toujours là ?")
-    deliver({**service_env, "TWILIO_FOLLOWUP_TEMPLATES": ""}, redis_client)
+    work({**service_env, "TWILIO_FOLLOWUP_TEMPLATES": ""}, redis_client)
     assert twilio_api.messages == []
     [entry] = questions(store, analyst_key, report["report_id"])
     assert entry["status"] == "not_delivered" and "TWILIO_FOLLOWUP_TEMPLATES" in entry["reason"]
@@ -155,7 +120,7 @@ def test_telegram_delivers_unless_the_reporter_blocked_the_bot(
 ) -> None:
     reachable = filed_report(store, analyst_key.public, {"channel": "telegram", "address": "700100200"}, language="es")
     ask(store, analyst_key.load(), keys.public, reachable["report_id"], "¿Sigue ahí la furgoneta?")
-    deliver(service_env, redis_client)
+    work(service_env, redis_client)
     [call] = telegram_api.calls_of("sendMessage")
     assert str(call.params["chat_id"]) == "700100200"
     assert call.params["text"].startswith("Esta es la línea de denuncias a la que escribió el ")
@@ -164,7 +129,7 @@ def test_telegram_delivers_unless_the_reporter_blocked_the_bot(
     blocked = filed_report(store, analyst_key.public, {"channel": "telegram", "address": "700100300"})
     ask(store, analyst_key.load(), keys.public, blocked["report_id"], "Is the van still there?")
     telegram_api.fail_next("sendMessage", 403)
-    deliver(service_env, redis_client)
+    work(service_env, redis_client)
     [entry] = questions(store, analyst_key, blocked["report_id"])
     assert entry["status"] == "not_delivered" and "blocked the bot" in entry["reason"]
 
@@ -176,7 +141,7 @@ def test_an_sms_number_that_opted_out_is_recorded_not_delivered_with_the_provide
     twilio_api.opted_out.add("+447700900444")
     report = filed_report(store, analyst_key.public, {"channel": "sms", "address": f"+447700900444|{OURS_SMS}"})
     ask(store, analyst_key.load(), keys.public, report["report_id"], "Is the van still there?")
-    deliver(service_env, redis_client)
+    work(service_env, redis_client)
     [entry] = questions(store, analyst_key, report["report_id"])
     assert entry["status"] == "not_delivered" and "21610" in entry["reason"]
 
@@ -188,6 +153,6 @@ def test_a_request_not_written_by_an_analyst_key_sends_nothing_and_is_removed(
     intruder = make_analyst_key(tmp_path / "intruder", "intruder")
     report = filed_report(store, intruder.public, {"channel": "sms", "address": f"+447700900555|{OURS_SMS}"})
     ask(store, intruder.load(), keys.public, report["report_id"], "Where do you live?")
-    output = deliver(service_env, redis_client)
+    output = work(service_env, redis_client)
     assert twilio_api.messages == [] and list(store.names(REQUEST_PREFIX)) == []
     assert "refused and removed" in output

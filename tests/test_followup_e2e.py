@@ -3,10 +3,10 @@ Telegram doubles: a reporter files a report agreeing to be contacted, an analyst
 delivers, the reporter answers (text, a photo), the answer is filed as an addition linked to the
 report and its question; DELETE ends the thread. Nothing readable is left in Redis, the store or logs."""
 
+# ruff: noqa: F811  (the shared follow-up fixtures are imported from tests/followup_support.py)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,21 +17,25 @@ from bot.app import make_app
 from bot.cli_followup import ask, thread
 from bot.identity import pseudonym
 from bot.keys import RedisKeys
-from bot.queue import make_queue
 from config.settings import Settings
 from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
 from secure_store.followup import QuestionRefused
-from tests.conftest import AnalystKey, recover_abandoned_jobs, run_burst_worker
+from tests.conftest import AnalystKey
 from tests.contract import photo
 from tests.doubles.telegram_api import TelegramApiDouble
-from tests.doubles.twilio_api import RunningDouble, TwilioApiDouble
-from tests.followup_support import FollowUpKeys, new_followup_keys
+from tests.doubles.twilio_api import TwilioApiDouble
+from tests.followup_support import (  # noqa: F401 (fixtures)
+    FollowUpKeys,
+    keys,
+    service_env,
+    telegram_api,
+    twilio_api,
+    work,
+)
 from tests.scenario import LOCALES, Script, complete_report, joined, shows
-from tests.test_adapter_telegram import SECRET as TELEGRAM_SECRET
-from tests.test_adapter_telegram import TOKEN as TELEGRAM_TOKEN
 from tests.test_adapter_telegram import TelegramPhone
-from tests.test_adapter_twilio import ACCOUNT_SID, AUTH_TOKEN, PUBLIC, TwilioPhone
+from tests.test_adapter_twilio import TwilioPhone
 from tests.test_privacy_at_rest import findings, redis_dump
 
 QUESTION = "Is the white van still parked behind the bakery at night?"
@@ -39,47 +43,8 @@ ANSWER = "Yes, every night after ten, a man with a limp drives it"
 
 
 @pytest.fixture
-def twilio_api() -> Iterator[TwilioApiDouble]:
-    running = RunningDouble(TwilioApiDouble(ACCOUNT_SID, AUTH_TOKEN))
-    yield running.start()
-    running.stop()
-
-
-@pytest.fixture
-def telegram_api() -> Iterator[TelegramApiDouble]:
-    api = TelegramApiDouble(TELEGRAM_TOKEN).start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
-def keys() -> FollowUpKeys:
-    return new_followup_keys()
-
-
-@pytest.fixture
-def service_env(service_env: dict[str, str], twilio_api: TwilioApiDouble, telegram_api: TelegramApiDouble,
-                keys: FollowUpKeys) -> dict[str, str]:
-    return {
-        **service_env, "CHANNELS": "twilio,telegram", "PUBLIC_BASE_URL": PUBLIC,
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_API_BASE": twilio_api.api_base,
-        "TWILIO_MEDIA_HOSTS": "127.0.0.1,localhost", "TWILIO_SEND_INTERVAL_MS": "0",
-        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
-        "TELEGRAM_API_BASE": telegram_api.base, "FOLLOWUP_PRIVATE_KEY": keys.env,
-    }
-
-
-@pytest.fixture
 async def client(settings: Settings, aiohttp_client: Any) -> TestClient[Any, Any]:
     return await aiohttp_client(make_app(settings))
-
-
-def work(service_env: dict[str, str], redis_client: redis.Redis) -> str:
-    """A worker runs what is due (scheduled polls and retries now); returns its log."""
-    recover_abandoned_jobs(make_queue(redis_client, service_env["QUEUE_NAME"]))
-    result = run_burst_worker(service_env)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout + result.stderr
 
 
 def original(store: FileStore, analyst_key: AnalystKey) -> dict[str, Any]:
