@@ -8,6 +8,7 @@ session holds the reply address (encrypted) and goes away when the conversation 
 from __future__ import annotations
 
 import json
+import secrets
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,15 @@ return 0
 the marks' TTL, pseudonym, next quiet check or '', sweeper token or '', the claim's seconds.
 Atomic like the MULTI/EXEC it replaces, in one command: the client packs and parses one reply, not
 seven (the transaction cost more client CPU than the rest of saving)."""
+
+
+class ConversationLock(Lock):
+    """redis-py's lock with a random token from `secrets` (2 us) instead of its `uuid1()` (~75 us of
+    CPU per message: the largest single cost of taking the lock)."""
+
+    async def acquire(self, blocking: bool | None = None, blocking_timeout: float | None = None,
+                      token: str | bytes | None = None) -> bool:
+        return bool(await super().acquire(blocking, blocking_timeout, token or secrets.token_hex(16)))
 
 
 @dataclass
@@ -139,7 +149,7 @@ class SessionStore:
 
     def lock(self, who: str) -> Lock:
         """A lock across processes: one message of a conversation at a time."""
-        return Lock(self.redis, self.keys.lock(who), timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
+        return ConversationLock(self.redis, self.keys.lock(who), timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
 
     async def open(self, who: str, message: int) -> tuple[bool, Session | None]:
         """In one round trip: was `message` handled already, and the live session (if any)."""
