@@ -9,11 +9,14 @@ import json
 import os
 from pathlib import Path
 
+from nacl.public import PrivateKey
+
 from config.settings import Settings, SettingsError
-from secure_store.keys import generate_keypair, write_private_key
+from secure_store.keys import encode_public, generate_keypair, write_private_key
 
 DEV_SECRETS = "dev-secrets.json"
 DEV_ANALYST_KEY = "dev-analyst-key.json"
+DEV_FOLLOWUP_PUBLIC = "dev-followup-public-key"
 
 
 def _dev_secrets(var_dir: Path) -> dict[str, str]:
@@ -47,6 +50,25 @@ def dev_analyst_public_key(var_dir: Path) -> str:
     return public
 
 
+def dev_followup_key(var_dir: Path) -> bytes:
+    """The dev follow-up key pair (docs/follow-up.md): the private half lives with the dev secrets, the
+    public half in var/dev-followup-public-key for `FOLLOWUP_PUBLIC_KEY=$(cat ...) tipline reports ask`."""
+    secrets = _dev_secrets(var_dir)
+    private = secrets.get("FOLLOWUP_PRIVATE_KEY")
+    if private is None:
+        private = base64.b64encode(bytes(PrivateKey.generate())).decode()
+        secrets["FOLLOWUP_PRIVATE_KEY"] = private
+        path = var_dir / DEV_SECRETS
+        temporary = path.with_suffix(".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(secrets, handle)
+        temporary.replace(path)
+    key = base64.b64decode(private)
+    (var_dir / DEV_FOLLOWUP_PUBLIC).write_text(encode_public(PrivateKey(key).public_key) + "\n")
+    return key
+
+
 def ensure_dev_settings(settings: Settings) -> Settings:
     """Fill missing secrets from ./var in dev and test mode; production is returned unchanged."""
     if settings.production:
@@ -66,6 +88,9 @@ def ensure_dev_settings(settings: Settings) -> Settings:
             f"dev analyst key pair at {settings.var_dir / DEV_ANALYST_KEY} "
             "(read reports with --key var/dev-analyst-key.json)"
         )
+    if settings.env == "dev" and not settings.followup_private_key:
+        changes["followup_private_key"] = dev_followup_key(settings.var_dir)
+        notes.append(f"dev follow-up key: ask with FOLLOWUP_PUBLIC_KEY from {settings.var_dir / DEV_FOLLOWUP_PUBLIC}")
     if not changes:
         return settings
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from nacl.public import PrivateKey
 
 from bot.cli import main
 from secure_store.backends import FileStore
@@ -117,3 +118,17 @@ def test_generate_followup_prints_both_halves(capsys: pytest.CaptureFixture[str]
     lines = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
     assert set(lines) == {"FOLLOWUP_PRIVATE_KEY", "FOLLOWUP_PUBLIC_KEY"}
     assert parse_public_key(lines["FOLLOWUP_PUBLIC_KEY"])
+
+
+def test_the_dev_run_has_a_follow_up_key_whose_public_half_analysts_can_read(tmp_path: Path) -> None:
+    from config.dev import DEV_FOLLOWUP_PUBLIC, ensure_dev_settings
+    from config.settings import load_settings
+
+    dev = ensure_dev_settings(load_settings({"TIPLINE_VAR_DIR": str(tmp_path)}))
+    again = ensure_dev_settings(load_settings({"TIPLINE_VAR_DIR": str(tmp_path)}))
+    assert dev.followup_private_key and again.followup_private_key == dev.followup_private_key
+    assert dev.pseudonym_key == again.pseudonym_key  # the other dev secrets are kept
+    public = (tmp_path / DEV_FOLLOWUP_PUBLIC).read_text().strip()
+    assert parse_public_key(public).public_key == FollowUpKeys(PrivateKey(dev.followup_private_key)).private.public_key
+    tests = ensure_dev_settings(load_settings({"TIPLINE_ENV": "test", "TIPLINE_VAR_DIR": str(tmp_path / "t")}))
+    assert tests.followup_private_key == b""  # test runs start no follow-up poll unless they ask for one
