@@ -134,6 +134,7 @@ def make_app(settings: Settings) -> web.Application:
         enqueue=enqueue_on(queue),
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
+        addition_window=settings.addition_window,
         followups=FollowUps(redis, settings.session_key, settings.followup_ttl),
     )
     adapters = load_adapters(settings)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from flows.diagram import mermaid
+from flows.kinds import KINDS
 from flows.locale import LocaleError, load_locales, locale_problems
 from flows.spec import FlowError, FlowSpec, load_flow
 
@@ -22,8 +23,7 @@ def needed_messages(spec: FlowSpec) -> list[str]:
     """Locale message keys the flow file refers to."""
     keys = []
     for step in spec.steps.values():
-        keys.append(step.prompt)
-        keys.extend(f"{step.id}.option.{option}" for option in step.options)
+        keys.extend(KINDS[step.kind].messages(step))
     keys.extend(f"review.field.{step.store}" for step in spec.fields())
     return keys
 
@@ -39,8 +39,59 @@ def flow_problems(spec: FlowSpec) -> list[str]:
     return missing + locale_problems(locales)
 
 
+DOC_GUIDE = """
+## Step kinds
+
+Each `kind:` is one small class in `flows/kinds/` (registered by name with `@kind`): it owns its
+prompt and options, how it understands a message, how its answer reads in the review, and what the
+flow file may say about it (`check`). Kinds: language, choice, yes_no, text, messages, location,
+media, notice, review, final. To add one, write the class and the locale keys its prompt uses.
+
+Before a step's kind sees a message, every step (`ReportFlow.step`, in order): the end of the flow;
+the global words (HELP, BACK, RESTART, CANCEL, DELETE, LANGUAGE); files and shared locations (kept
+wherever they arrive: a pin becomes the report's place if it has none, else an extra place); a
+question or a pause (answered from the FAQ or acknowledged, then the same step asked again, nothing
+stored). A message longer than 16 words or 200 characters is always an answer.
+
+## Understanding replies
+
+Each locale file has an `understanding:` section, the way Rasa keeps `nlu.yml`:
+
+- `examples:` natural ways to say each meaning. Meanings: `yes`, `no`, `unsure`, `done`, `skip`,
+  `wait`, `faq.<topic>`, and `<step>.<option>` for each option of a choice step (`category.labour`).
+  The locale's `words:` (YES, DONE, SKIP...) count as examples too.
+- `negations:` words that make a reply a "no" ("not", "pas", "não", "nu", "مش", "la2").
+- `questions:` words that open a question ("who", "qué", "هل"); leave out words that also open
+  ordinary answers ("como", "من"). `fillers:` words that carry no meaning at the start ("hi",
+  "well", "bueno"). `common:` (optional) words that say nothing about a topic (articles, pronouns).
+
+Matching folds case, accents, apostrophes, Arabic letter variants (alef forms, alef maqsura, ta
+marbuta, tatweel) and Arabic-Indic digits, forgives one typo in words of 5+ letters (two in 8+), and
+reads a message by the example phrases it contains. Yes/no: the first clause decides ("si, por
+whatsapp mejor"); a negation word that opens or closes a clause makes a "no" ("no, ahora mismo
+no", "creo q no"), one inside a sentence ("she can't leave") does not; anything contradictory or
+unsure is asked again with the options, never guessed. A short message is a question when it has a
+question mark or opens with a question word (not the step's own: "when i got home" answers "When
+did it happen?"); with a FAQ topic it gets that answer, else "I can't answer that here".
+Categories and FAQ topics are scored by their distinctive words; when two categories are close the
+reporter is asked which of the two.
+English yes/no/done/skip/wait examples work in every language (people mix in "ok", "yes").
+
+How to add:
+
+- **a meaning's phrasing**: add an example under the meaning in every locale file, written as people
+  type it (no need for accents or capitals). Run `tipline flows check` and
+  `pytest tests/test_replies.py` (the corpus of natural replies must stay at 95 % or better).
+- **an FAQ answer**: pick a topic name, add `faq.<topic>` examples to `understanding.examples` and a
+  message `faq.<topic>` (the answer; it may use `{emergency}` and `{helpline}`) to every locale.
+- **a language**: copy `en.yaml` to `<code>.yaml`, translate `messages`, write `words` and the whole
+  `understanding` section in that language (at least 3 examples per meaning), and set `countries`.
+  `tipline flows check` names every missing message, meaning or placeholder difference.
+"""
+
+
 def document(spec: FlowSpec) -> str:
-    return f"{DOC_HEAD}```mermaid\n{mermaid(spec)}```\n"
+    return f"{DOC_HEAD}```mermaid\n{mermaid(spec)}```\n{DOC_GUIDE}"
 
 
 def flows_command(args: argparse.Namespace) -> int:

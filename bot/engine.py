@@ -94,6 +94,7 @@ class Engine:
         enqueue: Enqueue,
         quiet: QuietTimer | None = None,
         limits: MediaLimits | None = None,
+        addition_window: int = 0,
         followups: FollowUps | None = None,
     ) -> None:
         self.followups = followups
@@ -104,6 +105,7 @@ class Engine:
         self.enqueue = enqueue
         self.quiet = quiet
         self.limits = limits
+        self.addition_window = addition_window
 
     async def handle(self, message: Inbound, chat: Chat | None = None) -> list[Reply]:
         """Process one message exactly once, in order within its conversation.
@@ -127,7 +129,7 @@ class Engine:
             if session is None and self.followups is not None and (link := await self.followups.find(who)):
                 return await self._answer(who, mark, link, message, chat)
             agreed = session is not None and consented(session.conversation, self.flow.spec)
-            turn = await self._turn(session, message, erasing=chat is not None and chat.can_erase)
+            turn = await self._turn(who, session, message, erasing=chat is not None and chat.can_erase)
             if chat is not None:
                 if turn.ended and chat.can_erase:
                     turn.replies.append(self.flow.erase_offer(turn.session.conversation, ERASE_CHAT))
@@ -147,9 +149,10 @@ class Engine:
                 await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
             return turn.replies
 
-    async def _turn(self, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
+    async def _turn(self, who: str, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
         """Apply one message: the replies, the session as it now is, and whether it ended."""
         opening: list[Reply] | None = None
+        filed = await self.sessions.recent_filing(who) if session is None and self.addition_window else None
         if session is None:
             session, opening = self._start(message)
         self._remember(session, message, erasing)
@@ -157,21 +160,39 @@ class Engine:
         if not session.conversation.answers and looks_like_receipt(message.text) and (
                 found := await self._addendum(session, message.text or "")):
             return Turn(self._refusal(session, refused) + found, session, fetch=attached)
-        if opening is not None:  # a first message opens the conversation; it answers nothing yet
-            return Turn(self._refusal(session, refused) + opening, session, fetch=attached)
         said = Said(text=message.text, choice=message.choice, location=message.location,
                     media_count=len(attached))
+        if filed is not None and self.flow.spec.after_filing:
+            outcome = self._after_filing(session, filed, said)
+            if outcome.end is not None:
+                await self.sessions.forget_filing(who)
+                return Turn(await self._finish(who, session, outcome), session, ended=True)
+            return Turn(self._refusal(session, refused) + outcome.replies, session, fetch=attached)
+        if opening is not None:  # a first message opens the conversation; it answers nothing yet
+            return Turn(self._refusal(session, refused) + opening, session, fetch=attached)
         outcome = self.flow.step(session.conversation, said)
         if outcome.dropped:
             await self._discard(session, outcome.dropped)
         outcome.replies[:0] = self._refusal(session, refused)
         if outcome.end is None:
             return Turn(outcome.replies, session, fetch=attached)
-        return Turn(await self._finish(session, outcome), session, ended=True)
+        if outcome.end == "discard" and session.conversation.addendum_to:
+            await self.sessions.forget_filing(who)
+        return Turn(await self._finish(who, session, outcome), session, ended=True)
+
+    def _after_filing(self, session: Session, filed: dict[str, Any], said: Said) -> Outcome:
+        """A first message soon after this sender filed a report: offer to add it to that report."""
+        media = session.conversation.media
+        conversation, outcome = self.flow.after_filing(str(filed["r"]), str(filed.get("l") or "en"),
+                                                       filed.get("co"), said)
+        conversation.media = media
+        session.conversation = conversation
+        return outcome
 
     async def _stop(self, who: str, mark: int, session: Session | None) -> None:
         """STOP (or, on SMS, a carrier's opt-out word): the draft goes, with its media, and nothing
         is said (on SMS the carrier has opted the reporter out: a reply would fail)."""
+        await self.sessions.forget_filing(who)
         if session is None:
             if self.followups is not None and await self.followups.find(who) is not None:
                 await self.followups.end(who)  # an opt-out ends follow-up too: never ask again
@@ -262,7 +283,7 @@ class Engine:
         log.info("receipt code accepted")
         return self.flow.enter_addendum(session.conversation, report_id)
 
-    async def _finish(self, session: Session, outcome: Outcome) -> list[Reply]:
+    async def _finish(self, who: str, session: Session, outcome: Outcome) -> list[Reply]:
         if outcome.end == "discard":
             await self._discard(session, session.conversation.media, whole=True)
             return outcome.replies
@@ -273,6 +294,10 @@ class Engine:
         digest = receipt_hash(receipt, self.pseudonym_key)
         await self._file(report_draft(session, self.flow.spec, "complete", digest))
         await self.sessions.remember_receipt(digest, session.report_id)
+        if self.addition_window and self.flow.spec.after_filing:
+            conversation = session.conversation
+            await self.sessions.link_filing(who, session.report_id, conversation.language, conversation.country,
+                                            self.addition_window)
         return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]
 
     @staticmethod

@@ -105,13 +105,17 @@ class MediaItem:
 
     id: str
     ref: MediaRef
+    caption: str | None = None
+    """What the reporter wrote with the file (kept with it, filed for analysts)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "ref": self.ref.to_dict()}
+        data = {"id": self.id, "ref": self.ref.to_dict()}
+        return {**data, "caption": self.caption} if self.caption else data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MediaItem:
-        return cls(str(data["id"]), MediaRef.from_dict(data["ref"]))
+        caption = data.get("caption")
+        return cls(str(data["id"]), MediaRef.from_dict(data["ref"]), str(caption) if caption else None)
 
 
 def media_items(entries: list[dict[str, Any]]) -> tuple[MediaItem, ...]:

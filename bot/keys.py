@@ -31,6 +31,10 @@ class RedisKeys:
         """The encrypted message ids of a finished conversation, for "erase this chat"."""
         return f"{self.prefix}:e:{who}"
 
+    def filed(self, who: str) -> str:
+        """The encrypted link to the report `who` just filed, kept ADDITION_WINDOW seconds only."""
+        return f"{self.prefix}:f:{who}"
+
     def receipt(self, digest: str) -> str:
         """The report a receipt code (known only by its keyed hash) names."""
         return f"{self.prefix}:rc:{digest}"

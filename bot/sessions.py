@@ -144,6 +144,7 @@ class SessionStore:
         self._marks = self.keys.marks
         self._erasable = self.keys.erasable
         self._receipt = self.keys.receipt
+        self._filed = self.keys.filed
         self._open = redis.register_script(OPEN_SCRIPT)
         self._save = redis.register_script(SAVE_SCRIPT)
 
@@ -228,6 +229,26 @@ class SessionStore:
             return [str(i) for i in json.loads(plaintext)]
         except ValueError:
             return []
+
+    async def link_filing(self, who: str, report_id: str, language: str, country: str | None, ttl: int) -> None:
+        """For `ttl` seconds after filing, remember (encrypted, under the sender's pseudonym) which
+        report this sender just filed, so a message soon after can be offered to be added to it."""
+        link = {"r": report_id, "l": language, "co": country}
+        await self.redis.set(self._filed(who), self._seal(json.dumps(link).encode()), ex=ttl)
+
+    async def recent_filing(self, who: str) -> dict[str, Any] | None:
+        """The report this sender filed within the window: `{"r": id, "l": language, "co": country}`."""
+        plaintext = self._unseal(await self.redis.get(self._filed(who)))
+        if plaintext is None:
+            return None
+        try:
+            link = json.loads(plaintext)
+        except ValueError:
+            return None
+        return link if isinstance(link, dict) and isinstance(link.get("r"), str) else None
+
+    async def forget_filing(self, who: str) -> None:
+        await self.redis.delete(self._filed(who))
 
     async def remember_receipt(self, digest: str, report_id: str) -> None:
         """Let a receipt code (known here only by its keyed hash) find its report for 90 days."""

@@ -86,6 +86,7 @@ class Settings:
     reminder_after: int = 30 * 60
     draft_expiry: int = 6 * 3600
     expiry_policy: str = "file"
+    addition_window: int = 3600
     quiet_sweep_seconds: int = 30
     default_country: str = ""
     channels: tuple[str, ...] = ("simulator",)
@@ -171,6 +172,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reminder_after=_int(env, "REMINDER_AFTER", min(30 * 60, expiry // 2), minimum=0),
         draft_expiry=expiry,
         expiry_policy=env.get("EXPIRY_POLICY", "file").strip().lower() or "file",
+        addition_window=_int(env, "ADDITION_WINDOW", 3600, minimum=0),
         quiet_sweep_seconds=_int(env, "QUIET_SWEEP_SECONDS", 30, minimum=1),
         default_country=env.get("DEFAULT_COUNTRY", "").strip().upper(),
         channels=_list(env, "CHANNELS", "simulator" if mode != "production" else ""),

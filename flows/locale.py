@@ -14,11 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from config.errors import TiplineError
 from flows.sms import reserved_in
+from flows.understand import Understanding, words_of
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -44,6 +46,20 @@ class Locale:
     messages: dict[str, str]
     words: dict[str, tuple[str, ...]] = field(default_factory=dict)
     countries: tuple[str, ...] = ()
+    examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Natural ways to say each meaning (yes, no, unsure, done, skip, wait, faq.<topic>, <step>.<option>)."""
+    negations: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+    fillers: tuple[str, ...] = ()
+    common: tuple[str, ...] = ()
+
+    @cached_property
+    def understanding(self) -> Understanding:
+        """The examples indexed for reading (the `words` yes/no/done/skip count as examples too)."""
+        examples = {m: tuple(e) for m, e in self.examples.items()}
+        for meaning in ("yes", "no", "done", "skip"):
+            examples[meaning] = (*self.words.get(meaning, ()), *examples.get(meaning, ()))
+        return Understanding.build(examples, self.negations, self.questions, self.fillers, self.common)
 
     def text(self, key: str, **values: object) -> str:
         template = self.messages[key]
@@ -87,7 +103,10 @@ def load_locales(directory: Path = LOCALES_DIR) -> dict[str, Locale]:
         if not isinstance(data, dict) or not isinstance(data.get("messages"), dict):
             raise LocaleError(f"{path}: a locale file needs `language` and `messages`")
         language = str(data.get("language") or path.stem)
-        words = {str(k): tuple(str(w) for w in v) for k, v in (data.get("words") or {}).items()}
+        words = _lists(data.get("words"), path, "words")
+        understanding = data.get("understanding") or {}
+        if not isinstance(understanding, dict):
+            raise LocaleError(f"{path}: `understanding` is a mapping (negations, questions, fillers, examples)")
         locales[language] = Locale(
             language=language,
             name=str(data.get("name") or language),
@@ -95,10 +114,31 @@ def load_locales(directory: Path = LOCALES_DIR) -> dict[str, Locale]:
             messages={str(k): str(v) for k, v in data["messages"].items()},
             words=words,
             countries=tuple(str(c).upper() for c in data.get("countries") or ()),
+            examples=_lists(understanding.get("examples"), path, "understanding.examples"),
+            negations=_strings(understanding.get("negations"), path, "negations"),
+            questions=_strings(understanding.get("questions"), path, "questions"),
+            fillers=_strings(understanding.get("fillers"), path, "fillers"),
+            common=_strings(understanding.get("common"), path, "common"),
         )
     if "en" not in locales:
         raise LocaleError(f"{directory}: the English locale (en.yaml) is required as the reference")
     return locales
+
+
+def _strings(value: Any, path: Path, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise LocaleError(f"{path}: `{name}` is a list of words")
+    return tuple(str(item) for item in value)
+
+
+def _lists(value: Any, path: Path, name: str) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise LocaleError(f"{path}: `{name}` maps names to lists")
+    return {str(key): _strings(items, path, f"{name}.{key}") for key, items in value.items()}
 
 
 _FIELD = re.compile(r"{(\w*)[^}]*}")
@@ -127,7 +167,47 @@ def locale_problems(locales: dict[str, Locale]) -> list[str]:
         for key, text in sorted(locale.messages.items()):
             problems.extend(f"{code}: message {key!r} asks for {word}, which SMS carriers reserve (an opt-out "
                             f"or their own help reply): choose another word" for word in reserved_in(text))
+        problems.extend(understanding_problems(code, locale, reference))
     return problems
+
+
+MIN_EXAMPLES = 3
+"""Each meaning needs at least this many examples in every language."""
+
+
+def understanding_problems(code: str, locale: Locale, reference: Locale) -> list[str]:
+    """Missing meanings, too few examples, one phrase under two meanings, a FAQ topic without its
+    answer, missing negation or question words."""
+    problems: list[str] = []
+    for meaning in sorted(reference.examples):
+        count = len(locale.examples.get(meaning, ()))
+        if count < MIN_EXAMPLES:
+            problems.append(f"{code}: meaning {meaning!r} has {count} example(s), needs {MIN_EXAMPLES}")
+    for meaning in sorted(set(locale.examples) - set(reference.examples)):
+        problems.append(f"{code}: meaning {meaning!r} is not in en.yaml")
+    for meaning in sorted(m for m in reference.examples if m.startswith("faq.")):
+        if meaning not in reference.messages:
+            problems.append(f"en: FAQ topic {meaning!r} has examples but no answer (message {meaning!r})")
+    for name in ("negations", "questions"):
+        if not getattr(locale, name):
+            problems.append(f"{code}: `understanding.{name}` is empty")
+    seen: dict[tuple[str, str], str] = {}
+    for meaning, examples in sorted(locale.understanding.examples.items()):
+        for example in examples:
+            folded = (rival_group(meaning), " ".join(words_of(example)))
+            if not folded[1]:
+                problems.append(f"{code}: meaning {meaning!r} has an example with no words: {example!r}")
+            elif seen.get(folded, meaning) != meaning:
+                problems.append(f"{code}: {example!r} is an example of both {seen[folded]!r} and {meaning!r}")
+            seen.setdefault(folded, meaning)
+    return problems
+
+
+def rival_group(meaning: str) -> str:
+    """Meanings that may be read at the same step: a choice step's options compete with each other;
+    the common meanings (yes, no, done, wait...) with the FAQ topics."""
+    group, dot, _ = meaning.partition(".")
+    return group if dot and group != "faq" else "common"
 
 
 def match_option(text: str, options: list[tuple[str, str]]) -> str | None:

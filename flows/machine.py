@@ -7,69 +7,33 @@ It is pure: no Redis, no network, no provider; the bot's engine persists the `Co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from transitions import Machine
 
+from flows.conversation import Conversation, Outcome, Said
 from flows.helplines import helpline_for
+from flows.kinds import KINDS
+from flows.kinds.base import SUMMARY_CHARS
 from flows.locale import MAX_WORD_CHARS, Locale, load_locales, match_option, normalise, typo_of
-from flows.said import Choice, Location, Reply
+from flows.said import Choice, Reply
 from flows.spec import FlowSpec, Step, load_flow, reachable
+from flows.understand import SHORT_TOKENS, Reading, Understanding, words_of
+
+__all__ = ["Conversation", "Outcome", "ReportFlow", "Said"]
 
 GLOBAL_WORDS = ("delete", "cancel", "restart", "back", "help", "language")
 HISTORY_LIMIT = 24
-SUMMARY_CHARS = 80
-
-
-@dataclass(eq=False)
-class Conversation:
-    """One reporter's draft. `eq=False`: transitions keeps models by identity.
-
-    `history` is the steps answered so far (for BACK); `resume` is where to return after an edit
-    or a language change; `addendum_to` is the report a receipt code unlocked.
-    """
-
-    state: str
-    language: str = "en"
-    answers: dict[str, Any] = field(default_factory=dict)
-    media: list[dict[str, Any]] = field(default_factory=list)
-    history: list[str] = field(default_factory=list)
-    resume: str | None = None
-    country: str | None = None
-    addendum_to: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"s": self.state, "l": self.language, "a": self.answers, "m": self.media}
-        optional = {"h": self.history, "r": self.resume, "co": self.country, "ad": self.addendum_to}
-        data.update({k: v for k, v in optional.items() if v})
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Conversation:
-        return cls(state=data["s"], language=data.get("l", "en"), answers=data.get("a", {}),
-                   media=data.get("m", []), history=data.get("h", []), resume=data.get("r"),
-                   country=data.get("co"), addendum_to=data.get("ad"))
-
-
-@dataclass(frozen=True)
-class Said:
-    """What the reporter sent, as the flow sees it (no provider details)."""
-
-    text: str | None = None
-    choice: str | None = None
-    location: Location | None = None
-    media_count: int = 0
-
-
-@dataclass
-class Outcome:
-    """Replies to send and how the conversation ends: `end` is None (it goes on), "submit",
-    "addendum" or "discard" (wipe the draft). `dropped` lists media a RESTART let go of."""
-
-    replies: list[Reply] = field(default_factory=list)
-    end: str | None = None
-    dropped: list[dict[str, Any]] = field(default_factory=list)
+MAX_PLACES = 10
+"""Extra places (pins shared after the first) a draft keeps."""
+CAPTION_CHARS = 1000
+"""A caption is kept up to this length (Telegram allows 1024)."""
+SHORT_NO = 5
+"""A "no" of at most this many words skips an optional step ("no", "nobody i saw")."""
+QUESTION_WORDS = 8
+"""A message without a question mark is taken for a question only when this short or shorter."""
+ASIDE_CHARS = 200
+"""Longer messages are answers, never questions or pauses."""
 
 
 class ReportFlow:
@@ -90,6 +54,12 @@ class ReportFlow:
             auto_transitions=False,
         )
         self._global_words = {code: self._global_forms(code) for code in self.locales}
+        english = self.locales["en"].understanding
+        self._understanding = {code: locale.understanding if code == "en" else locale.understanding.with_core(english)
+                               for code, locale in self.locales.items()}
+        self.faq_topics = sorted(m for m in self.locales["en"].examples if m.startswith("faq."))
+        self._prompt_words: dict[tuple[str, str], frozenset[str]] = {}
+        self.location_store = next((s.store for s in self.spec.steps.values() if s.kind == "location"), None)
 
     def _global_forms(self, language: str) -> dict[str, str]:
         """Folded form -> global word, for one language: its own forms, English's, and LANGUAGE in any."""
@@ -146,7 +116,7 @@ class ReportFlow:
         return conversation
 
     def begin(self, conversation: Conversation) -> list[Reply]:
-        return [self._say(conversation, "welcome"), *self._arrive(conversation).replies]
+        return [self.message(conversation, "welcome"), *self._arrive(conversation).replies]
 
     def erase_offer(self, conversation: Conversation, key: str) -> Reply:
         """The offer, at the end, to erase the whole conversation from the reporter's chat."""
@@ -154,36 +124,24 @@ class ReportFlow:
         return Reply(locale.text("erase.offer"), choices=(Choice(key, locale.text("erase.button")),), rtl=locale.rtl)
 
     def message(self, conversation: Conversation, key: str, **values: object) -> Reply:
-        """A message of the locale files in the reporter's language (for notices the engine gives)."""
-        return self._say(conversation, key, **values)
-
-    def _say(self, conversation: Conversation, key: str, **values: object) -> Reply:
+        """A message of the locale files in the reporter's language."""
         locale = self.locale(conversation)
         return Reply(locale.text(key, **values), rtl=locale.rtl)
 
     def options(self, step: Step, locale: Locale) -> list[tuple[str, str]]:
-        if step.kind == "language":
-            return [(code, self.locales[code].name) for code in self.language_order]
-        if step.kind == "yes_no":
-            return [("yes", locale.text("common.yes")), ("no", locale.text("common.no"))]
-        return [(key, locale.text(f"{step.id}.option.{key}")) for key in step.options]
+        return KINDS[step.kind].options(self, step, locale)
 
     def prompt(self, conversation: Conversation, key: str | None = None, **values: object) -> Reply:
         """The current step's question (or `key`), with its choices."""
         step = self.spec.step(conversation.state)
-        locale = self.locale(conversation)
-        if step.kind == "review" and key is None:
-            values = {"summary": self.summary(conversation), **values}
-        if step.kind == "notice" and key is None:
-            values = {**self._helplines(conversation), **values}
-        text = locale.text(key or step.prompt, **values)
-        choices: tuple[Choice, ...] = ()
-        if step.kind in ("choice", "yes_no", "language"):
-            choices = tuple(Choice(k, label) for k, label in self.options(step, locale))
-        return Reply(text, choices=choices, rtl=locale.rtl)
+        return KINDS[step.kind].prompt(self, conversation, step, key, **values)
 
-    def _helplines(self, conversation: Conversation) -> dict[str, str]:
-        numbers = helpline_for(conversation.country or self.default_country)
+    def helplines(self, conversation: Conversation) -> dict[str, str]:
+        """Emergency and helpline numbers for the reporter's country, as message values. Where the
+        flow asks for the country, an unknown one gives the numbers that work almost anywhere
+        (112, 911), never DEFAULT_COUNTRY's (the reporter may be elsewhere)."""
+        asks = any(step.kind == "country" for step in self.spec.steps.values())
+        numbers = helpline_for(conversation.country or (None if asks else self.default_country))
         helpline = ""
         if numbers.helpline:
             helpline = self.locale(conversation).text("danger_help.helpline", number=numbers.helpline,
@@ -192,29 +150,28 @@ class ReportFlow:
 
     def display(self, conversation: Conversation, step: Step) -> str:
         """One stored answer as the reporter would recognise it."""
-        locale = self.locale(conversation)
         value = conversation.answers.get(step.store or "")
         if value is None or value == [] or value == "":
-            return locale.text("review.none")
-        if step.kind == "choice":
-            return locale.text(f"{step.id}.option.{value}")
-        if step.kind == "yes_no":
-            return locale.text("common.yes" if value else "common.no")
-        if isinstance(value, dict):
-            return str(value.get("address") or value.get("label") or locale.text("review.location_shared"))
-        text = " ".join(value) if isinstance(value, list) else str(value)
-        return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+            return self.locale(conversation).text("review.none")
+        shown = KINDS[step.kind].display(self, conversation, step, value)
+        places = conversation.answers.get("places") or []
+        if step.store == self.location_store and places:
+            shown += f" (+{len(places)})"
+        return shown
 
     def summary(self, conversation: Conversation) -> str:
         locale = self.locale(conversation)
         lines = [f"{i}. {locale.text(f'review.field.{step.store}')}: {self.display(conversation, step)}"
                  for i, step in enumerate(self.spec.fields(), 1)]
-        lines.append(f"{locale.text('review.field.media')}: {len(conversation.media)}")
+        captions = [str(item["caption"]) for item in conversation.media if item.get("caption")]
+        files = f"{len(conversation.media)}" + (f" ({'; '.join(captions)})" if captions else "")
+        files = files if len(files) <= SUMMARY_CHARS else files[: SUMMARY_CHARS - 1] + "…"
+        lines.append(f"{locale.text('review.field.media')}: {files}")
         return "\n".join(lines)
 
     def closing(self, conversation: Conversation, **values: object) -> Reply:
         """The final step's message (e.g. the receipt code once the engine has made one)."""
-        return self._say(conversation, self.spec.step(conversation.state).prompt, **values)
+        return self.message(conversation, self.spec.step(conversation.state).prompt, **values)
 
     # -- moving -------------------------------------------------------------------------------
 
@@ -223,7 +180,7 @@ class ReportFlow:
         that carries a `state`, so no per-message add_model/remove_model (which costs ~0.1 ms)."""
         self.machine.events[trigger].trigger(conversation)
 
-    def _forward(self, conversation: Conversation, step: Step, answer: str | None = None) -> Outcome:
+    def forward(self, conversation: Conversation, step: Step, answer: str | None = None) -> Outcome:
         """Leave `step` (answered), by its branch for `answer` or its `next`, and show what comes."""
         trigger = f"answer_{answer}" if answer in step.branch else "advance"
         resume = conversation.resume
@@ -239,11 +196,15 @@ class ReportFlow:
         return self._arrive(conversation)
 
     def _notices(self, conversation: Conversation) -> list[Reply]:
+        """Say the notices on the way, and pass by steps with nothing to ask this conversation."""
         replies = []
-        while self.spec.step(conversation.state).kind == "notice":
-            replies.append(self.prompt(conversation))
+        while True:
+            step = self.spec.step(conversation.state)
+            if step.kind == "notice":
+                replies.append(self.prompt(conversation))
+            elif not KINDS[step.kind].passes(self, conversation):
+                return replies
             self._go(conversation, "advance")
-        return replies
 
     def _arrive(self, conversation: Conversation) -> Outcome:
         replies = self._notices(conversation)
@@ -263,6 +224,24 @@ class ReportFlow:
         conversation.history.clear()
         return [self.prompt(conversation)]
 
+    def after_filing(self, report_id: str, language: str, country: str | None, said: Said) -> tuple[
+            Conversation, Outcome]:
+        """A message soon after this reporter filed `report_id`: offer to add it to that report or to
+        start a new one (the message waits as the addition's first part). DELETE or CANCEL says
+        truthfully that the filed report stays filed."""
+        assert self.spec.after_filing is not None and self.spec.addendum is not None
+        conversation = Conversation(state=self.spec.after_filing, language=language, country=country,
+                                    addendum_to=report_id)
+        text = (said.text or "").strip()
+        if text and self.global_word(conversation, text) in ("delete", "cancel"):
+            return conversation, Outcome(replies=[self.message(conversation, "deleted.filed")], end="discard")
+        store = self.spec.step(self.spec.addendum).store
+        if text and store:
+            conversation.answers[store] = [text[: self.spec.step(self.spec.addendum).max_chars]]
+        if said.location is not None:
+            self.keep_place(conversation, said)
+        return conversation, Outcome(replies=[self.prompt(conversation)])
+
     # -- one message ----------------------------------------------------------------------------
 
     def global_word(self, conversation: Conversation, text: str) -> str | None:
@@ -277,29 +256,61 @@ class ReportFlow:
         return table[form] if form else None
 
     def step(self, conversation: Conversation, said: Said) -> Outcome:
-        """Apply one message to the conversation and say what to answer and do."""
+        """Apply one message to the conversation and say what to answer and do.
+
+        In order: the end; a global word; files and pins (kept wherever they arrive); a question or
+        a pause (answered, then the same step again, nothing stored); the step's own kind."""
         step = self.spec.step(conversation.state)
+        kind = KINDS[step.kind]
         text = (said.text or "").strip()
-        if step.kind == "final":
-            return Outcome(replies=[self.closing(conversation)], end=step.end)
+        if kind.final:
+            return kind.understand(self, conversation, step, said, text)
         word = self.global_word(conversation, text) if text and said.choice is None else None
         if word:
             return self._global(conversation, step, word)
+        if said.media_count and text:
+            return self._captioned(conversation, step, said, text)
         kept: list[Reply] = []
         if said.media_count and step.kind != "media":
-            kept = [self._say(conversation, "media.kept", count=len(conversation.media))]
-            if not text and said.location is None and said.choice is None:
-                return Outcome(replies=kept)
-        outcome = self._answer(conversation, step, said, text)
+            kept.append(self.message(conversation, "media.kept", count=len(conversation.media)))
+        pinned = said.location is not None and not kind.takes_pin
+        if pinned:
+            kept.append(self.keep_place(conversation, said))
+            said = Said(text=said.text, choice=said.choice, media_count=said.media_count)
+        if kept and not text and said.choice is None:
+            return Outcome(replies=[*kept, self.prompt(conversation)] if pinned else kept)
+        if text and said.choice is None and not kind.aside_free:
+            aside = self.aside(conversation, step, text)
+            if aside is not None:
+                return Outcome(replies=[*kept, *aside, self.prompt(conversation)])
+        outcome = kind.understand(self, conversation, step, said, text)
         outcome.replies[:0] = kept
         return outcome
+
+    def _captioned(self, conversation: Conversation, step: Step, said: Said, text: str) -> Outcome:
+        """Files sent with words: the words are their caption, kept with them (shown in the review,
+        filed for analysts). At a step with options, a caption that picks one also answers it."""
+        caption = text[:CAPTION_CHARS]
+        for item in conversation.media[-said.media_count:]:
+            item["caption"] = caption
+        replies = [self.message(conversation, "media.captioned", count=len(conversation.media))]
+        if said.location is not None:
+            replies.append(self.keep_place(conversation, said))
+        kind = KINDS[step.kind]
+        if kind.chooses and (said.choice or match_option(text, kind.options(self, step, self.locale(conversation)))):
+            outcome = kind.understand(self, conversation, step, said, text)
+            outcome.replies[:0] = replies
+            return outcome
+        return Outcome(replies=replies)
 
     def _global(self, conversation: Conversation, step: Step, word: str) -> Outcome:
         if word in ("delete", "cancel"):
             key = "deleted" if word == "delete" else "cancelled"
-            return Outcome(replies=[self._say(conversation, key)], end="discard")
+            if conversation.addendum_to:  # the report itself is filed: say what is erased, and what is not
+                key = "deleted.filed"
+            return Outcome(replies=[self.message(conversation, key)], end="discard")
         if word == "help":
-            return Outcome(replies=[self._say(conversation, "help.message"), self.prompt(conversation)])
+            return Outcome(replies=[self.message(conversation, "help.message"), self.prompt(conversation)])
         if word == "restart":
             dropped, after = conversation.media, self._after_restart()
             if step.id not in after:
@@ -309,7 +320,7 @@ class ReportFlow:
             conversation.media, conversation.resume, conversation.addendum_to = [], None, None
             conversation.history = [h for h in conversation.history if h not in after]
             self._go(conversation, "restart")
-            return Outcome(replies=[self._say(conversation, "restarted"), self.prompt(conversation)],
+            return Outcome(replies=[self.message(conversation, "restarted"), self.prompt(conversation)],
                            dropped=dropped)
         if word == "language" and self.language_step:
             if step.id != self.language_step:
@@ -319,7 +330,7 @@ class ReportFlow:
         # back
         history = [h for h in conversation.history if self.spec.step(h).kind != "notice"]
         if step.id == self.spec.addendum or not history:
-            return Outcome(replies=[self._say(conversation, "back.none"), self.prompt(conversation)])
+            return Outcome(replies=[self.message(conversation, "back.none"), self.prompt(conversation)])
         conversation.state = history[-1]
         conversation.history = conversation.history[: conversation.history.index(history[-1])]
         conversation.resume = None
@@ -328,74 +339,120 @@ class ReportFlow:
     def _after_restart(self) -> set[str]:
         return reachable([self.spec.restart], self.spec.forward())
 
-    def _answer(self, conversation: Conversation, step: Step, said: Said, text: str) -> Outcome:
-        locale = self.locale(conversation)
-        if step.kind in ("choice", "yes_no", "language"):
-            options = self.options(step, locale)
-            keys = [k for k, _ in options]
-            key = said.choice if said.choice in keys else match_option(text, options)
-            if key is None and step.kind == "yes_no":
-                key = "yes" if locale.is_word(text, "yes") else "no" if locale.is_word(text, "no") else None
-            if key is None and step.kind == "language":
-                folded = normalise(text)
-                key = next((c for c, other in self.locales.items()
-                            if folded in {normalise(a) for a in other.words.get("this_language", ())}), None)
-            if key is None:
-                return Outcome(replies=[self.prompt(conversation, "reprompt.choice")])
-            if step.kind == "language":
-                conversation.language = key
-                return self._forward(conversation, step)
-            value: Any = key == "yes" if step.kind == "yes_no" else key
-            self._store(conversation, step, value)
-            return self._forward(conversation, step, key)
-        if step.kind == "review":
-            if text.isdigit() and 1 <= int(text) <= len(self.spec.fields()):
-                target = self.spec.fields()[int(text) - 1]
-                conversation.resume = step.id
-                if target.kind == "messages" and target.store:
-                    conversation.answers.pop(target.store, None)
-                self._go(conversation, f"edit_{target.id}")
-                return Outcome(replies=[self.prompt(conversation)])
-            if locale.is_word(text, "yes"):
-                return self._forward(conversation, step)
-            return Outcome(replies=[self._say(conversation, "reprompt.review")])
-        skip = step.optional and bool(text) and locale.is_word(text, "skip")
-        if skip:
-            if step.store:
-                conversation.answers.pop(step.store, None)
-            return self._forward(conversation, step)
-        if step.kind == "media":
-            if said.media_count and not text:
-                return Outcome(replies=[self._say(conversation, "media.received", count=len(conversation.media))])
-            if locale.is_word(text, "done") or locale.is_word(text, "skip") or locale.is_word(text, "no"):
-                return self._forward(conversation, step)
-            return Outcome(replies=[self._say(conversation, "reprompt.media")])
-        if step.kind == "messages":
-            stored: list[str] = list(conversation.answers.get(step.store or "", []))
-            if locale.is_word(text, "done"):
-                if stored or step.optional or conversation.media:
-                    return self._forward(conversation, step)
-                return Outcome(replies=[self._say(conversation, "reprompt.messages")])
-            if not text:
-                return Outcome(replies=[self._say(conversation, "reprompt.messages")])
-            if sum(map(len, stored)) + len(text) > step.max_chars:
-                return Outcome(replies=[self._say(conversation, "reprompt.too_long", max=step.max_chars)])
-            self._store(conversation, step, [*stored, text])
-            return Outcome(replies=[self._say(conversation, "messages.more")])
-        if step.kind == "location" and said.location is not None:
-            loc = said.location
-            place: dict[str, Any] = {"latitude": loc.latitude, "longitude": loc.longitude}
-            place.update({k: v for k, v in (("address", loc.address), ("label", loc.label)) if v})
-            self._store(conversation, step, place)
-            return self._forward(conversation, step)
-        if not text:
-            key = "reprompt.location" if step.kind == "location" else "reprompt.text"
-            return Outcome(replies=[self._say(conversation, key)])
-        if len(text) > step.max_chars:
-            return Outcome(replies=[self._say(conversation, "reprompt.too_long", max=step.max_chars)])
-        self._store(conversation, step, text)
-        return self._forward(conversation, step)
-
-    def _store(self, conversation: Conversation, step: Step, value: Any) -> None:
+    def store(self, conversation: Conversation, step: Step, value: Any) -> None:
         if step.store:
             conversation.answers[step.store] = value
+
+    def edit(self, conversation: Conversation, review: Step, target: Step) -> Outcome:
+        """From the review, go back to `target` to change its answer, then return to the review."""
+        conversation.resume = review.id
+        if target.kind == "messages" and target.store:
+            conversation.answers.pop(target.store, None)
+        self._go(conversation, f"edit_{target.id}")
+        return Outcome(replies=[self.prompt(conversation)])
+
+    # -- understanding ----------------------------------------------------------------------------
+
+    def understanding(self, conversation: Conversation) -> Understanding:
+        """The reporter's language's examples (with English yes/no/done for code-switching)."""
+        return self._understanding.get(conversation.language) or self._understanding["en"]
+
+    def read(self, conversation: Conversation, text: str) -> tuple[Understanding, Reading]:
+        understanding = self.understanding(conversation)
+        return understanding, understanding.read(text)
+
+    def yes_no(self, conversation: Conversation, text: str) -> str | None:
+        """"yes", "no", or None (unsure, or both said): never a "no" read as "yes"."""
+        understanding, reading = self.read(conversation, text)
+        return understanding.yes_no(reading)
+
+    def declines(self, conversation: Conversation, text: str, most: int) -> bool:
+        """A short "no" ("no photos", "nope", "not now"), at most `most` words."""
+        understanding, reading = self.read(conversation, text)
+        return 0 < reading.size <= most and understanding.yes_no(reading) == "no"
+
+    def skips(self, conversation: Conversation, text: str) -> bool:
+        """SKIP and its kin ("none", "no idea", "didn't see anyone") at an optional step."""
+        understanding, reading = self.read(conversation, text)
+        if understanding.says(reading, ("skip", "unsure"), spare=1) is not None:
+            return True
+        return 0 < reading.size <= SHORT_NO and understanding.yes_no(reading) == "no"
+
+    def finished(self, conversation: Conversation, text: str, has_content: bool) -> bool:
+        """DONE and its kin ("that's all", "é só isso"); with something already sent, also a bare "no"."""
+        understanding, reading = self.read(conversation, text)
+        if understanding.says(reading, ("done",)) is not None:
+            return True
+        return has_content and 0 < reading.size <= 3 and understanding.yes_no(reading) == "no"
+
+    def aside(self, conversation: Conversation, step: Step, text: str) -> list[Reply] | None:
+        """The answer to a question or a pause, if `text` is one; None when it is an answer."""
+        if len(text) > ASIDE_CHARS:
+            return None
+        understanding, reading = self.read(conversation, text)
+        if not 0 < reading.size <= SHORT_TOKENS:
+            return None
+        if understanding.says(reading, ("wait",), spare=2) or (
+                reading.size <= 6 and understanding.opens_with(reading, ("wait",))):
+            return [self.message(conversation, "pause.ack")]
+        ranked = understanding.rank(reading, self.faq_topics)
+        topic = None
+        if ranked and ranked[0][1] >= 1.0 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+            topic = ranked[0][0]
+        if understanding.says(reading, self.faq_topics, spare=0) is not None:
+            asks = True
+        elif topic is not None:
+            asks = reading.marked or reading.leads
+            if step.kind == "messages":  # a description may contain a question; only a short one is an aside
+                asks = asks and (reading.leads or len(reading.clauses) == 1) and reading.size <= 12
+        else:
+            asks = self._asks(conversation, step, reading)
+        if not asks:
+            return None
+        if topic is None:
+            return [self.message(conversation, "faq.unknown")]
+        return [self.message(conversation, topic, **self.helplines(conversation))]
+
+    def _asks(self, conversation: Conversation, step: Step, reading: Reading) -> bool:
+        """A question the FAQ does not cover: it opens with a question word and has a question
+        mark; or, short and at a step that takes one answer, opens with a question word the step's
+        own question does not use ("how does this work" at "where?", but not "when i got home" at
+        "when?")."""
+        if not reading.leads:
+            return False
+        if reading.marked:
+            return True
+        if step.kind == "messages" or reading.size > QUESTION_WORDS:
+            return False
+        return not self._answers_with(conversation, step, reading)
+
+    def _answers_with(self, conversation: Conversation, step: Step, reading: Reading) -> bool:
+        """The message opens with the question word of the step's own question ("when i got home"
+        at "When did it happen?"): an answer, not a question."""
+        asked = self._prompt_words.get((conversation.language, step.id))
+        if asked is None:
+            understanding = self.understanding(conversation)
+            prompt = self.locale(conversation).messages.get(step.prompt, "")
+            opening = [understanding.canonical(w) for w in words_of(prompt)]
+            asked = self._prompt_words[(conversation.language, step.id)] = frozenset(
+                [w for w in opening if w in understanding.questions][:1])
+        return reading.lead < reading.size and reading.words[reading.lead] in asked
+
+    def place(self, said: Said) -> dict[str, Any]:
+        assert said.location is not None
+        loc = said.location
+        place: dict[str, Any] = {"latitude": loc.latitude, "longitude": loc.longitude}
+        place.update({k: v for k, v in (("address", loc.address), ("label", loc.label)) if v})
+        return place
+
+    def keep_place(self, conversation: Conversation, said: Said) -> Reply:
+        """A pin shared at a step that does not ask for one: the report's place if it has none
+        yet, else an extra place (at most MAX_PLACES)."""
+        place = self.place(said)
+        if self.location_store and not conversation.answers.get(self.location_store):
+            conversation.answers[self.location_store] = place
+        else:
+            places = list(conversation.answers.get("places") or [])
+            if len(places) < MAX_PLACES:
+                conversation.answers["places"] = [*places, place]
+        return self.message(conversation, "location.kept")

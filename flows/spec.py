@@ -16,13 +16,11 @@ from typing import Any
 import yaml
 
 from config.errors import TiplineError
+from flows.kinds import KINDS
 
-STEP_KINDS = ("language", "choice", "yes_no", "text", "messages", "location", "media", "notice", "review", "final")
-ENDS = ("submit", "discard", "addendum")
-ANSWERING_KINDS = ("choice", "yes_no", "text", "messages", "location")
 FLOWS_DIR = Path(__file__).parent
 STEP_FIELDS = {"id", "kind", "prompt", "next", "branch", "store", "options", "optional", "max_chars", "end", "review"}
-TOP_FIELDS = {"flow", "start", "restart", "addendum", "urgent", "follow_up", "steps"}
+TOP_FIELDS = {"flow", "start", "restart", "addendum", "after_filing", "urgent", "follow_up", "steps"}
 
 
 class FlowError(TiplineError, ValueError):
@@ -46,9 +44,7 @@ class Step:
 
     def answers(self) -> tuple[str, ...]:
         """The answer keys a reporter can pick at this step (choices and yes/no)."""
-        if self.kind == "yes_no":
-            return ("yes", "no")
-        return self.options
+        return KINDS[self.kind].answers(self)
 
 
 @dataclass(frozen=True)
@@ -58,6 +54,7 @@ class FlowSpec:
     steps: dict[str, Step] = field(default_factory=dict)
     restart: str = ""
     addendum: str | None = None
+    after_filing: str | None = None
     urgent: str | None = None
     follow_up: str | None = None
     path: Path | None = None
@@ -85,7 +82,7 @@ class FlowSpec:
         return graph
 
     def entries(self) -> list[str]:
-        return [self.start] + ([self.addendum] if self.addendum else [])
+        return [self.start] + [entry for entry in (self.addendum, self.after_filing) if entry]
 
 
 def _line(node: Any) -> int:
@@ -156,6 +153,7 @@ def load_flow(path: Path | str = FLOWS_DIR / "report.yaml") -> FlowSpec:
         steps=steps,
         restart=ref("restart") or start,
         addendum=ref("addendum"),
+        after_filing=ref("after_filing"),
         urgent=top["urgent"].value if "urgent" in top else None,
         follow_up=top["follow_up"].value if "follow_up" in top else None,
         path=path,
@@ -182,24 +180,16 @@ def _step(node: Any, fail: Callable[[Any, str], FlowError], steps: dict[str, Ste
     if step_id in steps:
         raise bad("id", f"step id {step_id!r} is used twice")
     kind = data.get("kind")
-    if kind not in STEP_KINDS:
-        raise bad("kind", f"step {step_id!r}: kind must be one of {', '.join(STEP_KINDS)}")
+    if kind not in KINDS:
+        raise bad("kind", f"step {step_id!r}: kind must be one of {', '.join(KINDS)}")
+    step_kind = KINDS[kind]
     prompt = data.get("prompt", f"{step_id}.prompt")
     if not isinstance(prompt, str) or not prompt:
         raise bad("prompt", f"step {step_id!r}: `prompt` must be a locale message key")
+    step_kind.check(step_id, data, bad)
     options = data.get("options") or []
-    if kind == "choice" and (not isinstance(options, list) or len(options) < 2
-                             or not all(isinstance(o, str) and o.isidentifier() for o in options)):
-        raise bad("options", f"step {step_id!r}: a choice needs at least two `options` (plain names)")
-    if kind != "choice" and options:
-        raise bad("options", f"step {step_id!r}: only a choice has `options`")
     nxt = data.get("next")
-    if kind == "final":
-        if nxt is not None:
-            raise bad("next", f"step {step_id!r}: a final step has no `next`")
-        if data.get("end") not in ENDS:
-            raise bad("end", f"step {step_id!r}: a final step needs `end`: one of {', '.join(ENDS)}")
-    else:
+    if not step_kind.final:
         if not isinstance(nxt, str):
             raise bad("next", f"step {step_id!r}: `next` is required (only `final` steps end a flow)")
         if "end" in data:
@@ -208,7 +198,7 @@ def _step(node: Any, fail: Callable[[Any, str], FlowError], steps: dict[str, Ste
     if not isinstance(branch, dict):
         raise bad("branch", f"step {step_id!r}: `branch` maps answers to steps")
     branch = {str(k): v for k, v in branch.items()}
-    allowed = ("yes", "no") if kind == "yes_no" else tuple(options)
+    allowed = step_kind.answers(Step(id=step_id, kind=kind, prompt=prompt, options=tuple(options)))
     for answer, target in branch.items():
         if answer not in allowed or not isinstance(target, str):
             choices = ", ".join(allowed) or "none"
@@ -225,7 +215,7 @@ def _step(node: Any, fail: Callable[[Any, str], FlowError], steps: dict[str, Ste
     store = data.get("store")
     if store is not None and (not isinstance(store, str) or not store.isidentifier()):
         raise bad("store", f"step {step_id!r}: `store` must be a plain name")
-    if store and kind not in ANSWERING_KINDS:
+    if store and not step_kind.stores:
         raise bad("store", f"step {step_id!r}: a {kind} step stores nothing")
     return Step(id=step_id, kind=kind, prompt=prompt, next=nxt, branch=branch, store=store,
                 options=tuple(options), optional=optional, max_chars=max_chars, end=data.get("end"),
@@ -240,7 +230,7 @@ def _check_graph(spec: FlowSpec, nodes: dict[str, Any], fail: Callable[[Any, str
     reached = reachable(spec.entries(), spec.forward())
     for step_id in spec.steps:
         if step_id not in reached:
-            raise fail(nodes[step_id], f"step {step_id!r} cannot be reached from `start` or `addendum`")
+            raise fail(nodes[step_id], f"step {step_id!r} cannot be reached from `start`, `addendum` or `after_filing`")
     ending = reachable([s.id for s in spec.steps.values() if s.kind == "final"], backward)
     for step_id in spec.steps:
         if step_id not in ending:

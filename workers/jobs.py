@@ -130,6 +130,11 @@ def discard_provider_messages(payload: str) -> str:
     return f"deleted {len(copies.messages)} and our replies"
 
 
+def with_caption(entry: dict[str, Any], item: MediaItem) -> dict[str, Any]:
+    """The report entry of a file, with what the reporter wrote with it, if anything."""
+    return {**entry, "caption": item.caption} if item.caption else entry
+
+
 def fetch_media(payload: str) -> str:
     """Fetch one media item soon after it arrives (provider links expire) and store it sealed.
 
@@ -199,7 +204,7 @@ def file_report(payload: str) -> str:
     if is_filed(context.store, report_id):
         report = _report(draft, [])
     else:
-        report = _report(draft, each_at_once(lambda item: store_media(context, item), items))
+        report = _report(draft, each_at_once(lambda item: with_caption(store_media(context, item), item), items))
         written = store_report(context.store, context.recipients, report)
     _announce(context, report)
     context.media_status.forget([item.id for item in items])

@@ -1,0 +1,291 @@
+"""Understanding what reporters type, from examples kept in the locale files (as Rasa keeps `nlu.yml`).
+
+Each locale lists examples per meaning ("yes", "no", "unsure", "done", "skip", "wait", "faq.<topic>",
+"<step>.<option>"), words that negate, words that open a question, and fillers ("hi", "well").
+`Understanding` is built once per locale at start-up; reading a message is a few dictionary look-ups,
+with rapidfuzz's Levenshtein distance (C) for typos. Nothing a reporter types leaves the process.
+
+What a caller may rely on: a "no" (a negation or a no-phrase) is never read as "yes"; when signals
+disagree the answer is None (ask again), never a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+_ARABIC = str.maketrans({
+    # alef with hamza above/below, madda, wasla -> alef; alef maqsura -> ya; ta marbuta -> ha;
+    # hamza on waw/ya -> waw/ya; tatweel dropped; Arabic punctuation -> Latin
+    "\u0623": "\u0627", "\u0625": "\u0627", "\u0622": "\u0627", "\u0671": "\u0627", "\u0649": "\u064a",
+    "\u0629": "\u0647", "\u0624": "\u0648", "\u0626": "\u064a", "\u0640": None,
+    "\u061f": "?", "\u060c": ",", "\u061b": ";",
+    **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
+    **{chr(0x06F0 + d): str(d) for d in range(10)},  # Eastern Arabic-Indic (Persian, Urdu) digits
+})
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
+_APOSTROPHES = re.compile("['`\u2019\u2018\u00b4\u02bc]")
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_BOUNDARY = set(",.;:!?¿¡…\n")
+_ARTICLE = re.compile("^(?:وال|بال|فال|كال|لل|ال)(?=...)")
+SHORT_TOKENS = 16
+"""Messages longer than this (in words) are answers, never asides or yes/no words."""
+
+
+def fold(text: str) -> str:
+    """Fold text for matching: Arabic letter and digit variants, invisible marks, emoji modifiers,
+    accents, case and apostrophes ("don't" and "dont" are one word)."""
+    text = _INVISIBLE.sub("", text.translate(_ARABIC))
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _APOSTROPHES.sub("", stripped.casefold())
+
+
+def words_of(text: str) -> list[str]:
+    """The words (and emoji) of a folded phrase, punctuation dropped."""
+    return [t for t in _TOKEN.findall(fold(text)) if t[0].isalnum() or t[0] == "_" or _is_symbol(t)]
+
+
+def _is_symbol(token: str) -> bool:
+    return unicodedata.category(token[0]) in ("So", "Sk")
+
+
+def _squeezed(token: str) -> str:
+    """'nooo' -> 'no', 'yesss' -> 'yes': letters people repeat for emphasis."""
+    return re.sub(r"(.)\1+", r"\1", token)
+
+
+def bag_key(token: str) -> str:
+    """A crude stem for topic words: no Arabic article, the first five letters of long words."""
+    token = _ARTICLE.sub("", token)
+    return token[:5] if len(token) >= 6 else token
+
+
+@dataclass(frozen=True)
+class Match:
+    meaning: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One message, tokenised: canonical words, clause spans, and whether it asks something."""
+
+    words: tuple[str, ...]
+    clauses: tuple[tuple[int, int], ...]
+    marked: bool
+    """It has a question mark (?, ؟, ¿)."""
+    leads: bool
+    """Its first word after fillers opens a question (who, qué, هل, ...)."""
+    lead: int
+    """Index of the first word that is not a filler (greeting, "well", "ok so")."""
+
+    @property
+    def size(self) -> int:
+        return len(self.words)
+
+    def clause_of(self, index: int) -> int:
+        return next(i for i, (start, end) in enumerate(self.clauses) if start <= index < end)
+
+
+@dataclass
+class Understanding:
+    """One language's examples, indexed for fast reading."""
+
+    examples: Mapping[str, tuple[str, ...]]
+    negations: frozenset[str] = frozenset()
+    questions: frozenset[str] = frozenset()
+    fillers: frozenset[str] = frozenset()
+    common: frozenset[str] = frozenset()
+    phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
+    vocabulary: dict[str, None] = field(default_factory=dict)
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    _canon: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, examples: Mapping[str, Iterable[str]], negations: Iterable[str] = (),
+              questions: Iterable[str] = (), fillers: Iterable[str] = (), common: Iterable[str] = ()) -> Understanding:
+        def folded(items: Iterable[str]) -> frozenset[str]:
+            return frozenset(w for item in items for w in words_of(item))
+
+        meaning_words = {meaning: tuple(e for e in items) for meaning, items in examples.items()}
+        self = cls(examples=meaning_words, negations=folded(negations), questions=folded(questions),
+                   fillers=folded(fillers), common=folded(common))
+        keys_by_meaning: dict[str, set[str]] = {}
+        for meaning, items in meaning_words.items():
+            for example in items:
+                phrase = tuple(words_of(example))
+                if not phrase:
+                    continue
+                self.phrases.setdefault(phrase[0], []).append((phrase, meaning))
+                self.vocabulary.update(dict.fromkeys(phrase))
+                keys_by_meaning.setdefault(meaning, set()).update(
+                    bag_key(w) for w in phrase if len(w) >= 3 or _is_symbol(w))
+        for options in self.phrases.values():
+            options.sort(key=lambda item: -len(item[0]))
+        self.vocabulary.update(dict.fromkeys([*self.negations, *self.questions, *self.fillers, *self.common]))
+        spread: dict[str, int] = {}
+        for keys in keys_by_meaning.values():
+            for key in keys:
+                spread[key] = spread.get(key, 0) + 1
+        plain = {bag_key(w) for w in self.questions | self.fillers | self.negations | self.common}
+        for meaning, keys in keys_by_meaning.items():
+            self.weights[meaning] = {k: 1.0 / spread[k] for k in keys if spread[k] <= 2 and k not in plain}
+        return self
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def canonical(self, word: str) -> str:
+        """The example word `word` is (itself, or the one word it is a small typo of), else itself."""
+        if word in self.vocabulary:
+            return word
+        known = self._canon.get(word)
+        if known is not None:
+            return known
+        result = word
+        squeezed = _squeezed(word)
+        if squeezed in self.vocabulary:
+            result = squeezed
+        elif len(word) >= 5 and word.isalpha():
+            cutoff = 2 if len(word) >= 8 else 1
+            near = process.extract(word, list(self.vocabulary), scorer=Levenshtein.distance,
+                                   score_cutoff=cutoff, limit=3)
+            near = [n for n in near if len(n[0]) >= 4]
+            best = min((n[1] for n in near), default=None)
+            closest = [n[0] for n in near if n[1] == best]
+            if len(closest) == 1:
+                result = closest[0]
+        if len(self._canon) < 20000:
+            self._canon[word] = result
+        return result
+
+    def read(self, text: str) -> Reading:
+        words: list[str] = []
+        clauses: list[tuple[int, int]] = []
+        start = 0
+        marked = "?" in text or "\u061f" in text or "\u00bf" in text
+        for token in _TOKEN.findall(fold(text)):
+            if token in _BOUNDARY:
+                if len(words) > start:
+                    clauses.append((start, len(words)))
+                start = len(words)
+            elif token[0].isalnum() or _is_symbol(token):
+                words.append(self.canonical(token))
+        if len(words) > start:
+            clauses.append((start, len(words)))
+        lead = 0
+        while lead < len(words) and words[lead] in self.fillers:
+            lead += 1
+        leads = lead < len(words) and words[lead] in self.questions
+        return Reading(words=tuple(words), clauses=tuple(clauses), marked=marked, leads=leads, lead=lead)
+
+    def find(self, reading: Reading, meanings: Collection[str]) -> list[Match]:
+        """Non-overlapping example phrases of `meanings` in the message, longest first."""
+        found: list[Match] = []
+        words = reading.words
+        for start, end in reading.clauses:
+            for i in range(start, end):
+                for phrase, meaning in self.phrases.get(words[i], ()):
+                    if meaning in meanings and words[i:i + len(phrase)] == phrase and i + len(phrase) <= end:
+                        found.append(Match(meaning, i, i + len(phrase)))
+        found.sort(key=lambda m: (m.start - m.end, m.start))
+        chosen: list[Match] = []
+        taken: set[int] = set()
+        for match in found:
+            span = set(range(match.start, match.end))
+            if not span & taken:
+                chosen.append(match)
+                taken |= span
+        return sorted(chosen, key=lambda m: m.start)
+
+    def uncovered(self, reading: Reading, matches: list[Match]) -> list[int]:
+        """Indices of words no match covers, fillers left out."""
+        covered = {i for m in matches for i in range(m.start, m.end)}
+        return [i for i, w in enumerate(reading.words) if i not in covered and w not in self.fillers]
+
+    # -- decisions ------------------------------------------------------------------------------
+
+    def yes_no(self, reading: Reading) -> str | None:
+        """"yes", "no", or None when unsure or the message says both.
+
+        The first clause decides when it is clear ("si, por whatsapp mejor" is yes) unless a later
+        clause opens with the opposite word. A negation word no longer phrase explains says "no"
+        where it opens or closes a clause ("no, ahora mismo no", "creo q no", "mesh delwa2ti");
+        inside a sentence it negates something else ("she can't leave"): then, with nothing
+        clearer, the answer is None (ask again)."""
+        if reading.size == 0:
+            return None
+        words = reading.words
+        matches = [m for m in self.find(reading, ("yes", "no", "unsure"))
+                   if not (m.end - m.start == 1 and words[m.start] in self.negations)]
+        covered = {i for m in matches for i in range(m.start, m.end)}
+        signals = [(m.start, m.meaning) for m in matches]
+        edges = {index for clause in reading.clauses for index in self._edges(reading, clause)}
+        negations = [i for i, w in enumerate(words) if w in self.negations and i not in covered]
+        signals += [(i, "no") for i in negations if i in edges]
+        if not signals or any(meaning == "unsure" for _, meaning in signals):
+            return None
+        first = reading.clauses[0]
+        leading = {meaning for index, meaning in signals if first[0] <= index < first[1]}
+        if len(leading) == 1:
+            answer = next(iter(leading))
+            for clause in reading.clauses[1:]:
+                opening = self._edges(reading, clause)[0]
+                if any(index == opening and meaning != answer for index, meaning in signals):
+                    return None
+            return answer
+        meanings = {meaning for _, meaning in signals}
+        return next(iter(meanings)) if len(meanings) == 1 else None
+
+    def _edges(self, reading: Reading, clause: tuple[int, int]) -> tuple[int, int]:
+        """The first word of a clause that is not a filler, and its last word."""
+        start, end = clause
+        while start < end - 1 and reading.words[start] in self.fillers:
+            start += 1
+        return start, end - 1
+
+    def says(self, reading: Reading, meanings: Collection[str], spare: int = 2, most: int = 8) -> str | None:
+        """The one meaning of `meanings` the message is made of (at most `spare` other words and
+        `most` words in all), else None."""
+        if not 0 < reading.size <= most:
+            return None
+        matches = self.find(reading, meanings)
+        kinds = {m.meaning for m in matches}
+        if len(kinds) != 1 or len(self.uncovered(reading, matches)) > spare:
+            return None
+        return next(iter(kinds))
+
+    def opens_with(self, reading: Reading, meanings: Collection[str]) -> str | None:
+        """The meaning of `meanings` whose example the message starts with (after fillers)."""
+        matches = self.find(reading, meanings)
+        return matches[0].meaning if matches and matches[0].start == reading.lead else None
+
+    def rank(self, reading: Reading, meanings: Collection[str]) -> list[tuple[str, float]]:
+        """Meanings by how many of their distinctive words the message uses (a bag of words,
+        weighted by how few meanings share a word), best first, zero scores left out."""
+        keys = {bag_key(w) for w in reading.words if len(w) >= 3 or _is_symbol(w)}
+        scores = []
+        for meaning in meanings:
+            weights = self.weights.get(meaning, {})
+            score = sum(weights.get(k, 0.0) for k in keys)
+            score += sum(m.end - m.start for m in self.find(reading, (meaning,)) if m.end - m.start > 1)
+            if score > 0:
+                scores.append((meaning, score))
+        return sorted(scores, key=lambda item: -item[1])
+
+    def with_core(self, other: Understanding) -> Understanding:
+        """These examples plus `other`'s for the CORE meanings and its negations: reporters mix in
+        English ("ok", "yes", "done") whatever language they chose."""
+        examples = {m: tuple(e) + (tuple(other.examples.get(m, ())) if m in CORE else ())
+                    for m, e in self.examples.items()}
+        return Understanding.build(examples, self.negations | other.negations, self.questions, self.fillers,
+                                   self.common)
+
+
+CORE = ("yes", "no", "unsure", "done", "skip", "wait")
