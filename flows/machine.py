@@ -137,8 +137,11 @@ class ReportFlow:
         return KINDS[step.kind].prompt(self, conversation, step, key, **values)
 
     def helplines(self, conversation: Conversation) -> dict[str, str]:
-        """Emergency and helpline numbers for the reporter's country, as message values."""
-        numbers = helpline_for(conversation.country or self.default_country)
+        """Emergency and helpline numbers for the reporter's country, as message values. Where the
+        flow asks for the country, an unknown one gives the numbers that work almost anywhere
+        (112, 911), never DEFAULT_COUNTRY's (the reporter may be elsewhere)."""
+        asks = any(step.kind == "country" for step in self.spec.steps.values())
+        numbers = helpline_for(conversation.country or (None if asks else self.default_country))
         helpline = ""
         if numbers.helpline:
             helpline = self.locale(conversation).text("danger_help.helpline", number=numbers.helpline,
@@ -193,11 +196,15 @@ class ReportFlow:
         return self._arrive(conversation)
 
     def _notices(self, conversation: Conversation) -> list[Reply]:
+        """Say the notices on the way, and pass by steps with nothing to ask this conversation."""
         replies = []
-        while self.spec.step(conversation.state).kind == "notice":
-            replies.append(self.prompt(conversation))
+        while True:
+            step = self.spec.step(conversation.state)
+            if step.kind == "notice":
+                replies.append(self.prompt(conversation))
+            elif not KINDS[step.kind].passes(self, conversation):
+                return replies
             self._go(conversation, "advance")
-        return replies
 
     def _arrive(self, conversation: Conversation) -> Outcome:
         replies = self._notices(conversation)
@@ -266,7 +273,7 @@ class ReportFlow:
         kept: list[Reply] = []
         if said.media_count and step.kind != "media":
             kept.append(self.message(conversation, "media.kept", count=len(conversation.media)))
-        pinned = said.location is not None and step.kind != "location"
+        pinned = said.location is not None and not kind.takes_pin
         if pinned:
             kept.append(self.keep_place(conversation, said))
             said = Said(text=said.text, choice=said.choice, media_count=said.media_count)

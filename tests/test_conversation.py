@@ -16,6 +16,7 @@ from bot.app import make_app
 from bot.drafts import legacy_receipt_hash, new_receipt
 from bot.media_status import DISCARDED, open_status
 from config.settings import Settings
+from flows.machine import ReportFlow, Said
 from secure_store.analyst import list_reports
 from secure_store.backends import FileStore
 from tests.chat import Phone as Reporter
@@ -34,6 +35,14 @@ SCRIPTS = {
     "ar": Script(language="ar", description="عمال محبوسون في مستودع", place="الدار البيضاء", when="الآن"),
     "ro": Script(language="ro", description="Fete ținute într-un apartament", place="Strada Mare 5", when="Ieri",
                  category_answer="2", category_key="sexual"),
+    "sq": Script(language="sq", description="Punëtorë pa pagë në një fermë", place="Rruga e Durrësit 10",
+                 when="Dje", category_answer="punë e detyruar"),
+    "vi": Script(language="vi", description="Các cô gái bị nhốt trong tiệm nail", place="Hà Nội", when="Hôm qua",
+                 category_answer="1"),
+    "uk": Script(language="uk", description="Жінок тримають в квартирі без паспортів", place="вул. Шевченка 5",
+                 when="Зараз", category_answer="3", category_key="domestic"),
+    "pl": Script(language="pl", description="Pracownicy śpią na budowie i nie dostają pensji", place="Warszawa",
+                 when="Od marca", category_answer="praca przymusowa"),
 }
 
 
@@ -87,7 +96,10 @@ async def test_immediate_danger_shows_local_numbers_and_files_an_urgent_report(
     reporter = Reporter(client)
     await walk_to(reporter, "danger")
     help_text = texts(await reporter.say("yes"))
-    assert "112" in help_text and expect("en", "follow_up.prompt") in help_text  # no country known: 112
+    assert "112" in help_text and "911" in help_text  # no country known: what works almost anywhere, at once
+    assert expect("en", "danger_country.prompt") in help_text
+    local = texts(await reporter.say("I'm in Greece"))
+    assert "1109" in local and "Greece" in local and expect("en", "follow_up.prompt") in local
     await reporter.say("yes")
     await reporter.say("yes")
     assert run_burst_worker(service_env).returncode == 0
@@ -284,8 +296,36 @@ async def test_unexpected_input_gets_a_short_reprompt_showing_what_is_accepted(c
     reporter = Reporter(client)
     await reporter.say("hello")
     answer = texts(await reporter.say("Klingon"))
-    assert expect("en", "reprompt.choice") in answer and "6. Română" in answer
+    assert expect("en", "reprompt.choice") in answer and "7. Română" in answer
     await reporter.say("english")
     answer = texts(await reporter.say("maybe"))
     assert expect("en", "reprompt.choice") in answer and "1. Yes\n2. No" in answer
     assert shows(await reporter.say("no"), "en", "declined.prompt")
+
+
+@pytest.mark.parametrize("answer", [{"text": "Grecia"}, {"text": "اليونان"},
+                                    {"location": {"latitude": 37.98, "longitude": 23.73}}])
+async def test_a_reporter_in_danger_names_their_country_or_shares_a_pin_and_gets_its_numbers(
+    client: TestClient[Any, Any], answer: dict[str, Any],
+) -> None:
+    reporter = Reporter(client, kind="telegram")
+    await walk_to(reporter, "danger")
+    assert expect("en", "danger_country.prompt") in texts(await reporter.say("yes"))
+    local = texts(await reporter.send(**answer))
+    assert "1109" in local and expect("en", "follow_up.prompt") in local
+
+
+async def test_an_unknown_country_is_asked_again_once_and_skip_goes_on(client: TestClient[Any, Any]) -> None:
+    reporter = Reporter(client)
+    await walk_to(reporter, "danger")
+    await reporter.say("yes")
+    assert expect("en", "reprompt.country") in texts(await reporter.say("Atlantis"))
+    assert expect("en", "follow_up.prompt") in texts(await reporter.say("skip"))
+
+
+async def test_a_phone_country_is_not_asked_for() -> None:
+    flow = ReportFlow()
+    conversation = flow.new_conversation("en", "GB")
+    conversation.state = "danger"
+    replies = [reply.text for reply in flow.step(conversation, Said(text="yes")).replies]
+    assert "999" in replies[0] and replies[1] == expect("en", "follow_up.prompt")

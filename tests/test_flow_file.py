@@ -103,7 +103,7 @@ def test_checked_in_diagram_matches_the_flow_file() -> None:
 
 def test_flows_check_and_diagram_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["flows", "check"]) == 0
-    assert "ok (17 steps)" in capsys.readouterr().out
+    assert "ok (18 steps)" in capsys.readouterr().out
     broken = tmp_path / "flow.yaml"
     broken.write_text(GOOD.replace("    kind: text\n", "    kind: txt\n"))
     assert main(["flows", "check", str(broken)]) == 1

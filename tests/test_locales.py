@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from flows.locale import load_locales, locale_problems, normalise
+from flows.locale import LOCALES_DIR, load_locales, locale_problems, normalise
 from flows.machine import Conversation, ReportFlow
 from flows.sms import segments
 
@@ -90,3 +91,17 @@ def test_words_forgive_case_accents_and_small_typos() -> None:
     assert FLOW.global_word(spanish, "langue") == "language"  # LANGUAGE in any language
     assert FLOW.global_word(Conversation(state="category", language="ro"), "sterge") == "delete"
     assert FLOW.global_word(spanish, "un hombre borracho") is None
+
+
+NEW_LANGUAGES = ("sq", "vi", "uk", "pl")
+
+
+@pytest.mark.parametrize("language", NEW_LANGUAGES)
+def test_new_languages_cover_the_whole_catalogue_and_await_a_native_speakers_review(language: str) -> None:
+    english, locale = FLOW.locales["en"], FLOW.locales[language]
+    assert set(locale.messages) == set(english.messages)
+    assert {word for word, forms in locale.words.items() if forms} >= set(english.words)
+    data = yaml.safe_load((LOCALES_DIR / f"{language}.yaml").read_text(encoding="utf-8"))
+    assert set(data["understanding"]["examples"]) == set(
+        yaml.safe_load((LOCALES_DIR / "en.yaml").read_text(encoding="utf-8"))["understanding"]["examples"])
+    assert str(data["review"]).startswith("pending"), "marked for review by a native speaker before launch"

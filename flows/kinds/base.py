@@ -33,6 +33,12 @@ class StepKind:
     """The step ends the conversation (`end:` instead of `next:`)."""
     aside_free: ClassVar[bool] = False
     """Messages here are never taken as questions or pauses (nothing is asked here)."""
+    takes_pin: ClassVar[bool] = False
+    """A shared location answers this step (elsewhere a pin is kept as a place of the report)."""
+
+    def passes(self, flow: ReportFlow, conversation: Conversation) -> bool:
+        """True when this conversation has nothing to be asked here: the step is passed by."""
+        return False
 
     def answers(self, step: Step) -> tuple[str, ...]:
         """Answer keys `branch:` may name."""

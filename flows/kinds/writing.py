@@ -73,6 +73,7 @@ class LocationStep(TextStep):
     """A place in words or a shared pin (a pin may also arrive at any other step)."""
 
     name = "location"
+    takes_pin = True
     empty = "reprompt.location"
 
     def understand(self, flow: ReportFlow, conversation: Conversation, step: Step, said: Said,
