@@ -79,3 +79,9 @@ def profiled() -> list[str]:
     (written to FILE when the server stops; read it with `python -m pstats FILE`)."""
     target = os.environ.get("BENCH_PROFILE")
     return ["-m", "cProfile", "-o", target] if target else []
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far: what a server spent, whatever the machine's load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -22,12 +22,11 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.common import bench_environment, free_port, machine_load, profiled, spread, wait_for_port
+from bench.common import bench_environment, cpu_seconds, free_port, machine_load, profiled, spread, wait_for_port
 
 TOKEN = "123456:bench-token-abcdefghijklmnopqrstuvwxyz"
 SECRET = "bench-webhook-secret-0123456789"
@@ -218,10 +217,6 @@ async def last_reply(double: str, chat_id: int) -> dict[str, Any]:
     async with aiohttp.ClientSession() as session, session.get(f"{double}/last/{chat_id}") as response:
         return dict(await response.json())
 
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def one_run(kind: str, env: dict[str, str], double: str, chat_base: int) -> dict[str, float]:

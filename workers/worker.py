@@ -16,6 +16,7 @@ import importlib
 import logging
 from typing import Any
 
+from bot.jobs import Job
 from bot.worker_metrics import CountingWorker
 from config.settings import SettingsError
 from secure_store.backends import StoreError
@@ -23,13 +24,15 @@ from workers.context import worker_context
 
 log = logging.getLogger("tipline.worker")
 
-JOB_MODULES = ("workers.jobs", "workers.reminders")
-"""Every module whose functions are enqueued as jobs (by dotted path)."""
+
+def job_modules() -> list[str]:
+    """Every module whose functions are enqueued as jobs (named by `bot.jobs.Job`'s dotted paths)."""
+    return sorted({job.function.rpartition(".")[0] for job in Job})
 
 
 def start_once() -> None:
     """Load, in the calling process, what every job needs."""
-    for module in JOB_MODULES:
+    for module in job_modules():
         importlib.import_module(module)
     try:
         worker_context()
