@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.test_replies import BAR, FLOW, Case, handled, worst
+from tests.test_replies import BAR, FLOW, Case, handled, print_rates, worst
 
 CORPUS = Path(__file__).parent / "replies_heldout"
 LANGUAGES = {"en", "es", "fr", "pt", "ar", "ro"}
@@ -61,18 +61,7 @@ def table(cases: list[Case]) -> tuple[dict[str, float], list[str]]:
                           f"expected {case.expected}, got {got}")
         if bad:
             worst_cases.append(misses[-1])
-    languages = sorted({language for language, _ in results})
-    kinds = sorted({kind for _, kind in results})
-    print("\nlanguage " + " ".join(f"{k:>9}" for k in kinds) + "      all")
-    rates = {}
-    for language in languages:
-        cells = []
-        for kind in kinds:
-            got_here = results.get((language, kind), [])
-            cells.append(f"{sum(got_here)}/{len(got_here)}".rjust(9) if got_here else " " * 9)
-        every = [ok for (lang, _), oks in results.items() if lang == language for ok in oks]
-        rates[language] = sum(every) / len(every)
-        print(f"{language:<8} " + " ".join(cells) + f"  {rates[language]:6.1%}")
+    rates = print_rates(results)
     print(f"worst kind: {len(worst_cases)}")
     print("misses:\n" + "\n".join(misses))
     return rates, worst_cases
