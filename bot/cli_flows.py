@@ -45,7 +45,9 @@ DOC_GUIDE = """
 Each `kind:` is one small class in `flows/kinds/` (registered by name with `@kind`): it owns its
 prompt and options, how it understands a message, how its answer reads in the review, and what the
 flow file may say about it (`check`). Kinds: language, choice, yes_no, text, messages, location,
-media, notice, review, final. To add one, write the class and the locale keys its prompt uses.
+media, notice, review, final, offer_addition (after filing: add to the report just sent, or start a
+new one), country (which country, by name or pin, for helpline numbers). To add one, write the class
+and the locale keys its prompt uses.
 
 Before a step's kind sees a message, every step (`ReportFlow.step`, in order): the end of the flow;
 the global words (HELP, BACK, RESTART, CANCEL, DELETE, LANGUAGE); files and shared locations (kept
@@ -64,6 +66,10 @@ Each locale file has an `understanding:` section, the way Rasa keeps `nlu.yml`:
 - `questions:` words that open a question ("who", "qué", "هل"); leave out words that also open
   ordinary answers ("como", "من"). `fillers:` words that carry no meaning at the start ("hi",
   "well", "bueno"). `common:` (optional) words that say nothing about a topic (articles, pronouns).
+- `corrections:` (optional) words that take back what came before ("i mean", "actually", "o sea",
+  "de fapt"): "yes... actually no" is a no. A correction never turns a no into a yes.
+- Word lists are read as words: `no`, `yes`, `on`, `off` stay text (YAML would make them booleans);
+  a real true/false in a word list is refused by `tipline flows check`.
 
 Matching folds case, accents, apostrophes, Arabic letter variants (alef forms, alef maqsura, ta
 marbuta, tatweel) and Arabic-Indic digits, forgives one typo in words of 5+ letters (two in 8+), and
@@ -75,7 +81,10 @@ question mark or opens with a question word (not the step's own: "when i got hom
 did it happen?"); with a FAQ topic it gets that answer, else "I can't answer that here".
 Categories and FAQ topics are scored by their distinctive words; when two categories are close the
 reporter is asked which of the two.
-English yes/no/done/skip/wait examples work in every language (people mix in "ok", "yes").
+English yes/no/done/skip/wait examples work in every language (people mix in "ok", "yes"), except
+where an English word means something else in the reporter's language (Spanish "ya", Polish "no"):
+a borrowed word is never a local filler or question word. A yes-word after a negation is a no
+("not ok", "nu e ok").
 
 How to add:
 
