@@ -135,6 +135,7 @@ def make_app(settings: Settings) -> web.Application:
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
         addition_window=settings.addition_window,
+        album_quiet=settings.album_quiet_ms / 1000,
         followups=FollowUps(redis, settings.session_key, settings.followup_ttl),
     )
     adapters = load_adapters(settings)

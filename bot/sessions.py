@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
 
+from adapters.base import Reply
 from bot.constants import (
     DEDUPE_TTL,
     ERASABLE_TTL,
@@ -90,6 +91,10 @@ class Session:
     """The `messages` count when the reporter was last reminded."""
     provider_messages: list[str] = field(default_factory=list)
     erasable: list[str] = field(default_factory=list)
+    acknowledgement: list[Reply] = field(default_factory=list)
+    """The answer held for a burst of files (an album) until it goes quiet (bot/engine.py)."""
+    acknowledged_by: int | None = None
+    """The mark of the burst's last message, whose webhook sends `acknowledgement`."""
 
     @property
     def reported_medium(self) -> str:
@@ -98,7 +103,8 @@ class Session:
 
     def to_bytes(self) -> bytes:
         extra: dict[str, Any] = {"t0": self.started_at, "n": self.messages, "q": self.last_message_at,
-                                 "r": self.reminded_at, "ids": self.provider_messages, "e": self.erasable}
+                                 "r": self.reminded_at, "ids": self.provider_messages, "e": self.erasable,
+                                 "ack": [r.to_dict() for r in self.acknowledgement], "ab": self.acknowledged_by}
         data = {
             "v": SESSION_FORMAT,
             "c": self.conversation.to_dict(),
@@ -126,6 +132,8 @@ class Session:
             reminded_at=extra.get("r"),
             provider_messages=[str(i) for i in extra.get("ids", [])],
             erasable=[str(i) for i in extra.get("e", [])],
+            acknowledgement=[Reply.from_dict(r) for r in extra.get("ack", [])],
+            acknowledged_by=extra.get("ab"),
         )
 
 
