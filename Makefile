@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint bench clean system
+.PHONY: dev test test-fast proof lint bench clean system
 
 # Debian packages the tests need (headless Chromium for page tests, prometheus for rule checks);
 # installed once on a fresh machine, skipped when present.
@@ -30,6 +30,16 @@ system:
 
 test: system lint
 	$(BIN)/pytest -q
+
+# The quick loop while working: no worker processes, a fifth of the property examples (under a minute).
+test-fast: $(STAMP)
+	PROPERTY_SCALE=0.2 $(BIN)/pytest -q -m "not slow"
+
+# Load and faults in production shape (2 web processes, 2 workers, Redis with AOF, S3), with figures;
+# then the property tests at ten times their CI examples. Not part of `make test` (takes minutes).
+proof: $(STAMP)
+	$(BIN)/python -m bench.proof
+	HYPOTHESIS_PROFILE=proof $(BIN)/pytest -q tests/test_properties.py -p no:cacheprovider
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook

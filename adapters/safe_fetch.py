@@ -38,12 +38,33 @@ class FetchPolicy:
     auth_hosts: frozenset[str] = frozenset()
 
 
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def origin(url: str) -> tuple[str, int] | None:
+    """(host, port) a URL would connect to, the scheme's port when none is written; None when the
+    URL names no host or a malformed port."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    try:
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    return (host, port) if host and port else None
+
+
+def allowlisted(entries: frozenset[str], scheme: str, place: tuple[str, int]) -> bool:
+    """True when `place` is one of `entries`: `host` (the scheme's own port) or `host:port`."""
+    return any(origin(f"{scheme}://{entry}") == place for entry in entries)
+
+
 def allowed(url: str, policy: FetchPolicy) -> bool:
-    """True when `url` may be requested under `policy` (scheme and host both allowlisted)."""
+    """True when `url` may be requested under `policy`: scheme, host and port all allowlisted."""
     parts = urlsplit(url)
     schemes = ("https",) if policy.https_only else ("https", "http")
-    host = (parts.hostname or "").lower().rstrip(".")
-    return parts.scheme in schemes and host in policy.hosts and not parts.username and not parts.password
+    place = origin(url)
+    return (parts.scheme in schemes and place is not None and allowlisted(policy.hosts, parts.scheme, place)
+            and not parts.username and not parts.password)
 
 
 def _content_type(response: aiohttp.ClientResponse, declared: str | None) -> str:
@@ -69,8 +90,8 @@ async def fetch(
             if not allowed(url, policy):
                 raise MediaRefused("media is not hosted where this channel's media may come from")
             headers = {"Accept": "*/*"}
-            host = (urlsplit(url).hostname or "").lower()
-            if auth_header and hop == 0 and host in policy.auth_hosts:
+            place = origin(url)
+            if auth_header and hop == 0 and place and allowlisted(policy.auth_hosts, urlsplit(url).scheme, place):
                 headers["Authorization"] = auth_header
             try:
                 async with session.get(url, headers=headers, allow_redirects=False) as response:

@@ -115,9 +115,14 @@ class SimulatorAdapter:
                 raise web.HTTPBadRequest(text="location out of range")
             location = Location(lat, lon)
         media = []
-        for item in body.get("media") or []:
+        items = body.get("media") or []
+        if not isinstance(items, list):
+            raise web.HTTPBadRequest(text="media must be a list")
+        for item in items:
             if not isinstance(item, dict) or not _ID.match(str(item.get("id", ""))):
                 raise web.HTTPBadRequest(text="media items need an upload id")
+            if not isinstance(item.get("content_type"), str | None):
+                raise web.HTTPBadRequest(text="a media item's content_type must be a string")
             media.append(
                 MediaRef(self.name, item["id"], kind=str(item.get("kind") or "photo"),
                          content_type=item.get("content_type"))

@@ -42,6 +42,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 WEBHOOK_PATH = "/webhooks/telegram"
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _FILE_ID = re.compile(r"^[A-Za-z0-9_-]{1,512}$")
+_FILE_PATH = re.compile(r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$")
 _CHUNK = 64 * 1024
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
@@ -134,6 +135,8 @@ class TelegramAdapter:
                 log.warning("telegram webhook refused: missing or wrong secret token")
                 raise web.HTTPForbidden(text="forbidden")
             payload = await self.read_payload(request)
+            if payload is None:
+                return web.Response(text="ok")
             try:
                 update = Update.de_json(payload, None)
             except Exception as exc:  # PTB raises TypeError, KeyError, ValueError, OverflowError...
@@ -148,8 +151,9 @@ class TelegramAdapter:
 
         return [web.post(WEBHOOK_PATH, webhook)]
 
-    async def read_payload(self, request: web.Request) -> dict[str, Any]:
-        """The request's JSON update, or a 4xx for a body Telegram would never send."""
+    async def read_payload(self, request: web.Request) -> dict[str, Any] | None:
+        """The request's JSON update, or a 4xx for a body Telegram would never send; None (logged
+        without content) for authentic JSON nested too deeply to read, which gets 200."""
         if request.content_type != "application/json":
             raise web.HTTPBadRequest(text="body must be application/json")
         limit = self.settings.max_body_bytes
@@ -162,6 +166,9 @@ class TelegramAdapter:
             payload = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             raise web.HTTPBadRequest(text="body must be JSON") from None
+        except RecursionError:
+            log.warning("telegram update nested too deeply to read (%d bytes); dropped", len(raw))
+            return None
         if not isinstance(payload, dict) or type(payload.get("update_id")) is not int:
             raise web.HTTPBadRequest(text="body must be a Telegram Update with an integer update_id")
         return payload
@@ -224,7 +231,7 @@ class TelegramAdapter:
         # The Bot API gives a path relative to {api}/file/bot{token}/; nothing else is fetched.
         prefix = f"{self.settings.telegram_api_base}/file/bot{self.settings.telegram_bot_token}/"
         path = str(file.get("file_path") or "").removeprefix(prefix)
-        if not path or path.startswith("/") or "://" in path or ".." in path.split("/"):
+        if not plain_file_path(path):
             raise MediaRefused("Telegram gave no file address on the Bot API host")
         return await _download(prefix + path, limits.max_bytes), content_type
 
@@ -240,6 +247,14 @@ class TelegramAdapter:
 
 def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def plain_file_path(path: str) -> bool:
+    """True for a Bot API file path such as `photos/file_12.jpg`: letters, digits, `_`, `-` and
+    `.` in non-empty segments, none of them `.` or `..`. Anything else (percent-encodings that a
+    URL library would decode into `..`, backslashes, empty segments) is refused, not decoded."""
+    segments = path.split("/")
+    return bool(_FILE_PATH.match(path)) and all(s not in ("", ".", "..") for s in segments)
 
 
 async def _download(url: str, max_bytes: int) -> bytes:

@@ -108,7 +108,9 @@ def location_of(message: Message) -> Location | None:
     return None
 
 
-def _private_sender(chat: Chat, user: User | None) -> Skipped | None:
+def _private_sender(chat: Chat | None, user: User | None) -> Skipped | None:
+    if chat is None:
+        return Skipped("message without a chat")
     if chat.type != Chat.PRIVATE:
         return Skipped(f"{chat.type} chat")
     if user is None or user.is_bot:
@@ -144,7 +146,16 @@ def _from_message(update: Update, message: Message, edited: bool, max_text: int)
 
 
 def to_inbound(update: Update, max_text: int) -> Parsed | Skipped:
-    """Normalise one update. Private chats with people only; everything else is `Skipped`."""
+    """Normalise one update. Private chats with people only; everything else is `Skipped`,
+    including an update whose parts are not what the Bot API documents (never an exception:
+    Telegram re-delivers an update until it gets 2xx)."""
+    try:
+        return _to_inbound(update, max_text)
+    except (AttributeError, TypeError, ValueError, KeyError, RecursionError) as exc:
+        return Skipped(f"update not understood ({type(exc).__name__})")
+
+
+def _to_inbound(update: Update, max_text: int) -> Parsed | Skipped:
     if update.message is not None:
         return _from_message(update, update.message, edited=False, max_text=max_text)
     if update.edited_message is not None:

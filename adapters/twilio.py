@@ -96,9 +96,9 @@ class TwilioAdapter:
         self.token_key = settings.twilio_auth_token.encode()
         self.shared_key = settings.twilio_webhook_shared_key.encode() if settings.twilio_webhook_shared_key else None
         self.media_auth = encode_basic_auth(settings.twilio_account_sid, settings.twilio_auth_token)
-        api_host = (urlsplit(settings.twilio_api_base).hostname or "").lower()
+        api = urlsplit(settings.twilio_api_base)
         self.media_hosts = frozenset(h.lower() for h in settings.twilio_media_hosts)
-        self.auth_hosts = frozenset({api_host, "api.twilio.com"}) & self.media_hosts
+        self.auth_hosts = frozenset({api.netloc.lower(), "api.twilio.com"}) & self.media_hosts
         self.https_only = settings.production
         self.templates = dict(settings.twilio_followup_templates)
         self.rest = TwilioRest(

@@ -104,7 +104,7 @@ def media_kind(content_type: str, whatsapp: bool) -> str:
 
 def _count(form: dict[str, str], name: str, maximum: int) -> int:
     raw = form.get(name, "0").strip() or "0"
-    if not raw.isdigit() or int(raw) > maximum:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > maximum:  # "²".isdigit() is True
         raise BadForm(f"{name} must be a whole number from 0 to {maximum}")
     return int(raw)
 

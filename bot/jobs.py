@@ -240,10 +240,15 @@ class SendLater(Payload):
     adapter: str
     address: str
     replies: tuple[Reply, ...]
+    who: str = ""
+    """The conversation (pseudonym) and when these were queued: a DELETE after that cancels them."""
+    queued_at: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"channel": self.adapter, "address": self.address, "replies": [r.to_dict() for r in self.replies]}
+        data = {"channel": self.adapter, "address": self.address, "replies": [r.to_dict() for r in self.replies]}
+        return {**data, "who": self.who, "queued_at": self.queued_at} if self.who else data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SendLater:
-        return cls(str(data["channel"]), str(data["address"]), tuple(Reply.from_dict(r) for r in data["replies"]))
+        return cls(str(data["channel"]), str(data["address"]), tuple(Reply.from_dict(r) for r in data["replies"]),
+                   str(data.get("who", "")), float(data.get("queued_at", 0.0)))

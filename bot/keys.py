@@ -53,6 +53,18 @@ class RedisKeys:
         """The claim of the one running quiet sweeper chain (its next job's token)."""
         return f"{self.prefix}:q:sweeper"
 
+    def receipt_guesses(self, who: str, window: int) -> str:
+        """How many receipt codes conversation `who` tried in time window number `window`."""
+        return f"{self.prefix}:g:{who}:{window}"
+
+    def all_receipt_guesses(self, window: int) -> str:
+        """How many receipt codes everyone tried in time window number `window`."""
+        return f"{self.prefix}:g:{window}"
+
+    def deleted(self, who: str) -> str:
+        """When conversation `who` was last deleted by its reporter: replies queued before are never sent."""
+        return f"{self.prefix}:x:{who}"
+
     @property
     def job_outcomes(self) -> str:
         """Worker metrics: a hash of job outcome counts by job name (`file_report|succeeded`)."""

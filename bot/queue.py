@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import TracebackType
 from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
+from rq.job import Job as RQJob
 from rq.serializers import JSONSerializer
 
 from bot.constants import (
@@ -57,3 +59,14 @@ def enqueue_on(queue: Queue) -> Enqueue:
         enqueue(queue, job, payload, job_id, delay)
 
     return put
+
+
+def note_failure(job: RQJob, exc_type: type[BaseException], exc_value: BaseException,
+                 traceback: TracebackType | None) -> bool:
+    """RQ exception handler: keep the failure's type (never its message) on the job, so `tipline jobs`
+    can say why a job waits for a retry (RQ records an exception only once retries are used up)."""
+    module = "" if exc_type.__module__ == "builtins" else f"{exc_type.__module__}."
+    name = module + exc_type.__qualname__
+    job.meta["error"] = name[:80]
+    job.save_meta()  # type: ignore[no-untyped-call]
+    return True

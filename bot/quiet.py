@@ -70,15 +70,21 @@ async def sweep(sessions: SessionStore, token: str, policy: QuietPolicy, remind:
     the next sweep. A sweep of a replaced chain does nothing."""
     if await sessions.sweeper_holder() != token:
         return "stale chain"
-    due = await sessions.due(time.time(), SWEEP_BATCH)
-    outcomes = [await look(sessions, who, policy, remind) for who in due]
+    outcomes = await look_at_quiet(sessions, time.time(), policy, remind)
     following = secrets.token_hex(8)
     await sessions.pass_sweeper(following, policy.sweep_every + SWEEPER_CLAIM_SECONDS)
     await asyncio.to_thread(schedule_sweep, policy.enqueue, following, policy.sweep_every)
-    return f"looked at {len(due)}: " + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes)))
+    return f"looked at {len(outcomes)}: " + ", ".join(f"{o}={outcomes.count(o)}" for o in sorted(set(outcomes)))
 
 
-async def look(sessions: SessionStore, who: str, policy: QuietPolicy, remind: Remind) -> str:
+async def look_at_quiet(sessions: SessionStore, now: float, policy: QuietPolicy, remind: Remind) -> list[str]:
+    """Remind or expire the conversations due by `now` (wall-clock seconds: tests pass a time
+    instead of waiting for it); one outcome each."""
+    due = await sessions.due(now, SWEEP_BATCH)
+    return [await look(sessions, who, policy, remind, now) for who in due]
+
+
+async def look(sessions: SessionStore, who: str, policy: QuietPolicy, remind: Remind, now: float) -> str:
     """Remind once per quiet spell, expire at the end of it; otherwise just re-index."""
     async with sessions.lock(who):
         session = await sessions.load(who)
@@ -86,7 +92,7 @@ async def look(sessions: SessionStore, who: str, policy: QuietPolicy, remind: Re
             await sessions.unindex(who)
             return "gone"
         last = session.last_message_at
-        quiet_for = time.time() - last
+        quiet_for = now - last
         if quiet_for >= policy.draft_expiry:
             await asyncio.to_thread(expire, session, policy)
             await sessions.end(who)

@@ -17,6 +17,12 @@ from config.settings import Settings, load_settings
 
 log = logging.getLogger("tipline")
 
+MAINTENANCE_SECONDS = 10
+"""How often each worker does RQ's upkeep (RQ's default: 10 minutes): takes over the scheduler when
+its holder died (its lock lapses 61 s after), and puts jobs of a killed worker back for retry (their
+claim lapses 60 s after the last heartbeat). So a SIGKILLed worker costs about a minute, not ten."""
+HEARTBEAT_SECONDS = 5
+
 WORKER_CLASS = "workers.worker.StartedOnceWorker"
 """RQ's forking worker with the job modules and worker context loaded once, before it forks
 (named by dotted path: bot never imports workers)."""
@@ -48,21 +54,23 @@ def run_web() -> int:
 
 
 def run_worker(burst: bool = False) -> int:
-    from redis import Redis
     from rq.serializers import JSONSerializer
     from rq.utils import import_attribute
 
-    from bot.queue import make_queue
+    from bot.queue import make_queue, note_failure
+    from bot.redis_connection import sync_redis
 
     settings, embedded = _settings_with_redis()
-    connection = Redis.from_url(settings.redis_url or "")
+    connection = sync_redis(settings)
     queue = make_queue(connection, settings.queue_name)
     if settings.followup_private_key:
         from bot.followup import start_poll
 
         start_poll(connection, queue, settings.followup_poll_seconds)
     worker_class = import_attribute(WORKER_CLASS)
-    worker = worker_class([queue], connection=connection, serializer=JSONSerializer)
+    worker = worker_class([queue], connection=connection, serializer=JSONSerializer,
+                          maintenance_interval=MAINTENANCE_SECONDS, job_monitoring_interval=HEARTBEAT_SECONDS,
+                          exception_handlers=[note_failure])
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:

@@ -7,9 +7,13 @@ session holds the reply address (encrypted) and goes away when the conversation 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import secrets
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,19 +22,27 @@ from nacl.secret import SecretBox
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, RedisError
 
 from adapters.base import Reply
 from bot.constants import (
     DEDUPE_TTL,
+    DELETED_MARK_TTL,
     ERASABLE_TTL,
-    LOCK_TIMEOUT,
+    LOCK_SECONDS,
     LOCK_WAIT,
     MAX_ERASABLE,
+    RECEIPT_GUESS_WINDOW,
+    RECEIPT_GUESSES_PER_MINUTE,
+    RECEIPT_GUESSES_PER_SENDER,
     RECEIPT_TTL,
     SWEEPER_CLAIM_SECONDS,
 )
 from bot.keys import RedisKeys
+from config.settings import Settings
 from flows.machine import Conversation
+
+log = logging.getLogger("tipline.sessions")
 
 SESSION_FORMAT = 1
 """The layout of a stored session (`v`). Changes are additive: a release reads sessions of its own
@@ -143,8 +155,10 @@ class SessionStore:
     Key names are in bot/keys.py; every one starts with `keys.prefix`.
     """
 
-    def __init__(self, redis: Redis, session_key: bytes, ttl: int, keys: RedisKeys | None = None) -> None:
+    def __init__(self, redis: Redis, session_key: bytes, ttl: int, keys: RedisKeys | None = None,
+                 lock_seconds: float = LOCK_SECONDS) -> None:
         self.redis = redis
+        self.lock_seconds = lock_seconds
         self.box = SecretBox(session_key)
         self.ttl = ttl
         self.keys = keys or RedisKeys()
@@ -156,9 +170,41 @@ class SessionStore:
         self._open = redis.register_script(OPEN_SCRIPT)
         self._save = redis.register_script(SAVE_SCRIPT)
 
-    def lock(self, who: str) -> Lock:
-        """A lock across processes: one message of a conversation at a time."""
-        return ConversationLock(self.redis, self.keys.lock(who), timeout=LOCK_TIMEOUT, blocking_timeout=LOCK_WAIT)
+    @classmethod
+    def from_settings(cls, redis: Redis, settings: Settings) -> SessionStore:
+        return cls(redis, settings.session_key, settings.session_ttl, lock_seconds=settings.lock_seconds)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, who: str) -> AsyncIterator[None]:
+        """A lock across processes: one message of a conversation at a time.
+
+        Renewed while held; released on any way out, an error inside included. If releasing fails
+        (Redis gone meanwhile) the lock lapses by itself within `lock_seconds`; a holder that
+        died leaves it for at most that long. Raises `LockError` after `LOCK_WAIT` seconds."""
+        lock = ConversationLock(self.redis, self.keys.lock(who), timeout=self.lock_seconds,
+                    blocking_timeout=max(LOCK_WAIT, 2 * self.lock_seconds), sleep=0.02)
+        if not await lock.acquire():
+            raise LockError("conversation busy")
+        renewal = asyncio.create_task(self._renew(lock))
+        try:
+            yield
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+            try:
+                await lock.release()
+            except (LockError, RedisError) as exc:
+                log.warning("conversation lock not released (%s); it lapses by itself", type(exc).__name__)
+
+    async def _renew(self, lock: Lock) -> None:
+        while True:
+            await asyncio.sleep(self.lock_seconds / 3)
+            try:
+                await lock.reacquire()
+            except (LockError, RedisError) as exc:
+                log.warning("conversation lock not renewed (%s)", type(exc).__name__)
+                return
 
     async def open(self, who: str, message: int) -> tuple[bool, Session | None]:
         """In one round trip: was `message` handled already, and the live session (if any)."""
@@ -237,6 +283,23 @@ class SessionStore:
             return [str(i) for i in json.loads(plaintext)]
         except ValueError:
             return []
+
+    async def mark_deleted(self, who: str, at: float) -> None:
+        """The reporter deleted conversation `who` at `at`: replies queued before must not go out."""
+        await self.redis.set(self.keys.deleted(who), repr(at), ex=DELETED_MARK_TTL)
+
+    async def allow_receipt_guess(self, who: str, now: float) -> bool:
+        """Count one receipt code tried by `who` at `now`; False once this sender, or everyone
+        together, tried too many lately (the code is then not looked up at all)."""
+        mine = self.keys.receipt_guesses(who, int(now // RECEIPT_GUESS_WINDOW))
+        everyone = self.keys.all_receipt_guesses(int(now // 60))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(mine)
+            pipe.expire(mine, RECEIPT_GUESS_WINDOW)
+            pipe.incr(everyone)
+            pipe.expire(everyone, 60)
+            tried, _, all_tried, _ = await pipe.execute()
+        return int(tried) <= RECEIPT_GUESSES_PER_SENDER and int(all_tried) <= RECEIPT_GUESSES_PER_MINUTE
 
     async def link_filing(self, who: str, report_id: str, language: str, country: str | None, ttl: int) -> None:
         """For `ttl` seconds after filing, remember (encrypted, under the sender's pseudonym) which

@@ -77,6 +77,8 @@ class Settings:
     port: int = 8080
     public_base_url: str = "http://127.0.0.1:8080"
     redis_url: str | None = None
+    redis_max_connections: int = 200
+    lock_seconds: int = 5
     store_url: str = "file://var/store"
     s3_endpoint_url: str | None = None
     analyst_public_keys: tuple[str, ...] = ()
@@ -93,9 +95,11 @@ class Settings:
     default_country: str = ""
     channels: tuple[str, ...] = ("simulator",)
     queue_name: str = "tipline"
-    max_body_bytes: int = 256 * 1024
+    max_body_bytes: int = 512 * 1024
     max_media_bytes: int = 20 * 1024 * 1024
-    max_text_chars: int = 4000
+    max_text_chars: int = 65536
+    """The longest message any channel delivers (WhatsApp 65,536 characters; Telegram 4,096; SMS
+    1,600) is kept whole; the body limit admits it form-encoded in any script."""
     media_types: tuple[str, ...] = (
         "image/jpeg", "image/png", "image/webp", "image/gif",
         "video/mp4", "video/3gpp", "video/quicktime",
@@ -165,6 +169,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=port,
         public_base_url=public,
         redis_url=env.get("REDIS_URL", "").strip() or None,
+        redis_max_connections=_int(env, "REDIS_MAX_CONNECTIONS", 200, minimum=2),
+        lock_seconds=_int(env, "LOCK_SECONDS", 5, minimum=1),
         store_url=env.get("STORE_URL", "").strip() or f"file://{var_dir / 'store'}",
         s3_endpoint_url=env.get("S3_ENDPOINT_URL", "").strip() or None,
         analyst_public_keys=_list(env, "ANALYST_PUBLIC_KEYS"),
@@ -180,7 +186,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         default_country=env.get("DEFAULT_COUNTRY", "").strip().upper(),
         channels=_list(env, "CHANNELS", "simulator" if mode != "production" else ""),
         queue_name=env.get("QUEUE_NAME", "tipline").strip() or "tipline",
-        max_body_bytes=_int(env, "MAX_BODY_BYTES", 256 * 1024, minimum=1024),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 512 * 1024, minimum=1024),
         max_media_bytes=_int(env, "MAX_MEDIA_BYTES", 20 * 1024 * 1024, minimum=1024),
         twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", "").strip(),
         twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip(),

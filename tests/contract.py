@@ -51,6 +51,7 @@ def photo(color: str = "red", size: tuple[int, int] = (40, 30)) -> bytes:
 class AdapterContract:
     """The core suite; each adapter's test module subclasses it (like `transitions` variants)."""
 
+    @pytest.mark.slow
     async def test_a_full_report_is_filed_with_its_media_intact(
         self, reporter: ContractChannel, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey
     ) -> None:
@@ -66,6 +67,7 @@ class AdapterContract:
         stored = [open_media(store, analyst_key.load(), m["id"]) for m in report["media"] if m["status"] == "stored"]
         assert stored == photos
 
+    @pytest.mark.slow
     async def test_a_redelivered_message_is_processed_once(self, reporter: ContractChannel) -> None:
         await begin_report(reporter)
         first = await reporter.say("1")
@@ -85,6 +87,7 @@ class AdapterContract:
         statuses = await reporter.malformed()
         assert statuses and all(400 <= s < 500 for s in statuses), statuses
 
+    @pytest.mark.slow
     async def test_no_sender_address_is_written_to_redis_store_or_logs(
         self, reporter: ContractChannel, service_env: dict[str, str], store: FileStore,
         redis_client: redis.Redis, caplog: pytest.LogCaptureFixture,

@@ -75,7 +75,8 @@ def service_env(service_env: dict[str, str], twilio_api: TwilioApiDouble, telegr
     return {
         **service_env, "CHANNELS": "twilio,telegram", "PUBLIC_BASE_URL": PUBLIC,
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_API_BASE": twilio_api.api_base,
-        "TWILIO_MEDIA_HOSTS": "127.0.0.1,localhost", "TWILIO_SEND_INTERVAL_MS": "0",
+        "TWILIO_MEDIA_HOSTS": f"127.0.0.1:{twilio_api.port},localhost:{twilio_api.port}",
+        "TWILIO_SEND_INTERVAL_MS": "0",
         "TWILIO_FOLLOWUP_TEMPLATES": f"en:{TEMPLATE_EN}",
         "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
         "TELEGRAM_API_BASE": telegram_api.base, "FOLLOWUP_PRIVATE_KEY": keys.env,

@@ -144,7 +144,7 @@ class TelegramPhone:
                                    (b'{"update_id": "7"}', "application/json"),
                                    (b"update_id=7", "application/x-www-form-urlencoded"),
                                    (b"\xff\xfe{}", "application/json"),
-                                   (json.dumps({"update_id": 1, "pad": "x" * 300_000}).encode(), "application/json")):
+                                   (json.dumps({"update_id": 1, "pad": "x" * 600_000}).encode(), "application/json")):
             response = await self.client.post(WEBHOOK, data=body, headers={**headers, "Content-Type": content_type})
             statuses.append(response.status)
         return statuses
@@ -215,6 +215,7 @@ class EveryKindPhone:
             venue=venue, location={"latitude": latitude, "longitude": longitude}))
 
 
+@pytest.mark.slow
 async def test_photos_are_fetched_at_full_size_never_as_thumbnails(
     reporter: TelegramPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     telegram_api: TelegramApiDouble,
@@ -227,6 +228,7 @@ async def test_photos_are_fetched_at_full_size_never_as_thumbnails(
     assert len(telegram_api.downloads) == 1
 
 
+@pytest.mark.slow
 async def test_video_voice_audio_document_and_venue_are_filed_as_sent(
     reporter: TelegramPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -264,6 +266,7 @@ class AlbumPhone:
         return self.phone.read(mark)
 
 
+@pytest.mark.slow
 async def test_an_album_arriving_as_parallel_updates_is_filed_whole(
     reporter: TelegramPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -287,6 +290,7 @@ class ButtonPhone:
         return await self.phone.say(text)
 
 
+@pytest.mark.slow
 async def test_choices_are_buttons_and_a_tap_answers_them(
     reporter: TelegramPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     telegram_api: TelegramApiDouble,
@@ -348,6 +352,7 @@ class PosterPhone:
         return await self.phone.say(text)
 
 
+@pytest.mark.slow
 async def test_start_with_a_deep_link_payload_opens_a_report(
     reporter: TelegramPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -414,6 +419,7 @@ async def test_broken_and_oversized_bodies_get_400_and_413(reporter: TelegramPho
     assert statuses == [400, 400, 400, 400, 400, 400, 413]
 
 
+@pytest.mark.slow
 async def test_a_flood_limit_is_waited_out_and_each_reply_sent_once(
     reporter: TelegramPhone, telegram_api: TelegramApiDouble,
 ) -> None:
@@ -435,6 +441,7 @@ async def test_a_reporter_who_blocked_the_bot_ends_cleanly(
     assert expect("en", "category.prompt") in joined(await reporter.say("yes"))
 
 
+@pytest.mark.slow
 async def test_later_messages_go_out_through_send(settings: Settings, telegram_api: TelegramApiDouble) -> None:
     adapter = TelegramAdapter(settings)
     telegram_api.fail_next("sendMessage", 429, retry_after=1)
@@ -467,6 +474,7 @@ async def test_media_beyond_the_limits_is_refused(settings: Settings, telegram_a
     await adapter.close()
 
 
+@pytest.mark.slow
 def test_set_webhook_registers_the_public_url_with_the_secret(
     service_env: dict[str, str], telegram_api: TelegramApiDouble,
 ) -> None:
@@ -555,6 +563,7 @@ async def test_delete_offers_to_erase_the_chat_too(reporter: TelegramPhone, redi
     assert not redis_client.keys("tl:s:*")
 
 
+@pytest.mark.slow
 async def test_replies_telegram_cannot_take_now_are_sent_later_by_a_worker(
     reporter: TelegramPhone, telegram_api: TelegramApiDouble, service_env: dict[str, str],
 ) -> None:
@@ -566,3 +575,16 @@ async def test_replies_telegram_cannot_take_now_are_sent_later_by_a_worker(
     later = reporter.read(mark)
     assert any(expect("en", "welcome") in text for text in later), "the welcome arrives once Telegram is back"
     assert len([t for t in later if expect("en", "welcome") in t]) == 1
+
+
+@pytest.mark.slow
+async def test_replies_queued_during_an_outage_are_never_sent_after_the_reporter_deletes(
+    reporter: TelegramPhone, telegram_api: TelegramApiDouble, service_env: dict[str, str],
+) -> None:
+    for _ in range(4):  # every attempt the webhook makes meets a Bot API outage: the welcome waits
+        telegram_api.fail_next("sendMessage", 502)
+    assert await reporter.say("hello") == []
+    assert any(expect("en", "deleted") in text for text in await reporter.say("delete"))
+    mark = telegram_api.mark()
+    assert run_burst_worker(service_env).returncode == 0
+    assert not any(expect("en", "welcome") in text for text in reporter.read(mark))

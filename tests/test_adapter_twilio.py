@@ -63,7 +63,7 @@ def service_env(service_env: dict[str, str], twilio_api: TwilioApiDouble) -> dic
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_API_BASE": twilio_api.api_base,
-        "TWILIO_MEDIA_HOSTS": "127.0.0.1,localhost",
+        "TWILIO_MEDIA_HOSTS": f"127.0.0.1:{twilio_api.port},localhost:{twilio_api.port}",
         "TWILIO_SEND_INTERVAL_MS": "0",
     }
 
@@ -171,7 +171,7 @@ class TwilioPhone:
             response = await self.client.post(WEBHOOK, data=raw, headers={
                 "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": self.signature({})})
             statuses.append(response.status)
-        oversized = self.form("x" * (300 * 1024))
+        oversized = self.form("x" * (600 * 1024))
         statuses.append((await self.post(oversized, self.signature(oversized)))[0])
         for broken in (
             {k: v for k, v in self.form("hi").items() if k not in ("MessageSid", "SmsMessageSid")},
@@ -347,6 +347,7 @@ def test_twilio_is_a_built_in_channel_and_needs_its_credentials(settings: Settin
 
 # --- media and filing --------------------------------------------------------------------------
 
+@pytest.mark.slow
 async def test_an_mms_with_three_photos_files_all_three_and_credentials_never_reach_the_cdn(
     sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     analyst_key: AnalystKey,
@@ -390,6 +391,7 @@ async def test_three_whatsapp_photos_sent_at_once_get_one_answer_and_are_all_fil
     assert sorted(open_media(store, analyst_key.load(), m["id"]) for m in report["media"]) == sorted(photos)
 
 
+@pytest.mark.slow
 async def test_a_whatsapp_location_is_filed_as_coordinates_with_its_address(
     whatsapp: TwilioPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey
 ) -> None:
@@ -402,6 +404,7 @@ async def test_a_whatsapp_location_is_filed_as_coordinates_with_its_address(
     }
 
 
+@pytest.mark.slow
 async def test_a_whatsapp_voice_note_is_filed_as_voice(
     whatsapp: TwilioPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey
 ) -> None:
@@ -414,6 +417,7 @@ async def test_a_whatsapp_voice_note_is_filed_as_voice(
     assert open_media(store, analyst_key.load(), item["id"]) == note
 
 
+@pytest.mark.slow
 async def test_media_elsewhere_or_too_big_is_refused_with_a_note_and_the_report_still_filed(
     sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     analyst_key: AnalystKey,
@@ -437,6 +441,7 @@ async def test_media_elsewhere_or_too_big_is_refused_with_a_note_and_the_report_
     assert twilio_api.cdn_authorization == [None, None, None], "the off-list hop was never requested"
 
 
+@pytest.mark.slow
 async def test_media_the_provider_cannot_serve_now_keeps_the_report_in_a_retrying_job(
     sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     redis_client: redis.Redis,
@@ -450,6 +455,7 @@ async def test_media_the_provider_cannot_serve_now_keeps_the_report_in_a_retryin
     assert len(waiting) == 1, "the filing job waits to be retried"
 
 
+@pytest.mark.slow
 async def test_media_copies_are_deleted_at_twilio_after_filing_when_configured(
     whatsapp: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     analyst_key: AnalystKey,
@@ -475,6 +481,7 @@ async def test_production_fetches_media_over_https_only(
 
 # --- sending later -----------------------------------------------------------------------------
 
+@pytest.mark.slow
 async def test_send_waits_out_a_429_and_delivers_once(settings: Settings, twilio_api: TwilioApiDouble) -> None:
     adapter = TwilioAdapter(settings)
     twilio_api.fail_next = [(429, {"Retry-After": "1"})]
@@ -501,6 +508,7 @@ def test_retry_after_is_read_as_seconds_or_as_a_date() -> None:
     assert retry_after("soon") is None and retry_after(None) is None
 
 
+@pytest.mark.slow
 async def test_the_conversation_is_deleted_at_twilio_after_filing_when_configured(
     sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     analyst_key: AnalystKey, aiohttp_client: Any, redis_client: redis.Redis,
@@ -525,6 +533,7 @@ async def test_the_conversation_is_deleted_at_twilio_after_filing_when_configure
     assert set(twilio_api.deleted_messages) == set(other.sent_sids) | ours, "both sides, nothing else"
 
 
+@pytest.mark.slow
 async def test_a_deleted_draft_deletes_the_conversation_at_twilio_too(
     twilio_api: TwilioApiDouble, service_env: dict[str, str], aiohttp_client: Any,
 ) -> None:
@@ -559,3 +568,17 @@ async def test_on_whatsapp_cancel_is_an_ordinary_word_and_stop_a_quiet_cancel(wh
     assert expect("en", "cancelled") in joined(await whatsapp.say("CANCEL"))
     await begin_report(whatsapp)
     assert await whatsapp.say("STOP") == []
+
+
+@pytest.mark.slow
+async def test_tipline_jobs_says_why_a_job_waits_for_its_retry(
+    sms: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], redis_client: redis.Redis,
+) -> None:
+    from bot.cli_jobs import problem_jobs
+
+    sms.also_link = [twilio_api.add_media(photo(), cdn_status=503)[0]]
+    await complete_report(sms, [photo()])
+    await asyncio.to_thread(worker, service_env)
+    queue = Queue(service_env["QUEUE_NAME"], connection=redis_client, serializer=JSONSerializer)
+    [line] = [line for line in problem_jobs(queue) if line.job_id.startswith("file-")]
+    assert (line.state, line.exception) == ("retrying", "adapters.safe_fetch.FetchUnavailable")

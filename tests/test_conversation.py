@@ -63,6 +63,7 @@ def filed(store: FileStore, analyst_key: AnalystKey) -> list[dict[str, Any]]:
     return [r for r in reports if r is not None]
 
 
+@pytest.mark.slow
 async def test_a_scripted_report_in_every_language_is_filed(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -88,6 +89,7 @@ async def test_arabic_replies_are_marked_right_to_left(client: TestClient[Any, A
     assert expect("ar", "consent.prompt") in replies[-1]["text"]
 
 
+@pytest.mark.slow
 async def test_immediate_danger_shows_local_numbers_and_files_an_urgent_report(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -117,6 +119,7 @@ async def test_uk_and_us_reporters_see_their_own_numbers(client: TestClient[Any,
     assert "911" in us_help and "233733" in us_help
 
 
+@pytest.mark.slow
 async def test_the_reporter_edits_a_numbered_field_from_the_review(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -139,6 +142,7 @@ async def test_the_reporter_edits_a_numbered_field_from_the_review(
     assert report["urgent"] is True
 
 
+@pytest.mark.slow
 async def test_media_sent_at_any_step_is_kept(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:
@@ -219,6 +223,7 @@ async def test_delete_and_cancel_end_the_conversation_from_every_step(
     assert expect("en", "welcome") in texts(await reporter.say("hello"))  # a new conversation
 
 
+@pytest.mark.slow
 async def test_delete_leaves_nothing_of_the_conversation_in_redis_or_the_store(
     client: TestClient[Any, Any], redis_client: redis.Redis, service_env: dict[str, str], store: FileStore,
     settings: Settings,
@@ -241,6 +246,8 @@ async def test_delete_leaves_nothing_of_the_conversation_in_redis_or_the_store(
             assert open_status(settings.session_key, redis_client.get(key)) == DISCARDED, key
         elif key.startswith(b"tl:d:"):
             assert all(re.fullmatch(rb"-?[0-9]{1,19}", mark) for mark in redis_client.smembers(key)), key
+        elif key.startswith(b"tl:x:"):  # when the pseudonym deleted: replies queued before are never sent
+            assert re.fullmatch(rb"[0-9]+\.[0-9]+", redis_client.get(key) or b""), key
         elif key.startswith(b"tl:metrics:"):  # worker metrics: counts and times by job name, nothing else
             assert all(re.fullmatch(rb"[a-z_]+\|[a-z0-9.+]+|[a-z_]+\|\+Inf", f) for f in redis_client.hkeys(key)), key
         elif key.startswith(b"tl:"):
@@ -254,6 +261,7 @@ async def test_delete_leaves_nothing_of_the_conversation_in_redis_or_the_store(
     assert not list(uploads.iterdir())
 
 
+@pytest.mark.slow
 async def test_a_receipt_code_adds_a_sealed_addendum_linked_to_the_report(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     redis_client: redis.Redis,

@@ -48,6 +48,7 @@ class PdfPhone(SimulatorPhone):
     file_type, file_kind = "application/pdf", "document"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", list(POINTS))
 async def test_a_worker_killed_during_filing_files_exactly_once_on_retry(
     point: str, settings: Settings, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,

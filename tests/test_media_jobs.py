@@ -73,6 +73,7 @@ def uploads(settings: Settings) -> Path:
     return settings.var_dir / "simulator" / "uploads"
 
 
+@pytest.mark.slow
 async def test_media_fetched_promptly_are_filed_even_after_the_provider_link_expired(
     client: TestClient[Any, Any], service_env: dict[str, str], settings: Settings, store: FileStore,
     analyst_key: AnalystKey, redis_client: redis.Redis,
@@ -99,6 +100,7 @@ async def test_media_fetched_promptly_are_filed_even_after_the_provider_link_exp
     assert not redis_client.exists(RedisKeys().media_status(media_id))
 
 
+@pytest.mark.slow
 async def test_filing_fetches_media_itself_when_the_prompt_fetch_has_not_run_and_deletes_provider_copies(
     client: TestClient[Any, Any], service_env: dict[str, str], settings: Settings, store: FileStore,
     analyst_key: AnalystKey, redis_client: redis.Redis,
@@ -114,6 +116,7 @@ async def test_filing_fetches_media_itself_when_the_prompt_fetch_has_not_run_and
     assert list(uploads(settings).iterdir()) == []
 
 
+@pytest.mark.slow
 async def test_unsupported_and_oversized_media_become_notes_in_the_report_not_failures(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     redis_client: redis.Redis,
@@ -135,6 +138,7 @@ async def test_unsupported_and_oversized_media_become_notes_in_the_report_not_fa
     assert len(list(store.names("media/"))) == 1
 
 
+@pytest.mark.slow
 async def test_a_prompt_fetch_after_the_draft_was_wiped_stores_nothing(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, redis_client: redis.Redis,
 ) -> None:
@@ -146,6 +150,7 @@ async def test_a_prompt_fetch_after_the_draft_was_wiped_stores_nothing(
     assert list(store.names("")) == []
 
 
+@pytest.mark.slow
 async def test_analysts_are_notified_with_a_signed_post_and_a_failed_notification_is_retried_not_refiled(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     aiohttp_server: Any, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
@@ -188,6 +193,7 @@ async def test_analysts_are_notified_with_a_signed_post_and_a_failed_notificatio
                              headers[notify.SIGNATURE_HEADER])
 
 
+@pytest.mark.slow
 async def test_failed_jobs_are_listed_without_payloads_and_rerun_on_request(
     service_env: dict[str, str], redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str], store: FileStore, analyst_key: AnalystKey,
@@ -216,6 +222,7 @@ async def test_failed_jobs_are_listed_without_payloads_and_rerun_on_request(
 
 
 
+@pytest.mark.slow
 async def test_media_sent_in_a_conversation_are_fetched_and_sealed_before_the_report_is_confirmed(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, redis_client: redis.Redis,
 ) -> None:
@@ -227,6 +234,7 @@ async def test_media_sent_in_a_conversation_are_fetched_and_sealed_before_the_re
     assert not list(store.names("reports/"))
 
 
+@pytest.mark.slow
 async def test_a_file_of_a_refused_type_gets_a_polite_reply_at_once_and_is_not_kept(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore,
 ) -> None:
@@ -239,6 +247,7 @@ async def test_a_file_of_a_refused_type_gets_a_polite_reply_at_once_and_is_not_k
     assert not list(store.names("media/"))
 
 
+@pytest.mark.slow
 async def test_a_file_only_the_worker_can_refuse_is_reported_to_the_reporter_while_they_write(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore,
 ) -> None:

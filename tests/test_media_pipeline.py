@@ -105,6 +105,7 @@ def test_a_type_outside_the_allowed_list_is_refused_whatever_its_bytes() -> None
         prepare(image("PNG"), MediaLimits(1024 * 1024, ("image/jpeg",)))
 
 
+@pytest.mark.slow
 async def test_gps_in_a_reporters_photo_is_absent_from_the_photo_analysts_decrypt(
     settings: Settings, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey, aiohttp_client: Any
 ) -> None:

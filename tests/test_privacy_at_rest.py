@@ -45,6 +45,7 @@ def findings(blobs: list[bytes], secrets: dict[str, bytes]) -> list[str]:
     return [name for name, secret in secrets.items() if any(secret in blob for blob in blobs)]
 
 
+@pytest.mark.slow
 async def test_nothing_written_at_rest_contains_report_text_sender_or_media(
     settings: Settings, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     redis_client: redis.Redis, aiohttp_client: Any, caplog: pytest.LogCaptureFixture,

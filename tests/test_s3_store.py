@@ -60,6 +60,7 @@ def photo() -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 async def test_a_report_filed_to_s3_opens_with_each_analyst_key_and_not_with_a_third(
     s3: Any, s3_endpoint: str, service_env: dict[str, str], tmp_path: Any, aiohttp_client: Any
 ) -> None:
@@ -97,6 +98,7 @@ async def test_a_report_filed_to_s3_opens_with_each_analyst_key_and_not_with_a_t
         assert all(g["Grantee"]["Type"] == "CanonicalUser" for g in grants)
 
 
+@pytest.mark.slow
 def test_s3_objects_are_written_once_and_reads_of_missing_objects_say_so(s3: Any, s3_endpoint: str) -> None:
     store = S3Store(BUCKET, "p", endpoint_url=s3_endpoint)
     assert store.put_once("reports/" + "a" * 32, b"first") is True

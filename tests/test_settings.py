@@ -86,6 +86,7 @@ def test_dev_mode_generates_its_secrets_and_key_pair_once(tmp_path: Path) -> Non
     assert any("dev analyst key pair" in note for note in first.dev_notes)
 
 
+@pytest.mark.slow
 def test_the_cli_reports_a_configuration_error_in_one_line(tmp_path: Path) -> None:
     env = {**os.environ, **production_env(REDIS_URL=""), "PYTHONPATH": str(ROOT)}
     env.pop("REDIS_URL", None)

@@ -46,6 +46,7 @@ async def client(settings: Settings, aiohttp_client: Any) -> TestClient[Any, Any
     return await aiohttp_client(make_app(settings))  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 async def test_report_is_filed_sealed_and_readable_only_by_the_analyst(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     settings: Settings,
@@ -104,6 +105,7 @@ async def test_a_duplicate_provider_message_id_is_processed_once(client: TestCli
     assert expect("en", "messages.more") in texts(await reporter.say("something happened"))
 
 
+@pytest.mark.slow
 async def test_simultaneous_messages_of_one_conversation_are_processed_one_at_a_time(
     settings: Settings, aiohttp_client: Any
 ) -> None:
@@ -123,6 +125,7 @@ async def test_simultaneous_messages_of_one_conversation_are_processed_one_at_a_
     assert "Files: 10" in texts(await reporter.say("no"))
 
 
+@pytest.mark.slow
 async def test_a_worker_killed_mid_job_leaves_the_report_to_be_filed_once_on_retry(
     client: TestClient[Any, Any], service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     redis_client: redis.Redis,

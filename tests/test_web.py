@@ -6,6 +6,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.app import make_app
 from config.settings import Settings
 from tests.chat import Phone, Reporter
@@ -70,6 +72,7 @@ async def test_oversized_bodies_are_refused_with_413(settings: Settings, aiohttp
     assert response.status == 413
 
 
+@pytest.mark.slow
 async def test_a_megabyte_of_text_emoji_rtl_and_zero_width_characters_get_a_reply(
     settings: Settings, aiohttp_client: Any
 ) -> None:

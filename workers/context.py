@@ -10,6 +10,7 @@ from redis import Redis
 from adapters.base import Adapter, MediaLimits
 from adapters.registry import load_adapters
 from bot.media_status import MediaStatus
+from bot.redis_connection import sync_redis
 from config.dev import ensure_dev_settings
 from config.settings import Settings, SettingsError, load_settings
 from flows.machine import ReportFlow
@@ -38,14 +39,19 @@ class WorkerContext:
 
 @cache
 def worker_context() -> WorkerContext:
+    """The worker process's context, from the environment, built once."""
     settings = ensure_dev_settings(load_settings())
     if not settings.redis_url:
         raise SettingsError("REDIS_URL must be set for workers (`tipline worker` sets it in dev)")
+    return make_context(settings)
+
+
+def make_context(settings: Settings) -> WorkerContext:
     return WorkerContext(
         settings=settings,
         store=open_store(settings.store_url, settings.s3_endpoint_url),
         recipients=parse_public_keys(settings.analyst_public_keys),
         adapters=load_adapters(settings),
-        redis=Redis.from_url(settings.redis_url),
+        redis=sync_redis(settings),
         flow=ReportFlow(default_country=settings.default_country or None),
     )

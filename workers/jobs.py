@@ -12,8 +12,6 @@ import logging
 import secrets
 from typing import Any
 
-from redis.asyncio import Redis as AsyncRedis
-
 from adapters.base import MediaRef, MediaRefused
 from bot.jobs import (
     Discard,
@@ -27,8 +25,10 @@ from bot.jobs import (
     open_payload,
     seal_payload,
 )
+from bot.keys import RedisKeys
 from bot.media_status import DISCARDED
 from bot.queue import enqueue, make_queue
+from bot.redis_connection import async_redis
 from bot.sessions import SessionStore
 from secure_store.filing import each_at_once, file_media, is_filed
 from secure_store.filing import file_report as store_report
@@ -152,9 +152,9 @@ def fetch_media(payload: str) -> str:
 async def _tell_refused(context: WorkerContext, who: str) -> None:
     """A file the reporter sent could not be accepted: say so, politely, while they are still writing."""
     settings = context.settings
-    redis = AsyncRedis.from_url(settings.redis_url or "")
+    redis = async_redis(settings)
     try:
-        session = await SessionStore(redis, settings.session_key, settings.session_ttl).load(who)
+        session = await SessionStore.from_settings(redis, settings).load(who)
     finally:
         await redis.aclose()
     if session is not None:
@@ -245,5 +245,16 @@ def send_later(payload: str) -> str:
     if adapter is None:
         log.warning("replies for a channel this worker does not run were dropped")
         return "no such channel"
+    if deleted_since(context, message):
+        log.info("replies queued before the reporter deleted the conversation were not sent")
+        return f"not sent {len(message.replies)}: deleted"
     asyncio.run(adapter.send(message.address, list(message.replies)))
     return f"sent {len(message.replies)}"
+
+
+def deleted_since(context: WorkerContext, message: SendLater) -> bool:
+    """True when the reporter deleted the conversation after these replies were queued."""
+    if not message.who:
+        return False
+    raw = context.redis.get(RedisKeys().deleted(message.who))
+    return isinstance(raw, bytes) and float(raw) > message.queued_at

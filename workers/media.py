@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import warnings
 from dataclasses import dataclass
 
 import mutagen
@@ -215,6 +216,35 @@ def _blank_mp4(buffer: bytearray, start: int, end: int) -> bool:
     return changed
 
 
+MAX_STILL_PIXELS = 120_000_000
+"""Width x height of a still picture (a 108-megapixel phone photo passes). Stills are kept byte for
+byte here, but analysts' viewers decode them."""
+MAX_DECODED_PIXELS = 50_000_000
+"""Width x height x frames of an animation, or of any picture this module decodes (GIF): about
+200 MB of pixels at 4 bytes each, whatever a few hundred kilobytes of file claim."""
+_DECODED_HERE = frozenset({"image/gif"})
+
+
+def check_pixels(data: bytes, content_type: str) -> None:
+    """Refuse a picture whose header claims more pixels than may be decoded, before anything
+    decodes it (`Image.open` reads only the header; counting GIF frames only walks its blocks)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                frames = int(getattr(image, "n_frames", 1) or 1)
+    except Image.DecompressionBombError:
+        raise MediaRefused("the picture claims more pixels than accepted") from None
+    except Exception:  # Pillow raises many types for broken headers; all mean the same here
+        raise _refuse_unreadable() from None
+    pixels = width * height * frames
+    limit = MAX_DECODED_PIXELS if frames > 1 or content_type in _DECODED_HERE else MAX_STILL_PIXELS
+    if pixels > limit:
+        raise MediaRefused(f"the picture claims {pixels // 1_000_000} million pixels; at most "
+                           f"{limit // 1_000_000} million are accepted")
+
+
 def _check_image(data: bytes) -> None:
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -235,6 +265,7 @@ def prepare(data: bytes, limits: MediaLimits) -> Prepared:
     strip = {"image/jpeg": _strip_jpeg, "image/png": _strip_png, "image/webp": _strip_webp,
              "image/gif": _strip_gif}.get(content_type)
     if strip is not None:
+        check_pixels(data, content_type)
         _check_image(data)
         cleaned = strip(data)
         _check_image(cleaned)
