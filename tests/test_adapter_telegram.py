@@ -517,6 +517,7 @@ async def test_an_album_gets_one_answer_after_its_last_photo(reporter: TelegramP
     assert await reporter.say("hello again"), "the conversation goes on after the album"
 
 
+@pytest.mark.slow
 async def test_four_photos_sent_at_once_get_one_received_4_and_are_all_filed(
     reporter: TelegramPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
 ) -> None:

@@ -365,6 +365,7 @@ async def test_an_mms_with_three_photos_files_all_three_and_credentials_never_re
     assert twilio_api.deleted == [], "TWILIO_DELETE_MEDIA is off by default"
 
 
+@pytest.mark.slow
 async def test_three_whatsapp_photos_sent_at_once_get_one_answer_and_are_all_filed(
     whatsapp: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
     analyst_key: AnalystKey,
