@@ -26,6 +26,19 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
+class _WordsLoader(yaml.SafeLoader):
+    """YAML 1.1 reads `no`, `yes`, `on`, `off` as booleans; in a locale file they are words
+    (Spanish "no", Portuguese "no", Polish "on"). Only `true` and `false` stay booleans."""
+
+
+_WordsLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_WordsLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile("^(?:true|True|TRUE|false|False|FALSE)$"),
+                                   list("tTfF"))
+
+
 class LocaleError(TiplineError, ValueError):
     """A locale file is missing a message, has a different placeholder, or is malformed."""
 
@@ -52,6 +65,8 @@ class Locale:
     questions: tuple[str, ...] = ()
     fillers: tuple[str, ...] = ()
     common: tuple[str, ...] = ()
+    corrections: tuple[str, ...] = ()
+    """Words that take back what came before ("i mean", "o sea"): optional."""
 
     @cached_property
     def understanding(self) -> Understanding:
@@ -59,7 +74,8 @@ class Locale:
         examples = {m: tuple(e) for m, e in self.examples.items()}
         for meaning in ("yes", "no", "done", "skip"):
             examples[meaning] = (*self.words.get(meaning, ()), *examples.get(meaning, ()))
-        return Understanding.build(examples, self.negations, self.questions, self.fillers, self.common)
+        return Understanding.build(examples, self.negations, self.questions, self.fillers, self.common,
+                                   self.corrections)
 
     def text(self, key: str, **values: object) -> str:
         template = self.messages[key]
@@ -97,7 +113,7 @@ def load_locales(directory: Path = LOCALES_DIR) -> dict[str, Locale]:
     locales: dict[str, Locale] = {}
     for path in sorted(directory.glob("*.yaml")):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_WordsLoader)  # noqa: S506
         except yaml.YAMLError as exc:
             raise LocaleError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(data, dict) or not isinstance(data.get("messages"), dict):
@@ -119,6 +135,7 @@ def load_locales(directory: Path = LOCALES_DIR) -> dict[str, Locale]:
             questions=_strings(understanding.get("questions"), path, "questions"),
             fillers=_strings(understanding.get("fillers"), path, "fillers"),
             common=_strings(understanding.get("common"), path, "common"),
+            corrections=_strings(understanding.get("corrections"), path, "corrections"),
         )
     if "en" not in locales:
         raise LocaleError(f"{directory}: the English locale (en.yaml) is required as the reference")
@@ -130,6 +147,8 @@ def _strings(value: Any, path: Path, name: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list):
         raise LocaleError(f"{path}: `{name}` is a list of words")
+    if not all(isinstance(item, str | int | float) and not isinstance(item, bool) for item in value):
+        raise LocaleError(f"{path}: `{name}` is a list of words (quote true/false, and no lists or mappings)")
     return tuple(str(item) for item in value)
 
 

@@ -32,6 +32,8 @@ SHORT_NO = 5
 """A "no" of at most this many words skips an optional step ("no", "nobody i saw")."""
 QUESTION_WORDS = 8
 """A message without a question mark is taken for a question only when this short or shorter."""
+PLAIN_QUESTION = 4
+"""At a one-answer step, a message this long or longer ending with "?" is a question, not an answer."""
 ASIDE_CHARS = 200
 """Longer messages are answers, never questions or pauses."""
 
@@ -392,13 +394,15 @@ class ReportFlow:
         understanding, reading = self.read(conversation, text)
         if not 0 < reading.size <= SHORT_TOKENS:
             return None
-        if understanding.says(reading, ("wait",), spare=2) or (
-                reading.size <= 6 and understanding.opens_with(reading, ("wait",))):
-            return [self.message(conversation, "pause.ack")]
         ranked = understanding.rank(reading, self.faq_topics)
         topic = None
         if ranked and ranked[0][1] >= 1.0 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
             topic = ranked[0][0]
+        if understanding.says(reading, ("wait",), spare=2) or (
+                reading.size <= 6 and understanding.opens_with(reading, ("wait",))):
+            if topic is None or not self._asks_after_pause(understanding, reading):
+                return [self.message(conversation, "pause.ack")]
+            return [self.message(conversation, topic, **self.helplines(conversation))]
         if understanding.says(reading, self.faq_topics, spare=0) is not None:
             asks = True
         elif topic is not None:
@@ -406,20 +410,43 @@ class ReportFlow:
             if step.kind == "messages":  # a description may contain a question; only a short one is an aside
                 asks = asks and (reading.leads or len(reading.clauses) == 1) and reading.size <= 12
         else:
-            asks = self._asks(conversation, step, reading)
+            asks = self._asks(conversation, step, reading) or self._asks_plainly(step, text, reading)
         if not asks:
             return None
         if topic is None:
             return [self.message(conversation, "faq.unknown")]
         return [self.message(conversation, topic, **self.helplines(conversation))]
 
+    @staticmethod
+    def _asks_plainly(step: Step, text: str, reading: Reading) -> bool:
+        """A yes/no question has no question word ("will someone find out it was me?", "o sa afle
+        cineva?"): at a step that keeps one typed answer, a message of PLAIN_QUESTION words or more
+        that ends with a question mark is a question. Shorter ones ("near the church?") are answers."""
+        return (step.kind != "messages" and reading.size >= PLAIN_QUESTION
+                and text.rstrip().endswith(("?", "\u061f")))
+
+    @staticmethod
+    def _asks_after_pause(understanding: Understanding, reading: Reading) -> bool:
+        """"wait, who will see this": a pause word, then a question (a question mark, or a question
+        word right after the pause)."""
+        if reading.marked:
+            return True
+        pause = understanding.find(reading, ("wait",))[0]
+        after = pause.end
+        while after < reading.size and reading.words[after] in understanding.fillers:
+            after += 1
+        return after < reading.size and reading.words[after] in understanding.questions
+
     def _asks(self, conversation: Conversation, step: Step, reading: Reading) -> bool:
         """A question the FAQ does not cover: it opens with a question word and has a question
         mark; or, short and at a step that takes one answer, opens with a question word the step's
         own question does not use ("how does this work" at "where?", but not "when i got home" at
-        "when?")."""
+        "when?"); or, short and with a question mark, has a question word further on ("il se passe
+        quoi après ?", "هيحصل ايه؟")."""
         if not reading.leads:
-            return False
+            understanding = self.understanding(conversation)
+            return (reading.marked and reading.size <= QUESTION_WORDS
+                    and any(w in understanding.questions for w in reading.words[reading.lead:]))
         if reading.marked:
             return True
         if step.kind == "messages" or reading.size > QUESTION_WORDS:

@@ -33,6 +33,9 @@ _APOSTROPHES = re.compile("['`\u2019\u2018\u00b4\u02bc]")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _BOUNDARY = set(",.;:!?¿¡…\n")
 _ARTICLE = re.compile("^(?:وال|بال|فال|كال|لل|ال)(?=...)")
+_VERB_PREFIX = re.compile("^(?:\u0631\u062d|\u062d|\u0647|\u0628|\u0647\u064a|\u0628\u064a)(?=[\u064a\u062a\u0646]..)")
+"""Dialect tense prefixes on an Arabic verb (Egyptian ha-/ha- "will", Levantine rah "will", bi- "is
+doing"): "حيقرا" and "بيقرا" are "يقرا" (reads)."""
 SHORT_TOKENS = 16
 """Messages longer than this (in words) are answers, never asides or yes/no words."""
 
@@ -62,7 +65,7 @@ def _squeezed(token: str) -> str:
 
 def bag_key(token: str) -> str:
     """A crude stem for topic words: no Arabic article, the first five letters of long words."""
-    token = _ARTICLE.sub("", token)
+    token = _VERB_PREFIX.sub("", _ARTICLE.sub("", token))
     return token[:5] if len(token) >= 6 else token
 
 
@@ -85,6 +88,8 @@ class Reading:
     """Its first word after fillers opens a question (who, qué, هل, ...)."""
     lead: int
     """Index of the first word that is not a filler (greeting, "well", "ok so")."""
+    corrected: frozenset[int] = frozenset()
+    """Where clauses start that follow a correction ("yes... actually | no")."""
 
     @property
     def size(self) -> int:
@@ -103,20 +108,28 @@ class Understanding:
     questions: frozenset[str] = frozenset()
     fillers: frozenset[str] = frozenset()
     common: frozenset[str] = frozenset()
+    corrections: tuple[tuple[str, ...], ...] = ()
+    """Words that take back what came before ("i mean", "o sea", "de fapt"): a clause ends there."""
     phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
     vocabulary: dict[str, None] = field(default_factory=dict)
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    _plain: frozenset[str] = frozenset()
+    """Fillers and common words: a typo is never corrected into one ("الكلام" is not "السلام")."""
     _canon: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(cls, examples: Mapping[str, Iterable[str]], negations: Iterable[str] = (),
-              questions: Iterable[str] = (), fillers: Iterable[str] = (), common: Iterable[str] = ()) -> Understanding:
+              questions: Iterable[str] = (), fillers: Iterable[str] = (), common: Iterable[str] = (),
+              corrections: Iterable[str] = ()) -> Understanding:
         def folded(items: Iterable[str]) -> frozenset[str]:
             return frozenset(w for item in items for w in words_of(item))
 
         meaning_words = {meaning: tuple(e for e in items) for meaning, items in examples.items()}
         self = cls(examples=meaning_words, negations=folded(negations), questions=folded(questions),
-                   fillers=folded(fillers), common=folded(common))
+                   fillers=folded(fillers), common=folded(common),
+                   corrections=tuple(sorted({tuple(words_of(c)) for c in corrections if words_of(c)}, key=len,
+                                            reverse=True)))
+        self._plain = (self.fillers | self.common) - self.negations - self.questions
         keys_by_meaning: dict[str, set[str]] = {}
         for meaning, items in meaning_words.items():
             for example in items:
@@ -156,7 +169,7 @@ class Understanding:
             cutoff = 2 if len(word) >= 8 else 1
             near = process.extract(word, list(self.vocabulary), scorer=Levenshtein.distance,
                                    score_cutoff=cutoff, limit=3)
-            near = [n for n in near if len(n[0]) >= 4]
+            near = [n for n in near if len(n[0]) >= 4 and n[0] not in self._plain]
             best = min((n[1] for n in near), default=None)
             closest = [n[0] for n in near if n[1] == best]
             if len(closest) == 1:
@@ -170,20 +183,38 @@ class Understanding:
         clauses: list[tuple[int, int]] = []
         start = 0
         marked = "?" in text or "\u061f" in text or "\u00bf" in text
-        for token in _TOKEN.findall(fold(text)):
-            if token in _BOUNDARY:
+        tokens = _TOKEN.findall(fold(text))
+        corrected: set[int] = set()
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            taken_back = self._correction_at(tokens, index)
+            if token in _BOUNDARY or taken_back:
                 if len(words) > start:
                     clauses.append((start, len(words)))
                 start = len(words)
-            elif token[0].isalnum() or _is_symbol(token):
+                if taken_back:
+                    corrected.add(start)
+                index += max(taken_back, 1)
+                continue
+            if token[0].isalnum() or _is_symbol(token):
                 words.append(self.canonical(token))
+            index += 1
         if len(words) > start:
             clauses.append((start, len(words)))
         lead = 0
         while lead < len(words) and words[lead] in self.fillers:
             lead += 1
         leads = lead < len(words) and words[lead] in self.questions
-        return Reading(words=tuple(words), clauses=tuple(clauses), marked=marked, leads=leads, lead=lead)
+        return Reading(words=tuple(words), clauses=tuple(clauses), marked=marked, leads=leads, lead=lead,
+                       corrected=frozenset(corrected))
+
+    def _correction_at(self, tokens: list[str], index: int) -> int:
+        """How many tokens a correction ("i mean", "enfin") starting at `index` spans, else 0."""
+        for phrase in self.corrections:
+            if tuple(tokens[index:index + len(phrase)]) == phrase:
+                return len(phrase)
+        return 0
 
     def find(self, reading: Reading, meanings: Collection[str]) -> list[Match]:
         """Non-overlapping example phrases of `meanings` in the message, longest first."""
@@ -215,33 +246,64 @@ class Understanding:
         """"yes", "no", or None when unsure or the message says both.
 
         The first clause decides when it is clear ("si, por whatsapp mejor" is yes) unless a later
-        clause opens with the opposite word. A negation word no longer phrase explains says "no"
-        where it opens or closes a clause ("no, ahora mismo no", "creo q no", "mesh delwa2ti");
-        inside a sentence it negates something else ("she can't leave"): then, with nothing
-        clearer, the answer is None (ask again)."""
+        clause answers the other way (at its start or end): then the answer is None, except that a
+        "no" after a correction word ("yes... actually no", "da, adica nu") is "no". A correction
+        never turns a "no" into "yes". A negation word no longer phrase explains says "no" where it
+        opens or closes a clause ("no, ahora mismo no", "creo q no", "mesh delwa2ti"), and turns the
+        yes-word right after it into "no" ("not ok", "nu e ok"); inside a sentence it negates
+        something else ("she can't leave"): then, with nothing clearer, the answer is None."""
         if reading.size == 0:
             return None
         words = reading.words
         matches = [m for m in self.find(reading, ("yes", "no", "unsure"))
                    if not (m.end - m.start == 1 and words[m.start] in self.negations)]
         covered = {i for m in matches for i in range(m.start, m.end)}
-        signals = [(m.start, m.meaning) for m in matches]
+        negations = {i for i, w in enumerate(words) if w in self.negations and i not in covered}
+        signals = [(m.start, m.end, "no" if m.meaning == "yes" and self._negated(reading, m.start, negations)
+                    else m.meaning) for m in matches]
         edges = {index for clause in reading.clauses for index in self._edges(reading, clause)}
-        negations = [i for i, w in enumerate(words) if w in self.negations and i not in covered]
-        signals += [(i, "no") for i in negations if i in edges]
-        if not signals or any(meaning == "unsure" for _, meaning in signals):
+        signals += [(i, i + 1, "no") for i in sorted(negations) if i in edges]
+        signals = self._without_lone_fillers(reading, signals)
+        if not signals or any(meaning == "unsure" for _, _, meaning in signals):
             return None
         first = reading.clauses[0]
-        leading = {meaning for index, meaning in signals if first[0] <= index < first[1]}
-        if len(leading) == 1:
-            answer = next(iter(leading))
-            for clause in reading.clauses[1:]:
-                opening = self._edges(reading, clause)[0]
-                if any(index == opening and meaning != answer for index, meaning in signals):
-                    return None
-            return answer
-        meanings = {meaning for _, meaning in signals}
-        return next(iter(meanings)) if len(meanings) == 1 else None
+        leading = {meaning for start, _, meaning in signals if first[0] <= start < first[1]}
+        if len(leading) != 1:
+            meanings = {meaning for _, _, meaning in signals}
+            return next(iter(meanings)) if len(meanings) == 1 else None
+        answer = next(iter(leading))
+        for clause in reading.clauses[1:]:
+            opening, closing = self._edges(reading, clause)
+            short = sum(1 for i in range(*clause) if words[i] not in self.fillers) <= 2
+            here = [(start, end, meaning) for start, end, meaning in signals if clause[0] <= start < clause[1]]
+            turns = {meaning for start, end, meaning in here if end - 1 == closing or (start == opening and short)}
+            if turns == {"no"} and clause[0] in reading.corrected:
+                answer = "no"
+            elif (turns and turns != {answer}) or any(start == opening and meaning != answer
+                                                       for start, _, meaning in here):
+                answer = ""
+        return answer or None
+
+    def _negated(self, reading: Reading, index: int, negations: set[int]) -> bool:
+        """The yes-word at `index` follows a negation in its clause, next to it or past one short
+        word ("not ok", "nu e ok", "não tá bom")."""
+        clause = reading.clause_of(index)
+        before = [i for i in (index - 1, index - 2) if i >= 0 and reading.clause_of(i) == clause]
+        if before and before[0] in negations:
+            return True
+        return len(before) == 2 and before[1] in negations and len(reading.words[index - 1]) <= 4
+
+    def _without_lone_fillers(self, reading: Reading, signals: list[tuple[int, int, str]]) -> list[
+            tuple[int, int, str]]:
+        """A filler that is also a yes-word ("ok", "bueno") says nothing when its clause says more:
+        "ok no thanks" is no."""
+        def lone_filler(signal: tuple[int, int, str]) -> bool:
+            start, end, _ = signal
+            if end - start != 1 or reading.words[start] not in self.fillers:
+                return False
+            clause = reading.clause_of(start)
+            return any(other[0] != start and reading.clause_of(other[0]) == clause for other in signals)
+        return [signal for signal in signals if not lone_filler(signal)]
 
     def _edges(self, reading: Reading, clause: tuple[int, int]) -> tuple[int, int]:
         """The first word of a clause that is not a filler, and its last word."""
@@ -281,11 +343,18 @@ class Understanding:
 
     def with_core(self, other: Understanding) -> Understanding:
         """These examples plus `other`'s for the CORE meanings and its negations: reporters mix in
-        English ("ok", "yes", "done") whatever language they chose."""
-        examples = {m: tuple(e) + (tuple(other.examples.get(m, ())) if m in CORE else ())
+        English ("ok", "yes", "done") whatever language they chose. An English word this language uses
+        otherwise is left out: a filler or question word always (Polish "no" is "well", not "no"), a
+        common word unless it would only make a "no" or "unsure" (Spanish "ya" is "already", not "yeah";
+        Portuguese "no" is "in the", but a lone "no" there is still no)."""
+        def foreign(meaning: str, example: str) -> bool:
+            local = self.fillers | self.questions | (self.common if meaning not in ("no", "unsure") else frozenset())
+            return not any(word in local for word in words_of(example))
+        examples = {m: tuple(e) + (tuple(x for x in other.examples.get(m, ()) if foreign(m, x)) if m in CORE else ())
                     for m, e in self.examples.items()}
-        return Understanding.build(examples, self.negations | other.negations, self.questions, self.fillers,
-                                   self.common)
+        negations = self.negations | (other.negations - self.fillers)
+        return Understanding.build(examples, negations, self.questions, self.fillers,
+                                   self.common, [" ".join(c) for c in (*self.corrections, *other.corrections)])
 
 
 CORE = ("yes", "no", "unsure", "done", "skip", "wait")
