@@ -178,13 +178,16 @@ class Engine:
             agreed = session is not None and consented(session.conversation, self.flow.spec)
             now = self.clock()
             opened = session is not None
+            pending = session.acknowledgement if session is not None else []
             if session is not None:
                 session.acknowledgement, session.acknowledged_by = [], None
             turn = await self._turn(who, session, message, erasing=chat is not None and chat.can_erase)
             if turn.deleted:
                 await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
             if opened and not turn.ended and self.album_quiet and files_alone(message):
-                turn.session.acknowledgement, turn.session.acknowledged_by = turn.replies, mark
+                refused = self._refusal(turn.session, 1)  # a file of the burst refused earlier is still said
+                carried = refused if refused[0] in pending and refused[0] not in turn.replies else []
+                turn.session.acknowledgement, turn.session.acknowledged_by = carried + turn.replies, mark
                 await self._keep(who, turn.session, mark)
                 await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
                 return Held([], held=True)

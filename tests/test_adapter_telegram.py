@@ -517,6 +517,21 @@ async def test_an_album_gets_one_answer_after_its_last_photo(reporter: TelegramP
     assert await reporter.say("hello again"), "the conversation goes on after the album"
 
 
+async def test_an_album_with_a_file_too_large_says_so_once_in_its_one_answer(reporter: TelegramPhone) -> None:
+    await complete_report(reporter, [], stop_at="media")
+    group = str(random.randint(10**17, 10**18))
+    sized = [reporter.photo_sizes(photo(color)) for color in ("red", "green", "blue", "yellow")]
+    sized[0][-1]["file_size"] = 10**10  # Telegram says the first is far over MAX_MEDIA_BYTES
+    mark = reporter.api.mark()
+    statuses = await asyncio.gather(*(reporter.post(reporter.update(photo=sizes, media_group_id=group))
+                                      for sizes in sized))
+    assert statuses == [200] * 4
+    replies = reporter.read(mark)
+    assert len([r for r in replies if expect("en", "media.refused") in r]) == 1, replies
+    others = [r for r in replies if expect("en", "media.refused") not in r]
+    assert len(others) == 1 and expect("en", "media.received") in others[0] and "3" in others[0], replies
+
+
 @pytest.mark.slow
 async def test_four_photos_sent_at_once_get_one_received_4_and_are_all_filed(
     reporter: TelegramPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
