@@ -157,6 +157,7 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
         clock=clock,
         addition_window=settings.addition_window,
+        album_quiet=settings.album_quiet_ms / 1000,
         followups=FollowUps(redis, settings.session_key, settings.followup_ttl),
     )
     adapters = load_adapters(settings)

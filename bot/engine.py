@@ -70,6 +70,20 @@ def ends_quietly(message: Inbound) -> bool:
     return message.medium.rsplit(":", 1)[-1] == "sms" and opts_out(message.text)
 
 
+def files_alone(message: Inbound) -> bool:
+    """Files with no words, pin or choice: a part of what may be an album (answered once, later)."""
+    return bool(message.media) and not (message.text or "").strip() and message.location is None \
+        and message.choice is None
+
+
+@dataclass
+class Held:
+    """What `Engine._handle` did: the replies to give now, or `held` for the album's answer."""
+
+    replies: list[Reply]
+    held: bool = False
+
+
 ERASE_CHAT = "erase_chat"
 """The choice key of the "erase this chat" button offered at the end on channels that can."""
 
@@ -100,6 +114,7 @@ class Engine:
         clock: Callable[[], float] = time.time,
         addition_window: int = 0,
         followups: FollowUps | None = None,
+        album_quiet: float = 0.0,
     ) -> None:
         self.followups = followups
         self.sessions = sessions
@@ -112,41 +127,74 @@ class Engine:
         self.clock = clock
         """Wall-clock seconds; tests set it to walk a conversation through hours of quiet at once."""
         self.addition_window = addition_window
+        self.album_quiet = album_quiet
 
     async def handle(self, message: Inbound, chat: Chat | None = None) -> list[Reply]:
         """Process one message exactly once, in order within its conversation.
 
         With `chat` (channels that send while the webhook is open and can delete messages), the
-        replies are sent inside the conversation's lock, so a burst of messages (an album) is
-        answered in order, and the ids of both sides are kept to erase the chat at the end."""
+        replies are sent inside the conversation's lock, so a burst of messages is answered in
+        order, and the ids of both sides are kept to erase the chat at the end.
+
+        Files alone (a Telegram album: one update per file; a WhatsApp multi-photo send: one webhook
+        per file) get one answer per burst: each file is kept at once, but the acknowledgement is
+        held in the session and sent by the webhook of the burst's last file once `album_quiet`
+        seconds pass with nothing newer; any other message in between takes its place (its reply
+        follows the files). Chosen over a delayed job because both channels answer within the open
+        webhook (Twilio in TwiML, so no send outside it, no worker, nothing to cancel after DELETE).
+        A crash during the wait loses that acknowledgement, never a file or a second answer."""
         who = pseudonym(self.pseudonym_key, message.adapter, message.sender)
         mark = message_mark(self.pseudonym_key, message.adapter, message.message_id)
+        done = await self._handle(who, mark, message, chat)
+        if not done.held:
+            return done.replies
+        await asyncio.sleep(self.album_quiet)
+        async with self.sessions.lock(who):
+            session = await self.sessions.load(who)
+            if session is None or session.acknowledged_by != mark:
+                return []
+            replies, session.acknowledgement, session.acknowledged_by = session.acknowledgement, [], None
+            if chat is not None:
+                sent = await self._send(who, self.clock(), session, chat, replies)
+                if chat.can_erase:
+                    session.erasable.extend(sent)
+            await self.sessions.save(who, session)
+            return replies
+
+    async def _handle(self, who: str, mark: int, message: Inbound, chat: Chat | None) -> Held:
         async with self.sessions.lock(who):
             handled, session = await self.sessions.open(who, mark)
             if handled:
                 log.info("duplicate message ignored")
-                return []
+                return Held([])
             if chat is not None and message.choice == ERASE_CHAT:
                 await self._erase(who, mark, message, chat)
-                return []
+                return Held([])
             if ends_quietly(message):
                 await self._stop(who, mark, session)
-                return []
+                return Held([])
             if session is None and self.followups is not None and (link := await self.followups.find(who)):
-                return await self._answer(who, mark, link, message, chat)
+                return Held(await self._answer(who, mark, link, message, chat))
             agreed = session is not None and consented(session.conversation, self.flow.spec)
             now = self.clock()
+            opened = session is not None
+            pending = session.acknowledgement if session is not None else []
+            if session is not None:
+                session.acknowledgement, session.acknowledged_by = [], None
             turn = await self._turn(who, session, message, erasing=chat is not None and chat.can_erase)
             if turn.deleted:
                 await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
+            if opened and not turn.ended and self.album_quiet and files_alone(message):
+                refused = self._refusal(turn.session, 1)  # a file of the burst refused earlier is still said
+                carried = refused if refused[0] in pending and refused[0] not in turn.replies else []
+                turn.session.acknowledgement, turn.session.acknowledged_by = carried + turn.replies, mark
+                await self._keep(who, turn.session, mark)
+                await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
+                return Held([], held=True)
             if chat is not None:
                 if turn.ended and chat.can_erase:
                     turn.replies.append(self.flow.erase_offer(turn.session.conversation, ERASE_CHAT))
-                try:
-                    sent = await chat.send(turn.replies)
-                except NotDelivered as undelivered:
-                    sent = undelivered.sent
-                    await self._send_later(who, now, turn.session, undelivered.remaining)
+                sent = await self._send(who, now, turn.session, chat, turn.replies)
                 if chat.can_erase:
                     turn.session.erasable.extend(sent)
             if turn.ended:
@@ -156,7 +204,15 @@ class Engine:
             else:
                 await self._keep(who, turn.session, mark)
                 await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
-            return turn.replies
+            return Held(turn.replies)
+
+    async def _send(self, who: str, now: float, session: Session, chat: Chat, replies: list[Reply]) -> list[str]:
+        """Send now; what the provider could not take goes to a worker. Returns the sent ids."""
+        try:
+            return await chat.send(replies)
+        except NotDelivered as undelivered:
+            await self._send_later(who, now, session, undelivered.remaining)
+            return undelivered.sent
 
     async def _turn(self, who: str, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
         """Apply one message: the replies, the session as it now is, and whether it ended."""

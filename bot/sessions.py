@@ -24,6 +24,7 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
+from adapters.base import Reply
 from bot.constants import (
     DEDUPE_TTL,
     DELETED_MARK_TTL,
@@ -102,6 +103,10 @@ class Session:
     """The `messages` count when the reporter was last reminded."""
     provider_messages: list[str] = field(default_factory=list)
     erasable: list[str] = field(default_factory=list)
+    acknowledgement: list[Reply] = field(default_factory=list)
+    """The answer held for a burst of files (an album) until it goes quiet (bot/engine.py)."""
+    acknowledged_by: int | None = None
+    """The mark of the burst's last message, whose webhook sends `acknowledgement`."""
 
     @property
     def reported_medium(self) -> str:
@@ -110,7 +115,8 @@ class Session:
 
     def to_bytes(self) -> bytes:
         extra: dict[str, Any] = {"t0": self.started_at, "n": self.messages, "q": self.last_message_at,
-                                 "r": self.reminded_at, "ids": self.provider_messages, "e": self.erasable}
+                                 "r": self.reminded_at, "ids": self.provider_messages, "e": self.erasable,
+                                 "ack": [r.to_dict() for r in self.acknowledgement], "ab": self.acknowledged_by}
         data = {
             "v": SESSION_FORMAT,
             "c": self.conversation.to_dict(),
@@ -138,6 +144,8 @@ class Session:
             reminded_at=extra.get("r"),
             provider_messages=[str(i) for i in extra.get("ids", [])],
             erasable=[str(i) for i in extra.get("e", [])],
+            acknowledgement=[Reply.from_dict(r) for r in extra.get("ack", [])],
+            acknowledged_by=extra.get("ab"),
         )
 
 

@@ -89,6 +89,8 @@ class Settings:
     draft_expiry: int = 6 * 3600
     expiry_policy: str = "file"
     addition_window: int = 3600
+    album_quiet_ms: int = 1500
+    """A burst of files (an album) is acknowledged once, this long after its last file (bot/engine.py)."""
     quiet_sweep_seconds: int = 30
     default_country: str = ""
     channels: tuple[str, ...] = ("simulator",)
@@ -179,6 +181,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         draft_expiry=expiry,
         expiry_policy=env.get("EXPIRY_POLICY", "file").strip().lower() or "file",
         addition_window=_int(env, "ADDITION_WINDOW", 3600, minimum=0),
+        album_quiet_ms=_int(env, "ALBUM_QUIET_MS", 1500, minimum=0),
         quiet_sweep_seconds=_int(env, "QUIET_SWEEP_SECONDS", 30, minimum=1),
         default_country=env.get("DEFAULT_COUNTRY", "").strip().upper(),
         channels=_list(env, "CHANNELS", "simulator" if mode != "production" else ""),

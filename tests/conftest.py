@@ -86,6 +86,7 @@ def service_env(tmp_path: Path, redis_url: str, redis_client: redis.Redis, analy
         "CHANNELS": "simulator",
         "QUEUE_NAME": "tipline-test",
         "PUBLIC_BASE_URL": "http://127.0.0.1:8080",
+        "ALBUM_QUIET_MS": "150",
     }
 
 

@@ -366,6 +366,33 @@ async def test_an_mms_with_three_photos_files_all_three_and_credentials_never_re
 
 
 @pytest.mark.slow
+async def test_three_whatsapp_photos_sent_at_once_get_one_answer_and_are_all_filed(
+    whatsapp: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], store: FileStore,
+    analyst_key: AnalystKey,
+) -> None:
+    """WhatsApp delivers a multi-photo send as one webhook per photo (NumMedia=1), a moment apart."""
+    await complete_report(whatsapp, [], stop_at="media")
+    photos = [photo("red"), photo("green"), photo("blue")]
+    forms = []
+    for data in photos:
+        message_sid = sid("MM")
+        url, _ = twilio_api.add_media(data, "image/jpeg", message_sid)
+        forms.append(whatsapp.form("", NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg",
+                                   MessageType="image", MessageSid=message_sid, SmsMessageSid=message_sid,
+                                   SmsSid=message_sid))
+    answers = await asyncio.gather(*(whatsapp.send(form) for form in forms))
+    replies = [text for bodies in answers for text in bodies]
+    assert len(replies) == 1 and expect("en", "media.received") in replies[0] and "3" in replies[0], replies
+    assert expect("en", "danger.prompt") in joined(await whatsapp.say(word("en", "done")))
+    await whatsapp.say(word("en", "no"))
+    assert expect("en", "review.prompt") in joined(await whatsapp.say(word("en", "no")))
+    assert expect("en", "submitted.prompt") in joined(await whatsapp.say(word("en", "yes")))
+    await asyncio.to_thread(worker, service_env)
+    report = filed_report(store, analyst_key)
+    assert sorted(open_media(store, analyst_key.load(), m["id"]) for m in report["media"]) == sorted(photos)
+
+
+@pytest.mark.slow
 async def test_a_whatsapp_location_is_filed_as_coordinates_with_its_address(
     whatsapp: TwilioPhone, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey
 ) -> None:
