@@ -72,8 +72,9 @@ def ends_quietly(message: Inbound) -> bool:
 
 def files_alone(message: Inbound) -> bool:
     """Files with no words, pin or choice: a part of what may be an album (answered once, later).
-    Not on SMS: an MMS carries all its files in one webhook, so it is the whole album already."""
-    if message.medium.rsplit(":", 1)[-1] == "sms":
+    Not on SMS: an MMS carries all its files in one webhook, so it is the whole album already;
+    nor where the channel says the file is not part of an album (a single Telegram photo)."""
+    if message.medium.rsplit(":", 1)[-1] == "sms" or message.album is False:
         return False
     return bool(message.media) and not (message.text or "").strip() and message.location is None \
         and message.choice is None

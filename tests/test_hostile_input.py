@@ -159,13 +159,11 @@ async def test_the_media_allowlist_is_exact_about_ports(media_host: Any) -> None
 # Text: kept whole --------------------------------------------------------------------------------
 
 def test_the_longest_telegram_message_reaches_the_bot_whole() -> None:
-    from telegram import Bot, Update
-
     text = ("Nine workers sleep in the van behind the car wash. " * 100)[:4096]
     update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": text,
                                           "chat": {"id": 5, "type": "private"},
                                           "from": {"id": 5, "is_bot": False, "first_name": "A"}}}
-    parsed = to_inbound(Update.de_json(update, Bot(TOKEN)), Settings().max_text_chars)
+    parsed = to_inbound(update, Settings().max_text_chars)
     assert isinstance(parsed, Parsed)
     assert parsed.inbound.text == text
 
