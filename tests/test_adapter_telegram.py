@@ -46,9 +46,9 @@ class TelegramPhone:
         self.api = api
         self.chat_id = random.randint(5 * 10**9, 9 * 10**9)
         self.sender = str(self.chat_id)
-        self.message_ids = itertools.count(1)
         self.last: dict[str, Any] | None = None
         self.buttons: list[str] = []
+        self.keyboard_message_id = 0
         self.identities = ["ana_reports"]  # the username in every update's `from` and `chat`
 
     def user(self) -> dict[str, Any]:
@@ -61,7 +61,7 @@ class TelegramPhone:
         return {"id": self.chat_id, "type": "private", "first_name": "Ana", "username": "ana_reports"}
 
     def message(self, **content: Any) -> dict[str, Any]:
-        return {"message_id": next(self.message_ids), "from": self.user(), "chat": self.chat(),
+        return {"message_id": self.api.next_message_id(self.chat_id), "from": self.user(), "chat": self.chat(),
                 "date": int(time.time()), **content}
 
     def update(self, kind: str = "message", **content: Any) -> dict[str, Any]:
@@ -86,6 +86,7 @@ class TelegramPhone:
             markup = call.params.get("reply_markup") or {}
             if markup.get("inline_keyboard"):
                 self.buttons = [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+                self.keyboard_message_id = call.result["message_id"]
         return [recorded_text(c) for c in sent]
 
     async def deliver(self, update: dict[str, Any]) -> list[str]:
@@ -125,7 +126,8 @@ class TelegramPhone:
         """Tap the `number`-th button of the last keyboard the bot sent."""
         query = {"id": str(random.randint(10**15, 10**16)), "from": self.user(), "chat_instance": "-42",
                  "data": self.buttons[number - 1],
-                 "message": {"message_id": 99, "from": {"id": 777000111, "is_bot": True, "first_name": "Tipline"},
+                 "message": {"message_id": self.keyboard_message_id,
+                             "from": {"id": 777000111, "is_bot": True, "first_name": "Tipline"},
                              "chat": self.chat(), "date": int(time.time()), "text": "..."}}
         return await self.deliver({"update_id": next(_update_ids), "callback_query": query})
 

@@ -88,7 +88,7 @@ def test_choices_become_buttons_and_long_replies_are_split_with_buttons_last() -
     assert [markup is not None for _, markup in parts] == [False, False, True]
     buttons = parts[-1][1]
     assert buttons is not None
-    assert [[b.callback_data for b in row] for row in buttons.inline_keyboard] == [["yes"], ["no"]]
+    assert [[b["callback_data"] for b in row] for row in buttons["inline_keyboard"]] == [["yes"], ["no"]]
 
 
 def test_replies_are_split_by_telegrams_own_measure() -> None:
