@@ -43,6 +43,7 @@ from secure_store.report import SCHEMA_ID, media_name, now_iso
 from workers import notify
 from workers.context import WorkerContext, worker_context
 from workers.media import prepare
+from workers.media_claim import FileBusy, fetching
 from workers.reporter import tell
 
 log = logging.getLogger("tipline.worker")
@@ -82,16 +83,37 @@ def store_media(context: WorkerContext, item: MediaItem, fetch_missing: bool = T
     entry. Refusals become entries with a note; a file not received now raises `NotReceived`.
     A file its report was filed without (status "missing") is fetched only with `fetch_missing`:
     by the addition that carries it, never by a prompt fetch that would leave it in no report."""
-    media_id, ref = item.id, item.ref
-    status = context.media_status
-    known = status.load(media_id)
-    stored = context.store.exists(media_name(media_id))
-    entry: dict[str, Any] = {"id": media_id, "kind": ref.kind}
+    settled, _ = _settled(context, item, fetch_missing)
+    if settled is not None:
+        return settled
+    try:
+        with fetching(context.redis, item.id):  # one worker fetches and decodes a file at a time
+            return _store_claimed(context, item, fetch_missing)
+    except FileBusy as exc:
+        raise NotReceived(str(exc)) from None
+
+
+def _settled(context: WorkerContext, item: MediaItem, fetch_missing: bool) -> tuple[dict[str, Any] | None, bool]:
+    """The file's entry when there is nothing to fetch (refused, stored, discarded, or left to its
+    addition), and whether its sealed object exists."""
+    known = context.media_status.load(item.id)
+    stored = context.store.exists(media_name(item.id))
     if known == DISCARDED:
-        return _refused(entry, DISCARDED_NOTE)
+        return _refused({"id": item.id, "kind": item.ref.kind}, DISCARDED_NOTE), stored
     if known is not None and (known["status"] == "refused" or stored
                               or (known["status"] == "missing" and not fetch_missing)):
-        return known
+        return known, stored
+    return None, stored
+
+
+def _store_claimed(context: WorkerContext, item: MediaItem, fetch_missing: bool) -> dict[str, Any]:
+    """`store_media` for the holder of the file's claim: whoever held it before may have stored it."""
+    settled, stored = _settled(context, item, fetch_missing)
+    if settled is not None:
+        return settled
+    media_id, ref = item.id, item.ref
+    status = context.media_status
+    entry: dict[str, Any] = {"id": media_id, "kind": ref.kind}
     try:
         prepared = prepare(asyncio.run(_fetch(context, ref)), context.limits)
     except MediaRefused as exc:
