@@ -150,8 +150,10 @@ class Adapter(Protocol):
         """Routes to mount in the web app; each parses provider traffic and calls `handle`."""
         ...
 
-    async def send(self, address: str, replies: list[Reply]) -> None:
-        """Send replies outside a webhook response (reminders). Raise on failure so the job retries."""
+    async def send(self, address: str, replies: list[Reply]) -> list[str] | None:
+        """Send replies outside a webhook response (reminders, late replies). Raise on failure so the
+        job retries (`NotDelivered` when some went out). Channels whose chats can be erased return the
+        ids of the messages sent, others None."""
         ...
 
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:

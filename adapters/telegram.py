@@ -228,10 +228,11 @@ class TelegramAdapter:
         finally:
             await api.close()
 
-    async def send(self, address: str, replies: list[Reply]) -> None:
-        """Send later messages; a blocked bot ends quietly, an outage raises so the job retries."""
+    async def send(self, address: str, replies: list[Reply]) -> list[str]:
+        """Send later messages, returning their ids (for "erase this chat"); a blocked bot ends
+        quietly, an outage raises `NotDelivered` so the job retries."""
         async with self._own_api() as api:
-            await send_replies(api, int(address), replies)
+            return await TelegramChat(api, int(address)).send(replies)
 
     async def ask(self, address: str, question: Question) -> str:
         """An analyst's question: bots may write to anyone who started them, unless blocked since."""
