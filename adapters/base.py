@@ -106,6 +106,9 @@ class Chat(Protocol):
 
     can_erase: bool
     """True where the bot may delete both sides of the chat (Telegram private chats, < 48 h)."""
+    answers_later: bool
+    """True where `send` still works once the webhook has answered (Telegram's Bot API): an album's
+    one answer is then sent from the background and the webhook answers at once."""
 
     async def send(self, replies: list[Reply]) -> list[str]:
         """Send now, in order; return the provider's ids of the messages sent. Raise `NotDelivered`

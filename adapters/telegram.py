@@ -119,6 +119,7 @@ class TelegramChat:
     api: BotApi
     chat_id: int
     can_erase: bool = True
+    answers_later: bool = True
     answer_slot: bool = False
     answer: dict[str, Any] | None = None
 
@@ -216,7 +217,8 @@ class TelegramAdapter:
             return answer
         chat = TelegramChat(self.api, parsed.chat_id, answer_slot=answer is None)
         await handle(parsed.inbound, chat)
-        return {"method": "sendMessage", **chat.answer} if chat.answer is not None else answer
+        held, chat.answer, chat.answer_slot = chat.answer, None, False  # later sends (an album's answer) POST
+        return {"method": "sendMessage", **held} if held is not None else answer
 
     @asynccontextmanager
     async def _own_api(self) -> AsyncIterator[BotApi]:

@@ -132,6 +132,7 @@ class Engine:
         """Wall-clock seconds; tests set it to walk a conversation through hours of quiet at once."""
         self.addition_window = addition_window
         self.album_quiet = album_quiet
+        self._background: set[asyncio.Task[list[Reply]]] = set()
 
     async def handle(self, message: Inbound, chat: Chat | None = None) -> list[Reply]:
         """Process one message exactly once, in order within its conversation.
@@ -146,12 +147,29 @@ class Engine:
         seconds pass with nothing newer; any other message in between takes its place (its reply
         follows the files). Chosen over a delayed job because both channels answer within the open
         webhook (Twilio in TwiML, so no send outside it, no worker, nothing to cancel after DELETE).
-        A crash during the wait loses that acknowledgement, never a file or a second answer."""
+        A crash during the wait loses that acknowledgement, never a file or a second answer.
+        A chat that `answers_later` waits in the background instead: Telegram delivers a chat's
+        next update only once the webhook answered the last, so a webhook that waited would hold
+        back the album's next file, and each file would get an answer of its own."""
         who = pseudonym(self.pseudonym_key, message.adapter, message.sender)
         mark = message_mark(self.pseudonym_key, message.adapter, message.message_id)
         done = await self._handle(who, mark, message, chat)
         if not done.held:
             return done.replies
+        if chat is not None and chat.answers_later:
+            task = asyncio.create_task(self._acknowledge(who, mark, chat))
+            self._background.add(task)
+            task.add_done_callback(self._acknowledged)
+            return []
+        return await self._acknowledge(who, mark, chat)
+
+    def _acknowledged(self, task: asyncio.Task[list[Reply]]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("album answer not sent (%s)", type(error).__name__)
+
+    async def _acknowledge(self, who: str, mark: int, chat: Chat | None) -> list[Reply]:
+        """The burst's held answer, once `album_quiet` passed with nothing newer (see `handle`)."""
         await asyncio.sleep(self.album_quiet)
         async with self.sessions.lock(who):
             session = await self.sessions.load(who)
