@@ -43,6 +43,10 @@ class RedisKeys:
         """What a worker learned about one media item (named by its random id only)."""
         return f"{self.prefix}:m:{media_id}"
 
+    def media_statuses(self, report_id: str) -> str:
+        """What workers learned about every media item of report `report_id` (a random id), in one record."""
+        return f"{self.prefix}:m:r:{report_id}"
+
     @property
     def quiet_index(self) -> str:
         """The sorted set of live conversations by when they next need a quiet check."""

@@ -55,12 +55,13 @@ def _refused(entry: dict[str, Any], note: str) -> dict[str, Any]:
     return {**entry, "status": "refused", "note": note}
 
 
-def store_media(context: WorkerContext, item: MediaItem) -> dict[str, Any]:
-    """Fetch, check, clean, seal and store one media item unless already done; return its report
-    entry. Raises on transient failures (the job retries); refusals become entries with a note."""
+def store_media(context: WorkerContext, item: MediaItem, report_id: str | None) -> dict[str, Any]:
+    """Fetch, check, clean, seal and store one media item of report `report_id` unless already done;
+    return its report entry. Raises on transient failures (the job retries); refusals become entries
+    with a note."""
     media_id, ref = item.id, item.ref
     status = context.media_status
-    known = status.load(media_id)
+    known = status.load(media_id, report_id)
     stored = context.store.exists(media_name(media_id))
     entry: dict[str, Any] = {"id": media_id, "kind": ref.kind}
     if known == DISCARDED:
@@ -76,7 +77,7 @@ def store_media(context: WorkerContext, item: MediaItem) -> dict[str, Any]:
                     "note": "stored earlier; type, size and checksum are no longer known"}
         log.info("media refused: %s", exc)
         entry = _refused(entry, str(exc))
-        status.claim(media_id, entry)
+        status.claim(media_id, entry, report_id)
         return entry
     entry = {
         **entry,
@@ -88,10 +89,10 @@ def store_media(context: WorkerContext, item: MediaItem) -> dict[str, Any]:
         "metadata": prepared.metadata,
         **({"note": prepared.note} if prepared.note else {}),
     }
-    if not status.claim(media_id, entry):
+    if not status.claim(media_id, entry, report_id):
         return _refused(entry, DISCARDED_NOTE)
     file_media(context.store, context.recipients, media_id, prepared.data)
-    if status.load(media_id) == DISCARDED:
+    if status.discarded(media_id, report_id):
         context.store.delete(media_name(media_id))
         return _refused(entry, DISCARDED_NOTE)
     return entry
@@ -143,7 +144,7 @@ def fetch_media(payload: str) -> str:
     job = FetchMedia.opened(context.settings.session_key, payload)
     if job.report_id and is_filed(context.store, job.report_id):
         return "report already filed"
-    entry = store_media(context, job.item)
+    entry = store_media(context, job.item, job.report_id)
     if entry["status"] == "refused" and entry.get("note") != DISCARDED_NOTE and job.who:
         asyncio.run(_tell_refused(context, job.who))
     return str(entry["status"])
@@ -204,10 +205,11 @@ def file_report(payload: str) -> str:
     if is_filed(context.store, report_id):
         report = _report(draft, [])
     else:
-        report = _report(draft, each_at_once(lambda item: with_caption(store_media(context, item), item), items))
+        report = _report(draft, each_at_once(
+            lambda item: with_caption(store_media(context, item, report_id), item), items))
         written = store_report(context.store, context.recipients, report)
     _announce(context, report)
-    context.media_status.forget([item.id for item in items])
+    context.media_status.forget([item.id for item in items], report_id)
     asyncio.run(_discard(context, items))
     _forget_at_provider(context, draft.copies)
     log.info("report filed (new=%s, media=%d)", written, len(items))
@@ -230,7 +232,7 @@ def discard_draft(payload: str) -> str:
     draft = Discard.opened(context.settings.session_key, payload)
     items = draft.media
     for item in items:
-        context.media_status.mark_discarded(item.id)
+        context.media_status.mark_discarded(item.id, draft.report_id)
         context.store.delete(media_name(item.id))
     asyncio.run(_discard(context, items))
     _forget_at_provider(context, draft.copies)
