@@ -100,7 +100,7 @@ class MediaStatus:
     def claim(self, media_id: str, entry: dict[str, Any], report_id: str | None = None) -> bool:
         """Record `entry` unless the draft was discarded meanwhile; False when it was."""
         if self.compact and report_id:
-            return self._update(report_id, media_id, entry)
+            return self._update(report_id, [media_id], entry)
         if report_id and self.discarded(media_id, report_id):
             return False
         key = self.keys.media_status(media_id)
@@ -112,35 +112,44 @@ class MediaStatus:
 
     def mark_discarded(self, media_id: str, report_id: str | None = None) -> None:
         if self.compact and report_id:
-            self._update(report_id, media_id, DISCARDED)
+            self._update(report_id, [media_id], DISCARDED)
             return
         self.redis.set(self.keys.media_status(media_id), seal_status(self.session_key, DISCARDED),
                        ex=MEDIA_STATUS_TTL)
 
     def forget(self, media_ids: list[str], report_id: str | None = None) -> None:
-        """Drop the records of a filed report: its own (format 2) and its items' (format 1)."""
-        keys = [self.keys.media_status(m) for m in media_ids]
+        """Drop these items' records once their report is filed: their entries in the report's record
+        (the record goes with its last entry) and their per-item records."""
         if report_id:
-            keys.append(self.keys.media_statuses(report_id))
-        if keys:
-            self.redis.delete(*keys)
+            self._update(report_id, media_ids, None)
+        if media_ids:
+            self.redis.delete(*(self.keys.media_status(m) for m in media_ids))
 
-    def _update(self, report_id: str, media_id: str, entry: dict[str, Any]) -> bool:
-        """Set one item's entry in its report's record, atomically against other workers (WATCH);
-        a discarded item stays discarded (False)."""
-        key, legacy = self.keys.media_statuses(report_id), self.keys.media_status(media_id)
+    def _update(self, report_id: str, media_ids: list[str], entry: dict[str, Any] | None) -> bool:
+        """Set (or, with None, remove) these items' entries in their report's record, atomically
+        against other workers (WATCH); an item once discarded stays so (then False)."""
+        key = self.keys.media_statuses(report_id)
+        legacy = [self.keys.media_status(m) for m in media_ids] if entry is not None else []
         recorded = False
 
         def update(pipe: Pipeline) -> None:
             nonlocal recorded
             entries = self._entries(pipe.get(key))
-            recorded = entries.get(_field(media_id)) != DISCARDED and \
-                open_status(self.session_key, pipe.get(legacy)) != DISCARDED
-            if recorded:
-                entries[_field(media_id)] = _shrunk(media_id, entry)
+            wiped = [m for m in media_ids if entries.get(_field(m)) == DISCARDED]
+            wiped += [m for m, k in zip(media_ids, legacy, strict=False)
+                      if open_status(self.session_key, pipe.get(k)) == DISCARDED]
+            recorded = entry is not None and not wiped
+            for media_id in media_ids:
+                if entry is None:
+                    entries.pop(_field(media_id), None)
+                elif recorded:
+                    entries[_field(media_id)] = _shrunk(media_id, entry)
+            pipe.multi()
+            if entries:
                 plaintext = json.dumps(entries, separators=(",", ":")).encode()
-                pipe.multi()
                 pipe.set(key, self.box.encrypt(pack(plaintext, compact=True)), ex=MEDIA_STATUS_TTL)
+            else:
+                pipe.delete(key)
 
-        self.redis.transaction(update, key, legacy)
+        self.redis.transaction(update, key, *legacy)
         return recorded
