@@ -81,7 +81,8 @@ def _reason(exc: Exception) -> str:
 def store_media(context: WorkerContext, item: MediaItem, report_id: str | None,
                 fetch_missing: bool = True) -> dict[str, Any]:
     """Fetch, check, clean, seal and store one media item of report `report_id` (which names its
-    status record) unless already done; return its report entry. Refusals become entries with a note; a file not received now raises `NotReceived`.
+    status record) unless already done; return its report entry. Refusals become entries with a
+    note; a file not received now raises `NotReceived`.
     A file its report was filed without (status "missing") is fetched only with `fetch_missing`:
     by the addition that carries it, never by a prompt fetch that would leave it in no report."""
     settled, _ = _settled(context, item, report_id, fetch_missing)
