@@ -26,6 +26,7 @@ from config.settings import Settings, load_settings
 from flows.conversation import Conversation
 from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
+from tests import test_privacy_at_rest as privacy
 from tests.conftest import AnalystKey, run_burst_worker
 from tests.media_samples import image
 from tests.test_media_jobs import Jobs, upload
@@ -166,3 +167,14 @@ async def test_the_worker_files_media_it_fetched_promptly_from_a_format_2_record
         assert item["id"] == media_id and item["status"] == "stored" and item["object"] == f"media/{media_id}"
         assert item["size"] == len(open_media(store, analyst_key.load(), media_id)) and len(item["sha256"]) == 64
     assert list(redis_client.scan_iter("tl:m:*")) == []
+
+
+@pytest.mark.slow
+@pytest.mark.redis_format(2)
+async def test_nothing_at_rest_in_format_2_contains_report_text_sender_or_media(
+    settings: Settings, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
+    redis_client: redis.Redis, aiohttp_client: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert settings.redis_format == 2
+    await privacy.test_nothing_written_at_rest_contains_report_text_sender_or_media(
+        settings, service_env, store, analyst_key, redis_client, aiohttp_client, caplog)

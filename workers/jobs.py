@@ -304,6 +304,8 @@ def file_report(payload: str) -> str:
     _announce(context, report)
     done = tuple(item for item in items if item.id not in missing)
     context.media_status.forget([item.id for item in done], report_id)
+    if draft.late_file and draft.addendum_to:  # its "missing" entry, in the record of the report it adds to
+        context.media_status.forget([item.id for item in done], draft.addendum_to)
     asyncio.run(_discard(context, done))
     _forget_at_provider(context, draft.copies)
     log.info("report filed (new=%s, media=%d, missing=%d)", written, len(items), len(missing))
