@@ -147,6 +147,11 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
     redis = async_redis(settings)
     blocking_redis = sync_redis(settings)
     queue = make_queue(blocking_redis, settings.queue_name)
+    adapters = load_adapters(settings)
+
+    async def deliver(adapter: str, address: str, replies: list[Reply]) -> None:
+        await adapters[adapter].send(address, replies)
+
     engine = Engine(
         sessions=SessionStore.from_settings(redis, settings),
         flow=ReportFlow(default_country=settings.default_country or None),
@@ -159,8 +164,8 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
         addition_window=settings.addition_window,
         album_quiet=settings.album_quiet_ms / 1000,
         followups=FollowUps(redis, settings.session_key, settings.followup_ttl),
+        deliver=deliver,
     )
-    adapters = load_adapters(settings)
 
     async def handle(message: Inbound, chat: Chat | None = None) -> list[Reply]:
         started = time.perf_counter()
@@ -188,6 +193,7 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
         app.router.add_routes(adapter.routes(handle))
 
     async def close(app: web.Application) -> None:
+        await engine.answers_sent()
         for adapter in adapters.values():
             await adapter.close()
         await redis.aclose()

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +79,10 @@ def files_alone(message: Inbound) -> bool:
         and message.choice is None
 
 
+Deliver = Callable[[str, str, list[Reply]], Awaitable[None]]
+"""Send replies outside a webhook: (adapter name, reply address, replies), through that adapter's `send`."""
+
+
 @dataclass
 class Held:
     """What `Engine._handle` did: the replies to give now, or `held` for the album's answer."""
@@ -118,6 +122,7 @@ class Engine:
         addition_window: int = 0,
         followups: FollowUps | None = None,
         album_quiet: float = 0.0,
+        deliver: Deliver | None = None,
     ) -> None:
         self.followups = followups
         self.sessions = sessions
@@ -131,6 +136,8 @@ class Engine:
         """Wall-clock seconds; tests set it to walk a conversation through hours of quiet at once."""
         self.addition_window = addition_window
         self.album_quiet = album_quiet
+        self.deliver = deliver
+        self._answering: set[asyncio.Task[None]] = set()
 
     async def handle(self, message: Inbound, chat: Chat | None = None) -> list[Reply]:
         """Process one message exactly once, in order within its conversation.
@@ -140,29 +147,55 @@ class Engine:
         order, and the ids of both sides are kept to erase the chat at the end.
 
         Files alone (a Telegram album: one update per file; a WhatsApp multi-photo send: one webhook
-        per file) get one answer per burst: each file is kept at once, but the acknowledgement is
-        held in the session and sent by the webhook of the burst's last file once `album_quiet`
-        seconds pass with nothing newer; any other message in between takes its place (its reply
-        follows the files). Chosen over a delayed job because both channels answer within the open
-        webhook (Twilio in TwiML, so no send outside it, no worker, nothing to cancel after DELETE).
-        A crash during the wait loses that acknowledgement, never a file or a second answer."""
+        per file) get one answer per burst: each file is kept and its webhook answered at once (with
+        nothing), and the acknowledgement is held in the session; `album_quiet` seconds after the
+        burst's last file, with nothing newer, this process sends it through `chat` or, for
+        channels that answer in the webhook (Twilio), through the adapter's own `send`. Any other
+        message in between takes its place (its reply follows the files). The webhook is never held
+        open for the wait: providers deliver a bot's updates over a few connections, and a held one
+        stalls every other reporter's. A crash during the wait loses that acknowledgement, never a
+        file or a second answer."""
         who = pseudonym(self.pseudonym_key, message.adapter, message.sender)
         mark = message_mark(self.pseudonym_key, message.adapter, message.message_id)
         done = await self._handle(who, mark, message, chat)
-        if not done.held:
-            return done.replies
+        if done.held:
+            answer = asyncio.create_task(self._answer_burst(who, mark, chat))
+            self._answering.add(answer)
+            answer.add_done_callback(self._answering.discard)
+        return done.replies
+
+    async def answers_sent(self) -> None:
+        """Wait for the albums' answers still waiting for quiet (at shutdown: each waits `album_quiet`)."""
+        await asyncio.gather(*self._answering, return_exceptions=True)
+
+    async def _answer_burst(self, who: str, mark: int, chat: Chat | None) -> None:
+        """Send a burst's held acknowledgement once it is quiet, unless a newer message took it."""
         await asyncio.sleep(self.album_quiet)
-        async with self.sessions.lock(who):
-            session = await self.sessions.load(who)
-            if session is None or session.acknowledged_by != mark:
-                return []
-            replies, session.acknowledgement, session.acknowledged_by = session.acknowledgement, [], None
-            if chat is not None:
-                sent = await self._send(who, self.clock(), session, chat, replies)
-                if chat.can_erase:
-                    session.erasable.extend(sent)
-            await self.sessions.save(who, session)
-            return replies
+        try:
+            async with self.sessions.lock(who):
+                session = await self.sessions.load(who)
+                if session is None or session.acknowledged_by != mark:
+                    return
+                replies, session.acknowledgement, session.acknowledged_by = session.acknowledgement, [], None
+                if chat is not None:
+                    sent = await self._send(who, self.clock(), session, chat, replies)
+                    if chat.can_erase:
+                        session.erasable.extend(sent)
+                else:
+                    await self._deliver(who, session, replies)
+                await self.sessions.save(who, session)
+        except Exception as exc:  # a background task: nobody else would hear of it
+            log.warning("an album's answer was not sent (%s)", type(exc).__name__)
+
+    async def _deliver(self, who: str, session: Session, replies: list[Reply]) -> None:
+        """Send outside any webhook through the conversation's adapter; a worker retries what fails."""
+        try:
+            if self.deliver is None:
+                raise NotDelivered(replies, [])
+            await self.deliver(session.adapter, session.address, replies)
+        except Exception as exc:
+            log.info("answer handed to a worker (%s)", type(exc).__name__)
+            await self._send_later(who, self.clock(), session, replies)
 
     async def _handle(self, who: str, mark: int, message: Inbound, chat: Chat | None) -> Held:
         async with self.sessions.opened(who, mark) as locked:
