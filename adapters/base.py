@@ -64,6 +64,8 @@ class Inbound:
     a keyed pseudonym at once and keeps the clear address only, encrypted, in the live session.
     `message_id` is the provider's id used to de-duplicate retries. `adapter` is the adapter's
     `name`; `medium` is what the reporter uses as analysts see it ("sms", "whatsapp", "telegram").
+    `album` says whether files come as part of an album, where the channel tells (Telegram's
+    `media_group_id`); None where it cannot (a WhatsApp multi-photo send is one webhook per file).
     """
 
     adapter: str
@@ -77,6 +79,7 @@ class Inbound:
     language_hint: str | None = None
     country_hint: str | None = None
     provider_message_ids: tuple[str, ...] = ()
+    album: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ class NotDelivered(Transient):
 
 class Chat(Protocol):
     """The reporter's chat, for channels that send while the webhook is open (Telegram): the bot
-    sends its replies through it inside the conversation's lock, so they arrive in order."""
+    sends its replies through it inside the conversation's lock, so they arrive in order. `send`
+    must still work after the webhook has answered (an album's one answer is sent a moment later)."""
 
     can_erase: bool
     """True where the bot may delete both sides of the chat (Telegram private chats, < 48 h)."""
@@ -144,8 +148,10 @@ class Adapter(Protocol):
         """Routes to mount in the web app; each parses provider traffic and calls `handle`."""
         ...
 
-    async def send(self, address: str, replies: list[Reply]) -> None:
-        """Send replies outside a webhook response (reminders). Raise on failure so the job retries."""
+    async def send(self, address: str, replies: list[Reply]) -> list[str] | None:
+        """Send replies outside a webhook response (reminders, late replies). Raise on failure so the
+        job retries (`NotDelivered` when some went out). Channels whose chats can be erased return the
+        ids of the messages sent, others None."""
         ...
 
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:

@@ -1,12 +1,13 @@
 """`make proof`: the service in production shape under load and faults, with figures.
 
-2 web processes and 2 RQ workers on one Redis (AOF on), reports filed to an S3 server (moto),
-Twilio played by the local double. Reporters walk the whole flow over signed Twilio webhooks,
-sent to either web process at random; each webhook is delivered 1-3 times, the copies at once (a
-provider retry racing the original); a third of the reporters send an album of 3 photos as 3
+2 web processes, 2 RQ workers and the scheduler on one Redis (AOF on), reports filed to an S3
+server (moto), Twilio played by the local double. Reporters walk the whole flow over signed Twilio
+webhooks, sent to either web process at random; each webhook is delivered 1-3 times, the copies at
+once (a provider retry racing the original); a third of the reporters send an album of 3 photos as 3
 simultaneous webhooks. Phase 1 is load only; phase 2 adds faults while reporters write: workers
-SIGKILLed repeatedly, a web process SIGKILLed and restarted, Redis restarted, the S3 server down for
-a while, Twilio's media host answering 500 for a while. Afterwards every confirmed report must be in
+SIGKILLed repeatedly, the scheduler SIGKILLed and restarted, a web process SIGKILLed and restarted,
+Redis restarted, the S3 server down for a while, Twilio's media host answering 500 for a while.
+Afterwards every confirmed report must be in
 the store exactly once, complete. Prints figures; exits 1 if a check fails.
 
     .venv/bin/python -m bench.proof [--reporters 200] [--fault-reporters 60]
@@ -160,6 +161,7 @@ class Service:
         self.env, self.ports = env, ports
         self.webs: dict[int, subprocess.Popen[bytes]] = {}
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.scheduler: subprocess.Popen[bytes] | None = None
 
     def start_web(self, port: int) -> None:
         log = open(Path(self.env["TIPLINE_VAR_DIR"]).parent / f"web-{port}.log", "ab")  # noqa: SIM115
@@ -173,6 +175,18 @@ class Service:
                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                              start_new_session=True))
 
+    def start_scheduler(self) -> None:
+        self.scheduler = subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler"], cwd=ROOT, env=self.env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True)
+
+    def kill_scheduler(self) -> None:
+        """SIGKILL the scheduler and start it again at once, as its supervisor does."""
+        assert self.scheduler is not None
+        os.killpg(self.scheduler.pid, signal.SIGKILL)
+        self.scheduler.wait()
+        self.start_scheduler()
+
     def kill_web(self, port: int) -> None:
         os.killpg(self.webs[port].pid, signal.SIGKILL)
         self.webs[port].wait()
@@ -182,10 +196,11 @@ class Service:
         self.workers[index].wait()
 
     def stop(self) -> None:
-        for process in [*self.webs.values(), *self.workers]:
+        processes = [*self.webs.values(), *self.workers, *([self.scheduler] if self.scheduler else [])]
+        for process in processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-        for process in [*self.webs.values(), *self.workers]:
+        for process in processes:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -298,7 +313,8 @@ async def main() -> int:
             service.start_web(port)
         service.start_worker()
         service.start_worker()
-        print(f"proof: 2 web processes, 2 workers, Redis with AOF, S3 (moto), Twilio double; seed 11; "
+        service.start_scheduler()
+        print(f"proof: 2 web processes, 2 workers, the scheduler, Redis with AOF, S3 (moto), Twilio double; seed 11; "
               f"{os.cpu_count()} cores", flush=True)
         ok &= await phase("load", args.reporters, 0, service, api, env, key_path)
 
@@ -311,6 +327,8 @@ async def main() -> int:
                 log.append(f"{time.monotonic() - began:.0f}s worker {round_ % 2} SIGKILL")
                 service.workers[round_ % 2] = _restart_worker(service)
                 await asyncio.sleep(2)
+            service.kill_scheduler()
+            log.append(f"{time.monotonic() - began:.0f}s scheduler SIGKILL, restarted")
             port = service.ports[0]
             service.kill_web(port)  # likely holding a conversation lock: traffic is constant
             log.append(f"{time.monotonic() - began:.0f}s web :{port} SIGKILL")

@@ -16,8 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("dev", help="run web + worker on embedded defaults with the simulator page")
     commands.add_parser("serve", help="run the web process")
-    worker = commands.add_parser("worker", help="run an RQ worker (with scheduler)")
+    worker = commands.add_parser("worker", help="run an RQ worker (with a fallback scheduler)")
     worker.add_argument("--burst", action="store_true", help="process what is queued, then exit")
+    commands.add_parser("scheduler", help="run the scheduler: delayed jobs (retries, reminders) onto the queue")
 
     keys = commands.add_parser("keys", help="analyst keys and service secrets").add_subparsers(
         dest="keys_command", required=True
@@ -117,6 +118,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.run import run_worker
 
             return run_worker(burst=args.burst)
+        if args.command == "scheduler":
+            from bot.run import run_scheduler
+
+            return run_scheduler()
         if args.command == "keys" and args.keys_command == "generate-followup":
             from bot.cli_followup import generate_followup_keys
 

@@ -72,8 +72,9 @@ def ends_quietly(message: Inbound) -> bool:
 
 def files_alone(message: Inbound) -> bool:
     """Files with no words, pin or choice: a part of what may be an album (answered once, later).
-    Not on SMS: an MMS carries all its files in one webhook, so it is the whole album already."""
-    if message.medium.rsplit(":", 1)[-1] == "sms":
+    Not on SMS: an MMS carries all its files in one webhook, so it is the whole album already;
+    nor where the channel says the file is not part of an album (a single Telegram photo)."""
+    if message.medium.rsplit(":", 1)[-1] == "sms" or message.album is False:
         return False
     return bool(message.media) and not (message.text or "").strip() and message.location is None \
         and message.choice is None
@@ -137,7 +138,7 @@ class Engine:
         self.addition_window = addition_window
         self.album_quiet = album_quiet
         self.deliver = deliver
-        self._answering: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def handle(self, message: Inbound, chat: Chat | None = None) -> list[Reply]:
         """Process one message exactly once, in order within its conversation.
@@ -149,53 +150,43 @@ class Engine:
         Files alone (a Telegram album: one update per file; a WhatsApp multi-photo send: one webhook
         per file) get one answer per burst: each file is kept and its webhook answered at once (with
         nothing), and the acknowledgement is held in the session; `album_quiet` seconds after the
-        burst's last file, with nothing newer, this process sends it through `chat` or, for
-        channels that answer in the webhook (Twilio), through the adapter's own `send`. Any other
-        message in between takes its place (its reply follows the files). The webhook is never held
-        open for the wait: providers deliver a bot's updates over a few connections, and a held one
-        stalls every other reporter's. A crash during the wait loses that acknowledgement, never a
-        file or a second answer."""
+        burst's last file, with nothing newer, this process sends it through `chat` or, where the
+        webhook is the only way back (Twilio's TwiML), through the adapter's own `send`. Any other
+        message in between takes its place (its reply follows the files). The webhook never waits:
+        Telegram delivers a chat's next update only once the webhook answered the last (a waiting
+        webhook would hold back the album's next file), and providers deliver a bot's updates over a
+        few connections, so a held one stalls other reporters'. A crash during the wait loses that
+        acknowledgement, never a file or a second answer."""
         who = pseudonym(self.pseudonym_key, message.adapter, message.sender)
         mark = message_mark(self.pseudonym_key, message.adapter, message.message_id)
         done = await self._handle(who, mark, message, chat)
         if done.held:
-            answer = asyncio.create_task(self._answer_burst(who, mark, chat))
-            self._answering.add(answer)
-            answer.add_done_callback(self._answering.discard)
+            task = asyncio.create_task(self._acknowledge(who, mark, chat))
+            self._background.add(task)
+            task.add_done_callback(self._acknowledged)
         return done.replies
 
     async def answers_sent(self) -> None:
         """Wait for the albums' answers still waiting for quiet (at shutdown: each waits `album_quiet`)."""
-        await asyncio.gather(*self._answering, return_exceptions=True)
+        await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def _answer_burst(self, who: str, mark: int, chat: Chat | None) -> None:
-        """Send a burst's held acknowledgement once it is quiet, unless a newer message took it."""
+    def _acknowledged(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("album answer not sent (%s)", type(error).__name__)
+
+    async def _acknowledge(self, who: str, mark: int, chat: Chat | None) -> None:
+        """Send the burst's held answer once `album_quiet` passed with nothing newer (see `handle`)."""
         await asyncio.sleep(self.album_quiet)
-        try:
-            async with self.sessions.lock(who):
-                session = await self.sessions.load(who)
-                if session is None or session.acknowledged_by != mark:
-                    return
-                replies, session.acknowledgement, session.acknowledged_by = session.acknowledgement, [], None
-                if chat is not None:
-                    sent = await self._send(who, self.clock(), session, chat, replies)
-                    if chat.can_erase:
-                        session.erasable.extend(sent)
-                else:
-                    await self._deliver(who, session, replies)
-                await self.sessions.save(who, session)
-        except Exception as exc:  # a background task: nobody else would hear of it
-            log.warning("an album's answer was not sent (%s)", type(exc).__name__)
-
-    async def _deliver(self, who: str, session: Session, replies: list[Reply]) -> None:
-        """Send outside any webhook through the conversation's adapter; a worker retries what fails."""
-        try:
-            if self.deliver is None:
-                raise NotDelivered(replies, [])
-            await self.deliver(session.adapter, session.address, replies)
-        except Exception as exc:
-            log.info("answer handed to a worker (%s)", type(exc).__name__)
-            await self._send_later(who, self.clock(), session, replies)
+        async with self.sessions.lock(who):
+            session = await self.sessions.load(who)
+            if session is None or session.acknowledged_by != mark:
+                return
+            replies, session.acknowledgement, session.acknowledged_by = session.acknowledgement, [], None
+            sent = await self._send(who, self.clock(), session, chat, replies)
+            if chat is not None and chat.can_erase:
+                session.erasable.extend(sent)
+            await self.sessions.save(who, session)
 
     async def _handle(self, who: str, mark: int, message: Inbound, chat: Chat | None) -> Held:
         async with self.sessions.opened(who, mark) as locked:
@@ -220,6 +211,7 @@ class Engine:
             turn = await self._turn(who, session, message, erasing=chat is not None and chat.can_erase)
             if turn.deleted:
                 await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
+                turn.session.late = False  # what waits is cancelled: the answer to DELETE goes at once
             if opened and not turn.ended and self.album_quiet and files_alone(message):
                 refused = self._refusal(turn.session, 1)  # a file of the burst refused earlier is still said
                 carried = refused if refused[0] in pending and refused[0] not in turn.replies else []
@@ -242,13 +234,33 @@ class Engine:
                 await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
             return Held(turn.replies)
 
-    async def _send(self, who: str, now: float, session: Session, chat: Chat, replies: list[Reply]) -> list[str]:
-        """Send now; what the provider could not take goes to a worker. Returns the sent ids."""
+    async def _send(self, who: str, now: float, session: Session, chat: Chat | None,
+                    replies: list[Reply]) -> list[str]:
+        """Send now, through `chat` or (no webhook open to answer in) the adapter's own `send`; what
+        the provider could not take goes to a worker, and so does everything after it while any of it
+        waits (the reporter reads replies in order). Returns the sent ids (none known without `chat`)."""
+        if session.late and replies:
+            if await self.sessions.late_waiting(who):
+                await self._send_later(who, now, session, replies)
+                return []
+            session.late = False
         try:
-            return await chat.send(replies)
+            if chat is not None:
+                return await chat.send(replies)
+            await self._send_outside(session, replies)
+            return []
         except NotDelivered as undelivered:
             await self._send_later(who, now, session, undelivered.remaining)
             return undelivered.sent
+
+    async def _send_outside(self, session: Session, replies: list[Reply]) -> None:
+        """Through the conversation's adapter, as workers send reminders; any failure is `NotDelivered`."""
+        try:
+            if self.deliver is None:
+                raise NotDelivered(replies, [])
+            await self.deliver(session.adapter, session.address, replies)
+        except Exception as exc:
+            raise NotDelivered(replies, []) from exc
 
     async def _turn(self, who: str, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
         """Apply one message: the replies, the session as it now is, and whether it ended."""
@@ -450,9 +462,13 @@ class Engine:
             await asyncio.to_thread(self.enqueue, Job.FETCH_MEDIA, payload, f"media-{item.id}")
 
     async def _send_later(self, who: str, queued_at: float, session: Session, replies: list[Reply]) -> None:
-        """The provider is down: a worker sends these replies when it is back (retried, with backoff),
-        unless the reporter deletes the conversation after `queued_at` (see `SessionStore.mark_deleted`)."""
-        payload = SendLater(session.adapter, session.address, tuple(replies), who, queued_at).seal(self.session_key)
+        """The provider is down: these replies join the conversation's outbox, which a worker sends
+        in order when it is back (retried, with backoff), unless the reporter deletes the
+        conversation after `queued_at` (see `SessionStore.mark_deleted`)."""
+        late = SendLater(session.adapter, session.address, tuple(replies), who, queued_at)
+        await self.sessions.queue_late(who, late.seal(self.session_key))
+        session.late = True
+        payload = SendLater(session.adapter, session.address, (), who, queued_at, outbox=True).seal(self.session_key)
         await asyncio.to_thread(self.enqueue, Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
 
     async def _file(self, draft: Draft) -> None:

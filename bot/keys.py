@@ -31,6 +31,18 @@ class RedisKeys:
         """The encrypted message ids of a finished conversation, for "erase this chat"."""
         return f"{self.prefix}:e:{who}"
 
+    def erasable_later(self, who: str) -> str:
+        """Encrypted ids of replies to `who` sent late by a worker, for "erase this chat" (a list)."""
+        return f"{self.prefix}:el:{who}"
+
+    def outbox(self, who: str) -> str:
+        """Sealed batches of replies to `who` that wait for a worker, oldest first (a list)."""
+        return f"{self.prefix}:o:{who}"
+
+    def outbox_claim(self, who: str) -> str:
+        """The claim of the one worker sending `who`'s waiting replies."""
+        return f"{self.prefix}:oc:{who}"
+
     def filed(self, who: str) -> str:
         """The encrypted link to the report `who` just filed, kept ADDITION_WINDOW seconds only."""
         return f"{self.prefix}:f:{who}"

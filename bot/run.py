@@ -1,4 +1,5 @@
-"""Running the processes: `serve` (web), `worker` (RQ), and `dev` (both, on embedded defaults)."""
+"""Running the processes: `serve` (web), `worker` (RQ), `scheduler` (delayed jobs), and `dev` (all three,
+on embedded defaults)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from config.settings import Settings, load_settings
 log = logging.getLogger("tipline")
 
 MAINTENANCE_SECONDS = 10
-"""How often each worker does RQ's upkeep (RQ's default: 10 minutes): takes over the scheduler when
-its holder died (its lock lapses 61 s after), and puts jobs of a killed worker back for retry (their
-claim lapses 60 s after the last heartbeat). So a SIGKILLed worker costs about a minute, not ten."""
+"""How often each worker does RQ's upkeep (RQ's default: 10 minutes): puts jobs of a killed worker back
+for retry (their claim lapses 60 s after the last heartbeat), and starts its fallback scheduler when no
+scheduler holds the lock (61 s after its holder died; `tipline scheduler` takes over in seconds)."""
 HEARTBEAT_SECONDS = 5
 
 WORKER_CLASS = "workers.worker.StartedOnceWorker"
@@ -79,13 +80,28 @@ def run_worker(burst: bool = False) -> int:
     return 0
 
 
+def run_scheduler() -> int:
+    from bot.redis_connection import sync_redis
+    from bot.scheduler import serve
+
+    settings, embedded = _settings_with_redis()
+    try:
+        serve(sync_redis(settings), settings.queue_name)
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0
+
+
 def run_dev() -> int:
-    """Everything on embedded defaults: Redis, file store, dev keys, one worker, web + simulator."""
+    """Everything on embedded defaults: Redis, file store, dev keys, one worker, the scheduler,
+    web + simulator."""
     from bot.app import make_app
 
     settings, embedded = _settings_with_redis()
     env = {**os.environ, "REDIS_URL": settings.redis_url or ""}
     worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=env)
+    scheduler = subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler"], env=env)
     try:
         app = make_app(settings)
         log.info("store: %s", settings.store_url)
@@ -96,11 +112,13 @@ def run_dev() -> int:
               flush=True)
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        for process in (scheduler, worker):
+            process.send_signal(signal.SIGTERM)
+        for process in (scheduler, worker):
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
         if embedded:
             embedded.stop()
     return 0

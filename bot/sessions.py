@@ -31,6 +31,7 @@ from bot.constants import (
     LOCK_SECONDS,
     LOCK_WAIT,
     MAX_ERASABLE,
+    OUTBOX_TTL,
     RECEIPT_GUESS_WINDOW,
     RECEIPT_GUESSES_PER_MINUTE,
     RECEIPT_GUESSES_PER_SENDER,
@@ -113,6 +114,9 @@ class Session:
     """The answer held for a burst of files (an album) until it goes quiet (bot/engine.py)."""
     acknowledged_by: int | None = None
     """The mark of the burst's last message, whose webhook sends `acknowledgement`."""
+    late: bool = False
+    """Replies of this conversation went to the outbox (the provider was down): later ones queue
+    behind them while any wait there, so the reporter reads them in order."""
 
     @property
     def reported_medium(self) -> str:
@@ -122,7 +126,8 @@ class Session:
     def to_bytes(self) -> bytes:
         extra: dict[str, Any] = {"t0": self.started_at, "n": self.messages, "q": self.last_message_at,
                                  "r": self.reminded_at, "ids": self.provider_messages, "e": self.erasable,
-                                 "ack": [r.to_dict() for r in self.acknowledgement], "ab": self.acknowledged_by}
+                                 "ack": [r.to_dict() for r in self.acknowledgement], "ab": self.acknowledged_by,
+                                 "late": self.late or None}
         data = {
             "v": SESSION_FORMAT,
             "c": self.conversation.to_dict(),
@@ -152,6 +157,7 @@ class Session:
             erasable=[str(i) for i in extra.get("e", [])],
             acknowledgement=[Reply.from_dict(r) for r in extra.get("ack", [])],
             acknowledged_by=extra.get("ab"),
+            late=bool(extra.get("late", False)),
         )
 
 
@@ -339,14 +345,52 @@ class SessionStore:
         sealed = self._seal(json.dumps(message_ids[-MAX_ERASABLE:]).encode())
         await self.redis.set(self._erasable(who), sealed, ex=ERASABLE_TTL)
 
+    async def add_erasable(self, who: str, message_ids: list[str]) -> None:
+        """Keep the ids of replies a worker sent late (the conversation may be live or over), so
+        that "erase this chat" removes them too."""
+        if message_ids:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(self.keys.erasable_later(who), self._seal(json.dumps(message_ids).encode()))
+                pipe.expire(self.keys.erasable_later(who), ERASABLE_TTL)
+                await pipe.execute()
+
     async def take_erasable(self, who: str) -> list[str]:
-        plaintext = self._unseal(await self.redis.getdel(self._erasable(who)))
-        if plaintext is None:
-            return []
-        try:
-            return [str(i) for i in json.loads(plaintext)]
-        except ValueError:
-            return []
+        """Every id kept for erasing the chat (at its end and by late sends), then forgotten."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.getdel(self._erasable(who))
+            pipe.lrange(self.keys.erasable_later(who), 0, -1)
+            pipe.delete(self.keys.erasable_later(who))
+            kept, later, _ = await pipe.execute()
+        ids: list[str] = []
+        for sealed in [kept, *later]:
+            plaintext = self._unseal(sealed)
+            try:
+                ids += [str(i) for i in json.loads(plaintext)] if plaintext is not None else []
+            except ValueError:
+                continue
+        return ids[-MAX_ERASABLE:]
+
+    async def queue_late(self, who: str, payload: str) -> None:
+        """Put a sealed batch of replies (`bot.jobs.SendLater`) at the end of `who`'s outbox."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(self.keys.outbox(who), payload)
+            pipe.expire(self.keys.outbox(who), OUTBOX_TTL)
+            await pipe.execute()
+
+    async def late_waiting(self, who: str) -> bool:
+        return bool(await self.redis.exists(self.keys.outbox(who)))
+
+    async def next_late(self, who: str) -> str | None:
+        """The oldest batch waiting in `who`'s outbox (it stays there until `sent_late`)."""
+        raw = await self.redis.lindex(self.keys.outbox(who), 0)
+        return raw.decode() if isinstance(raw, bytes) else None
+
+    async def sent_late(self, who: str, rest: str | None = None) -> None:
+        """The oldest batch went out: drop it, or with `rest` replace it by what is still to send."""
+        if rest is None:
+            await self.redis.lpop(self.keys.outbox(who))
+        else:
+            await self.redis.lset(self.keys.outbox(who), 0, rest)
 
     async def mark_deleted(self, who: str, at: float) -> None:
         """The reporter deleted conversation `who` at `at`: replies queued before must not go out."""

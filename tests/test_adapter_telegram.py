@@ -21,7 +21,7 @@ import redis
 from aiohttp.test_utils import TestClient
 
 from adapters.base import MediaLimits, MediaRef, MediaRefused, Reply
-from adapters.telegram import TelegramAdapter, delete_messages
+from adapters.telegram import TelegramAdapter, delete_messages, erasable_ids
 from bot.app import make_app
 from config.settings import Settings
 from secure_store.analyst import list_reports, open_media
@@ -46,9 +46,9 @@ class TelegramPhone:
         self.api = api
         self.chat_id = random.randint(5 * 10**9, 9 * 10**9)
         self.sender = str(self.chat_id)
-        self.message_ids = itertools.count(1)
         self.last: dict[str, Any] | None = None
         self.buttons: list[str] = []
+        self.keyboard_message_id = 0
         self.identities = ["ana_reports"]  # the username in every update's `from` and `chat`
 
     def user(self) -> dict[str, Any]:
@@ -61,7 +61,7 @@ class TelegramPhone:
         return {"id": self.chat_id, "type": "private", "first_name": "Ana", "username": "ana_reports"}
 
     def message(self, **content: Any) -> dict[str, Any]:
-        return {"message_id": next(self.message_ids), "from": self.user(), "chat": self.chat(),
+        return {"message_id": self.api.next_message_id(self.chat_id), "from": self.user(), "chat": self.chat(),
                 "date": int(time.time()), **content}
 
     def update(self, kind: str = "message", **content: Any) -> dict[str, Any]:
@@ -79,21 +79,18 @@ class TelegramPhone:
                 assert made.status == 200, await made.text()
         return response.status
 
-    async def read_settled(self, since: int, within: float = 5.0, settle: float = 0.0) -> list[str]:
-        """The replies since `since` once a file's answer (sent ALBUM_QUIET_MS after an album's last
-        file, outside the webhook) has arrived, and nothing more followed for `settle` seconds."""
-        deadline = time.monotonic() + within
-        while not self.read(since) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(settle)
+    async def read_when_quiet(self, since: int, quiet: float = 0.4, patience: float = 10.0) -> list[str]:
+        """What the bot sent since `since` once nothing new came for `quiet` seconds (an album's
+        answer is sent after the webhooks answered, ALBUM_QUIET_MS=150 in tests)."""
+        seen, last_change, deadline = -1, time.monotonic(), time.monotonic() + patience
+        while time.monotonic() < deadline:
+            replies = self.read(since)
+            if len(replies) != seen:
+                seen, last_change = len(replies), time.monotonic()
+            elif replies and time.monotonic() - last_change >= quiet:
+                return replies
+            await asyncio.sleep(0.02)
         return self.read(since)
-
-    async def deliver_file(self, update: dict[str, Any]) -> list[str]:
-        """Deliver a file; a file alone is answered a moment later, as one answer per album."""
-        self.last = update
-        mark = self.api.mark()
-        assert await self.post(update) == 200
-        return await self.read_settled(mark)
 
     def read(self, since: int) -> list[str]:
         sent = [c for c in self.api.calls_of("sendMessage", since)
@@ -102,6 +99,7 @@ class TelegramPhone:
             markup = call.params.get("reply_markup") or {}
             if markup.get("inline_keyboard"):
                 self.buttons = [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+                self.keyboard_message_id = call.result["message_id"]
         return [recorded_text(c) for c in sent]
 
     async def deliver(self, update: dict[str, Any]) -> list[str]:
@@ -132,8 +130,7 @@ class TelegramPhone:
         content: dict[str, Any] = {"photo": self.photo_sizes(data)}
         if caption:
             content["caption"] = caption
-            return await self.deliver(self.update(**content))
-        return await self.deliver_file(self.update(**content))
+        return await self.deliver(self.update(**content))
 
     async def location(self, latitude: float, longitude: float) -> list[str]:
         return await self.deliver(self.update(location={"latitude": latitude, "longitude": longitude}))
@@ -142,7 +139,8 @@ class TelegramPhone:
         """Tap the `number`-th button of the last keyboard the bot sent."""
         query = {"id": str(random.randint(10**15, 10**16)), "from": self.user(), "chat_instance": "-42",
                  "data": self.buttons[number - 1],
-                 "message": {"message_id": 99, "from": {"id": 777000111, "is_bot": True, "first_name": "Tipline"},
+                 "message": {"message_id": self.keyboard_message_id,
+                             "from": {"id": 777000111, "is_bot": True, "first_name": "Tipline"},
                              "chat": self.chat(), "date": int(time.time()), "text": "..."}}
         return await self.deliver({"update_id": next(_update_ids), "callback_query": query})
 
@@ -223,7 +221,7 @@ class EveryKindPhone:
         self.sent += 1
         file_id, unique = self.phone.api.add_file(data, suffix=suffix, folder=kind)
         item = {"file_id": file_id, "file_unique_id": unique, "file_size": len(data), **extra}
-        return await self.phone.deliver_file(self.phone.update(**{kind: item}))
+        return await self.phone.deliver(self.phone.update(**{kind: item}))
 
     async def location(self, latitude: float, longitude: float) -> list[str]:
         venue = {"location": {"latitude": latitude, "longitude": longitude}, "title": "Boulangerie du Coin",
@@ -261,11 +259,13 @@ async def test_video_voice_audio_document_and_venue_are_filed_as_sent(
 
 class AlbumPhone:
     """Sends each of the scenario's photos as an album of four: four updates sharing one
-    media_group_id, delivered at the same moment as Telegram does."""
+    media_group_id, delivered at the same moment (as two web processes may see them), or one after
+    the other, each once the webhook answered the last (as the Bot API delivers a chat's updates)."""
 
-    def __init__(self, phone: TelegramPhone, companions: list[bytes]) -> None:
+    def __init__(self, phone: TelegramPhone, companions: list[bytes], in_turn: bool = False) -> None:
         self.phone = phone
         self.companions = companions
+        self.in_turn = in_turn
 
     async def say(self, text: str) -> list[str]:
         return await self.phone.say(text)
@@ -278,9 +278,12 @@ class AlbumPhone:
         updates = [self.phone.update(photo=self.phone.photo_sizes(item), media_group_id=group)
                    for item in (data, *self.companions)]
         mark = self.phone.api.mark()
-        statuses = await asyncio.gather(*(self.phone.post(update) for update in updates))
+        if self.in_turn:
+            statuses = [await self.phone.post(update) for update in updates]
+        else:
+            statuses = await asyncio.gather(*(self.phone.post(update) for update in updates))
         assert statuses == [200] * len(updates)
-        return await self.phone.read_settled(mark, settle=0.3)
+        return await self.phone.read_when_quiet(mark)
 
 
 @pytest.mark.slow
@@ -445,6 +448,29 @@ async def test_a_flood_limit_is_waited_out_and_each_reply_sent_once(
     assert expect("en", "consent.prompt") in joined(replies)
     assert len(replies) == len(set(replies)) == 2
     assert [c.status for c in telegram_api.calls_of("sendMessage")] == [429, 200, 200]
+    response = await reporter.client.post(WEBHOOK, json=reporter.update(text="yes"),
+                                          headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert response.content_type != "application/json", "after a flood limit, replies go by request: a refusal is seen"
+    assert expect("en", "category.prompt") in joined(reporter.read(0))
+
+
+async def test_the_last_reply_to_a_message_travels_in_the_webhooks_response_after_the_others(
+    reporter: TelegramPhone, telegram_api: TelegramApiDouble,
+) -> None:
+    mark = telegram_api.mark()
+    response = await reporter.client.post(WEBHOOK, json=reporter.update(text="hello"),
+                                          headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    call = await response.json()
+    assert (call["method"], call["chat_id"]) == ("sendMessage", reporter.chat_id)
+    assert expect("en", "consent.prompt") in call["text"] and call["reply_markup"]["inline_keyboard"]
+    [posted] = telegram_api.calls_of("sendMessage", mark)
+    assert expect("en", "consent.prompt") not in recorded_text(posted), "the welcome went first, by request"
+
+
+def test_a_chat_is_erased_from_its_first_known_message_to_its_last() -> None:
+    assert erasable_ids([9, 5, 7, 7]) == [5, 6, 7, 8, 9], "the replies between, whose ids were never told"
+    assert erasable_ids([3, 10**6]) == [3, 10**6], "no conversation is numbered that far apart"
+    assert erasable_ids([]) == []
 
 
 async def test_a_reporter_who_blocked_the_bot_ends_cleanly(
@@ -525,9 +551,10 @@ async def test_a_conversation_can_be_erased_from_the_reporters_chat(
     await adapter.close()
 
 
-async def test_an_album_gets_one_answer_after_its_last_photo(reporter: TelegramPhone) -> None:
+@pytest.mark.parametrize("in_turn", [False, True], ids=["at-once", "one-after-the-other"])
+async def test_an_album_gets_one_answer_after_its_last_photo(reporter: TelegramPhone, in_turn: bool) -> None:
     await reporter.say("hello")
-    album = AlbumPhone(reporter, [photo(color) for color in ("green", "blue", "yellow")])
+    album = AlbumPhone(reporter, [photo(color) for color in ("green", "blue", "yellow")], in_turn=in_turn)
     replies = await album.photo(photo("red"))
     counts = [int(found.group(1)) for text in replies if (found := re.search(r"\((\d+)", text))]
     assert counts == [4] and len(replies) == 1, replies
@@ -543,7 +570,7 @@ async def test_an_album_with_a_file_too_large_says_so_once_in_its_one_answer(rep
     statuses = await asyncio.gather(*(reporter.post(reporter.update(photo=sizes, media_group_id=group))
                                       for sizes in sized))
     assert statuses == [200] * 4
-    replies = await reporter.read_settled(mark, settle=0.3)
+    replies = await reporter.read_when_quiet(mark)
     assert len([r for r in replies if expect("en", "media.refused") in r]) == 1, replies
     others = [r for r in replies if expect("en", "media.refused") not in r]
     assert len(others) == 1 and expect("en", "media.received") in others[0] and "3" in others[0], replies

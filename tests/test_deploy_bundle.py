@@ -31,16 +31,16 @@ def _runs_tipline(command: str) -> None:
     build_parser().parse_args(words[1:])  # exits (SystemExit) on an unknown command
 
 
-def test_procfiles_run_web_and_worker_commands_that_exist() -> None:
+def test_procfiles_run_web_worker_and_scheduler_commands_that_exist() -> None:
     eb = _procfile(DEPLOY / "eb" / "Procfile")
-    assert list(eb) == ["web", "worker"]
+    assert list(eb) == ["web", "worker", "scheduler"]
     assert eb == _procfile(ROOT / "Procfile")
     for command in eb.values():
         _runs_tipline(command)
 
 
 def test_systemd_units_run_tipline_commands_with_the_settings_file() -> None:
-    for name in ("tipline-web.service", "tipline-worker@.service"):
+    for name in ("tipline-web.service", "tipline-worker@.service", "tipline-scheduler.service"):
         unit = configparser.ConfigParser(strict=False, interpolation=None)
         unit.optionxform = str  # type: ignore[assignment,method-assign]
         unit.read(DEPLOY / "systemd" / name)

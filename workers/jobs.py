@@ -12,13 +12,17 @@ report is filed listing it as missing, with why, and a job of its own (an additi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
 from dataclasses import replace
 from typing import Any
 
-from adapters.base import MediaRef, MediaRefused
+from redis.exceptions import LockError, RedisError
+
+from adapters.base import Adapter, MediaRef, MediaRefused, NotDelivered
+from bot.constants import OUTBOX_CLAIM_SECONDS
 from bot.jobs import (
     Discard,
     Draft,
@@ -328,19 +332,64 @@ def discard_draft(payload: str) -> str:
     return f"discarded {len(items)}"
 
 
+class OutboxBusy(Transient):
+    """Another worker is sending this conversation's waiting replies; this job looks again later."""
+
+
 def send_later(payload: str) -> str:
-    """Send replies the provider could not take while the webhook was open; raising retries with backoff."""
+    """Send replies the provider could not take while the webhook was open: the conversation's whole
+    outbox, oldest first, each sent reply's id kept for "erase this chat"; raising retries with backoff."""
     context = worker_context()
     message = SendLater.opened(context.settings.session_key, payload)
     adapter = context.adapters.get(message.adapter)
     if adapter is None:
         log.warning("replies for a channel this worker does not run were dropped")
         return "no such channel"
-    if deleted_since(context, message):
+    if message.outbox:
+        return asyncio.run(_send_outbox(context, adapter, message.who))
+    if deleted_since(context, message):  # a job queued by an earlier release carries its replies
         log.info("replies queued before the reporter deleted the conversation were not sent")
         return f"not sent {len(message.replies)}: deleted"
     asyncio.run(adapter.send(message.address, list(message.replies)))
     return f"sent {len(message.replies)}"
+
+
+async def _send_outbox(context: WorkerContext, adapter: Adapter, who: str) -> str:
+    """Send `who`'s waiting batches in order, one worker at a time; a batch goes from the outbox only
+    once sent (what went out of a batch cut short by an outage is taken off it, the rest retried)."""
+    settings = context.settings
+    redis = async_redis(settings)
+    sessions = SessionStore.from_settings(redis, settings)
+    claim = redis.lock(RedisKeys().outbox_claim(who), timeout=OUTBOX_CLAIM_SECONDS)
+    sent = dropped = 0
+    try:
+        if not await claim.acquire(blocking=False):
+            raise OutboxBusy("another worker is sending this conversation's replies")
+        try:
+            while (sealed := await sessions.next_late(who)) is not None:
+                batch = SendLater.opened(settings.session_key, sealed)
+                if deleted_since(context, batch):
+                    await sessions.sent_late(who)
+                    dropped += len(batch.replies)
+                    continue
+                try:
+                    ids = await adapter.send(batch.address, list(batch.replies))
+                except NotDelivered as cut:
+                    await sessions.add_erasable(who, cut.sent)
+                    rest = replace(batch, replies=tuple(cut.remaining))
+                    await sessions.sent_late(who, rest.seal(settings.session_key))
+                    raise
+                await sessions.add_erasable(who, ids or [])
+                await sessions.sent_late(who)
+                sent += len(batch.replies)
+        finally:
+            with contextlib.suppress(LockError, RedisError):  # not released: it lapses by itself
+                await claim.release()
+    finally:
+        await redis.aclose()
+    if dropped:
+        log.info("replies queued before the reporter deleted the conversation were not sent")
+    return f"sent {sent}, not sent {dropped}: deleted"
 
 
 def deleted_since(context: WorkerContext, message: SendLater) -> bool:

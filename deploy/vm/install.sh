@@ -16,7 +16,7 @@ install -m 644 "$root/deploy/redis/tipline-redis.conf" /etc/redis/tipline.conf
 grep -q '^include /etc/redis/tipline.conf' /etc/redis/redis.conf ||
     echo 'include /etc/redis/tipline.conf' >> /etc/redis/redis.conf
 install -m 644 "$root/deploy/systemd/tipline-web.service" "$root/deploy/systemd/tipline-worker@.service" \
-    /etc/systemd/system/
+    "$root/deploy/systemd/tipline-scheduler.service" /etc/systemd/system/
 systemctl daemon-reload
 systemctl restart redis-server
 echo "installed $(cd "$root" && git describe --tags --always 2>/dev/null || echo tipline);" \
