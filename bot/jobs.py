@@ -214,13 +214,17 @@ class Discard(Payload):
 
     media: tuple[MediaItem, ...]
     copies: ProviderCopies = ProviderCopies()
+    report_id: str | None = None
+    """The draft's report id, which names its media status record (none in the first release's jobs)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"media": [m.to_dict() for m in self.media], **self.copies.to_dict()}
+        data = {"media": [m.to_dict() for m in self.media], **self.copies.to_dict()}
+        return {**data, "report_id": self.report_id} if self.report_id else data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Discard:
-        return cls(media_items(list(data.get("media") or [])), ProviderCopies.from_dict(data))
+        return cls(media_items(list(data.get("media") or [])), ProviderCopies.from_dict(data),
+                   data.get("report_id") or None)
 
 
 @dataclass(frozen=True)

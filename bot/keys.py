@@ -55,6 +55,10 @@ class RedisKeys:
         """What a worker learned about one media item (named by its random id only)."""
         return f"{self.prefix}:m:{media_id}"
 
+    def media_statuses(self, report_id: str) -> str:
+        """What workers learned about every media item of report `report_id` (a random id), in one record."""
+        return f"{self.prefix}:m:r:{report_id}"
+
     def media_claim(self, media_id: str) -> str:
         """The claim of the one worker fetching and decoding a media item now (and the channel that
         says it let go)."""

@@ -1,7 +1,7 @@
 """Live conversations in Redis: encrypted, expiring, locked one message at a time, de-duplicated.
 
 Everything stored here is either an opaque pseudonym or ciphertext under `SESSION_KEY` (the
-session JSON is compressed, then encrypted, to keep a live conversation under 2 KB of Redis). A
+session JSON is compressed (bot/compact.py), then encrypted, to keep a live conversation under 2 KB of Redis). A
 session holds the reply address (encrypted) and goes away when the conversation ends.
 """
 
@@ -24,6 +24,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import LockError, RedisError
 
 from adapters.base import Reply
+from bot.compact import COMPACT, pack, unpack
 from bot.constants import (
     DEDUPE_TTL,
     DELETED_MARK_TTL,
@@ -186,8 +187,10 @@ class SessionStore:
     """
 
     def __init__(self, redis: Redis, session_key: bytes, ttl: int, keys: RedisKeys | None = None,
-                 lock_seconds: float = LOCK_SECONDS) -> None:
+                 lock_seconds: float = LOCK_SECONDS, compact: bool = False) -> None:
         self.redis = redis
+        self.compact = compact
+        """Write Redis format 2 (bot/compact.py); both formats are read either way."""
         self.lock_seconds = lock_seconds
         self.box = SecretBox(session_key)
         self.ttl = ttl
@@ -204,7 +207,8 @@ class SessionStore:
 
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> SessionStore:
-        return cls(redis, settings.session_key, settings.session_ttl, lock_seconds=settings.lock_seconds)
+        return cls(redis, settings.session_key, settings.session_ttl, lock_seconds=settings.lock_seconds,
+                   compact=settings.redis_format >= COMPACT)
 
     @contextlib.asynccontextmanager
     async def lock(self, who: str) -> AsyncIterator[Hold]:
@@ -281,14 +285,14 @@ class SessionStore:
         return self._decrypt(await self.redis.get(self._session(who)))
 
     def _seal(self, plaintext: bytes) -> bytes:
-        return self.box.encrypt(zlib.compress(plaintext, 1))
+        return self.box.encrypt(pack(plaintext, self.compact))
 
     def _unseal(self, raw: object) -> bytes | None:
         """Plaintext of what `_seal` stored; None for nothing, or for anything damaged or foreign."""
         if not isinstance(raw, bytes):
             return None
         try:
-            return zlib.decompress(self.box.decrypt(raw))
+            return unpack(self.box.decrypt(raw))
         except (CryptoError, ValueError, zlib.error):
             return None
 
