@@ -18,7 +18,7 @@ from adapters.registry import load_adapters
 from bot import logs, metrics
 from bot.engine import Engine
 from bot.followup import FollowUps
-from bot.queue import enqueue_on, make_queue
+from bot.queue import enqueue_now_on, enqueue_on, make_queue
 from bot.quiet import QuietTimer
 from bot.redis_connection import async_redis, sync_redis
 from bot.sessions import SessionStore
@@ -157,7 +157,7 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
         flow=ReportFlow(default_country=settings.default_country or None),
         pseudonym_key=settings.pseudonym_key,
         session_key=settings.session_key,
-        enqueue=enqueue_on(queue),
+        enqueue=enqueue_now_on(queue, redis),
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
         clock=clock,

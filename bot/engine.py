@@ -30,7 +30,7 @@ from bot.drafts import (
 )
 from bot.followup import FollowUps, Link
 from bot.identity import message_mark, pseudonym
-from bot.jobs import Draft, Enqueue, FetchMedia, Job, MediaItem, SendLater, media_items
+from bot.jobs import Draft, EnqueueNow, FetchMedia, Job, MediaItem, SendLater, media_items
 from bot.quiet import QuietTimer
 from bot.sessions import Hold, Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
@@ -116,7 +116,7 @@ class Engine:
         flow: ReportFlow,
         pseudonym_key: bytes,
         session_key: bytes,
-        enqueue: Enqueue,
+        enqueue: EnqueueNow,
         quiet: QuietTimer | None = None,
         limits: MediaLimits | None = None,
         clock: Callable[[], float] = time.time,
@@ -459,7 +459,7 @@ class Engine:
         The job knows the conversation (by pseudonym) so it can tell the reporter if a file is refused."""
         for item in items:
             payload = FetchMedia(item, session.report_id, who).seal(self.session_key)
-            await asyncio.to_thread(self.enqueue, Job.FETCH_MEDIA, payload, f"media-{item.id}")
+            await self.enqueue(Job.FETCH_MEDIA, payload, f"media-{item.id}")
 
     async def _send_later(self, who: str, queued_at: float, session: Session, replies: list[Reply]) -> None:
         """The provider is down: these replies join the conversation's outbox, which a worker sends
@@ -469,11 +469,11 @@ class Engine:
         await self.sessions.queue_late(who, late.seal(self.session_key))
         session.late = True
         payload = SendLater(session.adapter, session.address, (), who, queued_at, outbox=True).seal(self.session_key)
-        await asyncio.to_thread(self.enqueue, Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
+        await self.enqueue(Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
 
     async def _file(self, draft: Draft) -> None:
         payload = draft.seal(self.session_key)
-        await asyncio.to_thread(self.enqueue, Job.FILE_REPORT, payload, f"file-{draft.report_id}")
+        await self.enqueue(Job.FILE_REPORT, payload, f"file-{draft.report_id}")
         metrics.REPORTS.labels(draft.status).inc()
         log.info("report submitted for filing (status=%s, media=%d)", draft.status, len(draft.media))
 
@@ -484,4 +484,4 @@ class Engine:
         if not draft.media and not draft.copies.messages:
             return
         job_id = f"discard-{session.report_id}-{secrets.token_hex(4)}"
-        await asyncio.to_thread(self.enqueue, Job.DISCARD_DRAFT, draft.seal(self.session_key), job_id)
+        await self.enqueue(Job.DISCARD_DRAFT, draft.seal(self.session_key), job_id)

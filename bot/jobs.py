@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
@@ -49,9 +49,15 @@ class Job(StrEnum):
 
 class Enqueue(Protocol):
     """Put `job(payload)` on the queue under a stable `job_id` (a repeat enqueue is harmless),
-    now or in `delay` seconds. Synchronous: async callers run it in a thread."""
+    now or in `delay` seconds. Synchronous (workers, the quiet sweeper's scheduling)."""
 
     def __call__(self, job: Job, payload: str, job_id: str, delay: int = 0) -> None: ...
+
+
+class EnqueueNow(Protocol):
+    """`Enqueue` without a delay, for the event loop: awaitable, no thread (the engine's jobs)."""
+
+    def __call__(self, job: Job, payload: str, job_id: str) -> Awaitable[None]: ...
 
 
 PAYLOAD_FORMAT = 1
