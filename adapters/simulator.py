@@ -96,14 +96,22 @@ class SimulatorAdapter:
             return web.json_response(await self.save_upload(request))
 
         async def outbox(request: web.Request) -> web.Response:
-            sender = checked_sender(request.query.get("sender"))
-            return web.json_response({"replies": self.take_outbox(sender, request.query.get("kind", "whatsapp"))})
+            """The page's later messages; the sender goes in the body, never in a URL an access log keeps."""
+            try:
+                body = await request.json()
+            except (ValueError, UnicodeDecodeError):
+                raise web.HTTPBadRequest(text="body must be JSON") from None
+            if not isinstance(body, dict):
+                raise web.HTTPBadRequest(text="body must be a JSON object")
+            kind = body.get("kind", "whatsapp")
+            return web.json_response({"replies": self.take_outbox(checked_sender(body.get("sender")),
+                                                                  kind if isinstance(kind, str) else "whatsapp")})
 
         return [
             web.get("/simulator", page),
             web.post("/simulator/api/message", message),
             web.post("/simulator/api/upload", upload),
-            web.get("/simulator/api/outbox", outbox),
+            web.post("/simulator/api/outbox", outbox),
         ]
 
     def parse(self, body: Any) -> Inbound:

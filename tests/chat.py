@@ -37,16 +37,7 @@ class Reporter:
         return await self.send(text, message_id, **extra)
 
     async def later(self, within: float = 5.0) -> list[dict[str, Any]]:
-        """What reaches the reporter after their request was answered (an album's one answer, sent
-        ALBUM_QUIET_MS after its last file): the outbox the page polls, waited for up to `within` s."""
-        deadline = time.monotonic() + within
-        while True:
-            response = await self.client.get("/simulator/api/outbox", params={"sender": self.sender, "kind": self.kind})
-            assert response.status == 200, await response.text()
-            replies: list[dict[str, Any]] = (await response.json())["replies"]
-            if replies or time.monotonic() > deadline:
-                return replies
-            await asyncio.sleep(0.05)
+        return await later(self.client, self.sender, self.kind, within)
 
     async def upload(self, data: bytes, content_type: str = "image/jpeg") -> dict[str, Any]:
         form = FormData()
@@ -68,9 +59,6 @@ class WebProcess:
     def post(self, path: str, **kwargs: Any) -> Any:
         return self.session.post(self.base + path, **kwargs)
 
-    def get(self, path: str, **kwargs: Any) -> Any:
-        return self.session.get(self.base + path, **kwargs)
-
 
 class Phone(Reporter):
     """The same reporter as a scenario `Channel`: replies as the reporter reads them, choices as
@@ -88,6 +76,20 @@ class Phone(Reporter):
 
     async def location(self, latitude: float, longitude: float) -> list[str]:
         return await self.say(location={"latitude": latitude, "longitude": longitude})
+
+
+async def later(client: TestClient[Any, Any] | WebProcess, sender: str, kind: str = "whatsapp",
+                within: float = 5.0) -> list[dict[str, Any]]:
+    """What reaches a page's reporter after their request was answered (an album's one answer, sent
+    ALBUM_QUIET_MS after its last file): the outbox the page polls, waited for up to `within` s."""
+    deadline = time.monotonic() + within
+    while True:
+        response = await client.post("/simulator/api/outbox", json={"sender": sender, "kind": kind})
+        assert response.status == 200, await response.text()
+        replies: list[dict[str, Any]] = (await response.json())["replies"]
+        if replies or time.monotonic() > deadline:
+            return replies
+        await asyncio.sleep(0.05)
 
 
 def rendered(replies: list[dict[str, Any]]) -> list[str]:
