@@ -20,7 +20,7 @@ from rapidfuzz import fuzz, process
 
 from config.errors import TiplineError
 from flows.sms import reserved_in
-from flows.understand import Understanding, words_of
+from flows.understand import LETTERS_WITHOUT_ACCENTS, Understanding, words_of
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
@@ -45,7 +45,7 @@ class LocaleError(TiplineError, ValueError):
 
 def normalise(text: str) -> str:
     """Fold text for matching: no invisible marks, accents, case or surrounding punctuation."""
-    text = _INVISIBLE.sub("", text)
+    text = _INVISIBLE.sub("", text).translate(LETTERS_WITHOUT_ACCENTS)
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().strip(string.punctuation + " \t\r\n").split())
