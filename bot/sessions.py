@@ -156,9 +156,10 @@ class SessionStore:
     """
 
     def __init__(self, redis: Redis, session_key: bytes, ttl: int, keys: RedisKeys | None = None,
-                 lock_seconds: float = LOCK_SECONDS) -> None:
+                 lock_seconds: float = LOCK_SECONDS, lock_wait: float = LOCK_WAIT) -> None:
         self.redis = redis
         self.lock_seconds = lock_seconds
+        self.lock_wait = lock_wait
         self.box = SecretBox(session_key)
         self.ttl = ttl
         self.keys = keys or RedisKeys()
@@ -172,7 +173,8 @@ class SessionStore:
 
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> SessionStore:
-        return cls(redis, settings.session_key, settings.session_ttl, lock_seconds=settings.lock_seconds)
+        return cls(redis, settings.session_key, settings.session_ttl, lock_seconds=settings.lock_seconds,
+                   lock_wait=settings.lock_wait_seconds)
 
     @contextlib.asynccontextmanager
     async def lock(self, who: str) -> AsyncIterator[None]:
@@ -180,9 +182,10 @@ class SessionStore:
 
         Renewed while held; released on any way out, an error inside included. If releasing fails
         (Redis gone meanwhile) the lock lapses by itself within `lock_seconds`; a holder that
-        died leaves it for at most that long. Raises `LockError` after `LOCK_WAIT` seconds."""
+        died leaves it for at most that long. Raises `LockError` after `lock_wait` seconds (at least two
+        lock lifetimes: a dead holder's lock lapses within the wait)."""
         lock = ConversationLock(self.redis, self.keys.lock(who), timeout=self.lock_seconds,
-                    blocking_timeout=max(LOCK_WAIT, 2 * self.lock_seconds), sleep=0.02)
+                    blocking_timeout=max(self.lock_wait, 2 * self.lock_seconds), sleep=0.02)
         if not await lock.acquire():
             raise LockError("conversation busy")
         renewal = asyncio.create_task(self._renew(lock))
