@@ -64,6 +64,8 @@ class Inbound:
     a keyed pseudonym at once and keeps the clear address only, encrypted, in the live session.
     `message_id` is the provider's id used to de-duplicate retries. `adapter` is the adapter's
     `name`; `medium` is what the reporter uses as analysts see it ("sms", "whatsapp", "telegram").
+    `album` says whether files come as part of an album, where the channel tells (Telegram's
+    `media_group_id`); None where it cannot (a WhatsApp multi-photo send is one webhook per file).
     """
 
     adapter: str
@@ -77,6 +79,7 @@ class Inbound:
     language_hint: str | None = None
     country_hint: str | None = None
     provider_message_ids: tuple[str, ...] = ()
+    album: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Built-in adapter `telegram`: the Bot API webhook, replies as plain aiohttp POSTs over kept-alive
-connections (`adapters.telegram_api`; python-telegram-bot's types parse the updates), media fetched
+connections (`adapters.telegram_api`), updates read straight from their JSON (`adapters.telegram_parse`), media fetched
 with `getFile` from `TELEGRAM_API_BASE` (the cloud Bot API or a local Bot API server).
-A button press is acknowledged in the webhook's own response (`answerCallbackQuery`), which the
-Bot API allows for one method and which costs no request of ours.
+The webhook's own response carries one Bot API call, which costs no request of ours: a button
+press's acknowledgement (`answerCallbackQuery`), or else the last message of the replies.
 
 `POST /webhooks/telegram` answers 403 unless `X-Telegram-Bot-Api-Secret-Token` matches, 400/413 for
 bodies Telegram would never send, and 200 for everything authentic, used or not: Telegram re-delivers
@@ -23,14 +23,14 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from telegram import Bot, Update
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden
 from telegram.request import HTTPXRequest
 
 from adapters.base import Handler, MediaLimits, MediaRef, MediaRefused, NotDelivered, Question, Reply, Undeliverable
 from adapters.telegram_api import BotApi
 from adapters.telegram_parse import CHANNEL, Parsed, to_inbound
-from adapters.telegram_send import DeliveryFailed, send_replies
+from adapters.telegram_send import DeliveryFailed, messages_of, send_messages, send_replies
 from config.errors import Transient
 from config.settings import Settings, SettingsError
 
@@ -45,6 +45,7 @@ _FILE_ID = re.compile(r"^[A-Za-z0-9_-]{1,512}$")
 _FILE_PATH = re.compile(r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$")
 _CHUNK = 64 * 1024
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+MAX_ERASE_SPAN = 2000
 
 # PTB logs request parameters (chat ids, texts) at DEBUG and httpx logs URLs, which hold the bot
 # token, at INFO: neither may reach the service's logs.
@@ -92,23 +93,57 @@ async def delete_messages(api: BotApi, chat_id: int, message_ids: list[int]) -> 
     return len(ids)
 
 
+def erasable_ids(known: list[int]) -> list[int]:
+    """What to delete to erase a conversation whose `known` ids run from its first message to its last.
+
+    A private chat numbers its messages in order, both sides alike, and `deleteMessages` skips ids it
+    cannot find in the chat: deleting every id between the first and last known ones erases the whole
+    conversation, including the replies given in webhook responses, whose ids Telegram never tells
+    us. A span wider than `MAX_ERASE_SPAN` (not a conversation's numbering) falls back to the known ids."""
+    ids = sorted(set(known))
+    if ids and ids[-1] - ids[0] < MAX_ERASE_SPAN:
+        return list(range(ids[0], ids[-1] + 1))
+    return ids
+
+
 @dataclass
 class TelegramChat:
-    """One private chat, as the engine sees it while a webhook is open (`adapters.base.Chat`)."""
+    """One private chat, as the engine sees it while a webhook is open (`adapters.base.Chat`).
+
+    With `answer_slot`, the last message of the replies goes in the webhook's response instead of a
+    request of ours (`answer`): Telegram delivers a chat's next message only after that response
+    and makes the call first, so the order holds. Its id stays unknown (the erase covers it by
+    range, `erasable_ids`), and a refusal of it goes unseen, so the slot is left unused while
+    Telegram's flood limit is in force (`BotApi.calm`)."""
 
     api: BotApi
     chat_id: int
     can_erase: bool = True
+    answer_slot: bool = False
+    answer: dict[str, Any] | None = None
 
     async def send(self, replies: list[Reply]) -> list[str]:
+        messages = messages_of(self.chat_id, replies)
+        if self.answer is not None:  # a second send in one webhook: what was held goes first
+            messages.insert(0, (0, self.answer))
+            self.answer = None
+        if self.answer_slot and messages and self.api.calm():
+            *messages, (_, self.answer) = messages
         try:
-            return [str(i) for i in await send_replies(self.api, self.chat_id, replies)]
+            sent = await send_messages(self.api, messages)
+            if len(sent) < len(messages):  # the reporter blocked the bot: nothing more can reach them
+                self.answer = None
+            elif self.answer is not None and not self.api.calm():  # a flood limit met on the way
+                sent += await send_messages(self.api, [(len(replies) - 1, self.answer)])
+                self.answer = None
+            return [str(i) for i in sent]
         except DeliveryFailed as exc:
             log.warning("telegram replies not delivered now, sending later: %s", exc)
+            self.answer = None
             raise NotDelivered(replies[exc.done:], [str(i) for i in exc.sent]) from None
 
     async def erase(self, message_ids: list[str]) -> None:
-        await delete_messages(self.api, self.chat_id, [int(i) for i in message_ids if i.isdigit()])
+        await delete_messages(self.api, self.chat_id, erasable_ids([int(i) for i in message_ids if i.isdigit()]))
 
 
 class TelegramAdapter:
@@ -137,14 +172,7 @@ class TelegramAdapter:
             payload = await self.read_payload(request)
             if payload is None:
                 return web.Response(text="ok")
-            try:
-                update = Update.de_json(payload, None)
-            except Exception as exc:  # PTB raises TypeError, KeyError, ValueError, OverflowError...
-                # Authentic, so it came from Telegram: a 4xx would only make Telegram send it again.
-                kinds = [key for key in payload if key != "update_id"]
-                log.warning("telegram update not understood (%s in %s); dropped", type(exc).__name__, kinds[:1])
-                return web.Response(text="ok")
-            answer = await self.process(update, handle)
+            answer = await self.process(payload, handle)
             if answer is not None:
                 return web.json_response(answer, dumps=_compact)
             return web.Response(text="ok")
@@ -173,11 +201,12 @@ class TelegramAdapter:
             raise web.HTTPBadRequest(text="body must be a Telegram Update with an integer update_id")
         return payload
 
-    async def process(self, update: Update, handle: Handler) -> dict[str, Any] | None:
+    async def process(self, update: dict[str, Any], handle: Handler) -> dict[str, Any] | None:
         """Hand a usable update to the bot and deliver its replies before the webhook answers.
 
-        Returns the Bot API call for the webhook's response, if any: the acknowledgement of a
-        button press (it stops the button's spinner; Telegram makes the call, we never wait for it)."""
+        Returns the Bot API call for the webhook's response, if any (Telegram makes it, we never
+        wait for it): the acknowledgement of a button press (it stops the button's spinner), or
+        else the last message of the replies (`TelegramChat`)."""
         parsed = to_inbound(update, self.settings.max_text_chars)
         answer = None
         if parsed.callback_query_id is not None:
@@ -185,8 +214,9 @@ class TelegramAdapter:
         if not isinstance(parsed, Parsed):
             log.info("telegram update ignored: %s", parsed.reason)
             return answer
-        await handle(parsed.inbound, TelegramChat(self.api, parsed.chat_id))
-        return answer
+        chat = TelegramChat(self.api, parsed.chat_id, answer_slot=answer is None)
+        await handle(parsed.inbound, chat)
+        return {"method": "sendMessage", **chat.answer} if chat.answer is not None else answer
 
     @asynccontextmanager
     async def _own_api(self) -> AsyncIterator[BotApi]:

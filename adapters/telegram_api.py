@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dtm
 import json
+import time
 from typing import Any
 
 import aiohttp
@@ -17,6 +18,8 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 
 TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
 CONNECTIONS = 32
+FLOOD_PAUSE = 60.0
+"""How long after a flood limit replies stay out of webhook responses (where a refusal goes unseen)."""
 
 
 class BotApi:
@@ -26,6 +29,15 @@ class BotApi:
     def __init__(self, api_base: str, token: str) -> None:
         self.url = f"{api_base}/bot{token}/"
         self._session: aiohttp.ClientSession | None = None
+        self._flooded_until = 0.0
+
+    def flooded(self, wait: float) -> None:
+        """Telegram asked for a pause of `wait` seconds (a flood limit)."""
+        self._flooded_until = max(self._flooded_until, time.monotonic() + max(wait, FLOOD_PAUSE))
+
+    def calm(self) -> bool:
+        """True unless a flood limit was met in the last `FLOOD_PAUSE` seconds."""
+        return time.monotonic() >= self._flooded_until
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:

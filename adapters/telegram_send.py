@@ -11,7 +11,6 @@ import datetime as dtm
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from adapters.base import Reply
@@ -71,18 +70,19 @@ def _cut(text: str, room: int) -> tuple[str, str]:
     return text, ""
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """One button per row (labels can be long); the button sends back the choice key."""
+Markup = dict[str, Any]
+
+
+def keyboard(reply: Reply) -> Markup | None:
+    """Inline buttons, one per row (labels can be long); a button sends back the choice key."""
     if not reply.choices:
         return None
     if any(len(choice.key.encode()) > MAX_CALLBACK_BYTES for choice in reply.choices):
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(choice.label, callback_data=choice.key)] for choice in reply.choices]
-    )
+    return {"inline_keyboard": [[{"text": choice.label, "callback_data": choice.key}] for choice in reply.choices]}
 
 
-def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+def render(reply: Reply) -> list[tuple[str, Markup | None]]:
     """The messages one reply becomes; buttons go on the last part, numbered text where they cannot."""
     markup = keyboard(reply)
     text = reply.text
@@ -96,21 +96,22 @@ def _seconds(value: int | dtm.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
-def send_message(chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> dict[str, Any]:
+def send_message(chat_id: int, text: str, markup: Markup | None) -> dict[str, Any]:
     """`sendMessage`'s parameters (plain text: no parse mode)."""
     params: dict[str, Any] = {"chat_id": chat_id, "text": text}
     if markup is not None:
-        params["reply_markup"] = markup.to_dict()
+        params["reply_markup"] = markup
     return params
 
 
-async def _send_one(api: BotApi, chat_id: int, text: str, markup: InlineKeyboardMarkup | None) -> int:
+async def _send_one(api: BotApi, params: dict[str, Any]) -> int:
     for attempt in range(ATTEMPTS):
         try:
-            message = await api.call("sendMessage", send_message(chat_id, text, markup))
+            message = await api.call("sendMessage", params)
             return int(message["message_id"])
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
+            api.flooded(wait)
             if wait > MAX_FLOOD_WAIT or attempt == ATTEMPTS - 1:
                 raise DeliveryFailed(f"Telegram flood limit: asked to wait {wait:.0f}s") from None
             log.info("Telegram flood limit; retrying in %.0fs", wait)
@@ -124,21 +125,34 @@ async def _send_one(api: BotApi, chat_id: int, text: str, markup: InlineKeyboard
     raise DeliveryFailed("Telegram kept refusing the message")
 
 
-async def send_replies(api: BotApi, chat_id: int, replies: list[Reply]) -> list[int]:
-    """Send `replies` in order and return the sent message ids.
+Message = tuple[int, dict[str, Any]]
+"""One message to send: the index of the reply it is (part of), and its `sendMessage` parameters."""
+
+
+def messages_of(chat_id: int, replies: list[Reply]) -> list[Message]:
+    return [(done, send_message(chat_id, text, markup))
+            for done, reply in enumerate(replies) for text, markup in render(reply)]
+
+
+async def send_messages(api: BotApi, messages: list[Message]) -> list[int]:
+    """Send `messages` in order and return the sent message ids.
 
     A reporter who blocked the bot ends the sending quietly (nothing can reach them; retrying
     would not help). Flood limits are waited out, bounded; other failures raise `DeliveryFailed`.
     """
     sent: list[int] = []
-    for done, reply in enumerate(replies):
-        for text, markup in render(reply):
-            try:
-                sent.append(await _send_one(api, chat_id, text, markup))
-            except Forbidden:
-                log.info("reporter has blocked the bot or left the chat; replies dropped")
-                return sent
-            except DeliveryFailed as exc:
-                exc.done, exc.sent = done, tuple(sent)
-                raise
+    for done, params in messages:
+        try:
+            sent.append(await _send_one(api, params))
+        except Forbidden:
+            log.info("reporter has blocked the bot or left the chat; replies dropped")
+            return sent
+        except DeliveryFailed as exc:
+            exc.done, exc.sent = done, tuple(sent)
+            raise
     return sent
+
+
+async def send_replies(api: BotApi, chat_id: int, replies: list[Reply]) -> list[int]:
+    """Send `replies` in order (see `send_messages`) and return the sent message ids."""
+    return await send_messages(api, messages_of(chat_id, replies))

@@ -51,7 +51,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout: float = 30) -> None:
+def wait_for_port(port: int, timeout: float = 120) -> None:
     """Wait until a server this benchmark started accepts connections."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

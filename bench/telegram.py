@@ -6,7 +6,8 @@ are separate processes. PTB runs as its docs show under another web server (`exa
 customwebhookbot`: the webhook puts the update on `Application.update_queue`, processed in order);
 its conversation asks the same questions, one reply per update. A run ends when every update is
 answered: tipline answers inside the webhook, PTB after its queue (its replies are counted at the
-double). Runs are interleaved and repeated; printed: updates/s and server CPU ms per update, medians
+double; the load generator makes the Bot API call a webhook response may carry, as Telegram does).
+Runs are interleaved and repeated; printed: updates/s and server CPU ms per update, medians
 and ranges. Bar: tipline >= 2.0x PTB.
 """
 
@@ -189,19 +190,26 @@ def updates_for(chat_id: int, update_ids: itertools.count[int]) -> list[dict[str
     return out
 
 
-async def drive(port: int, conversations: list[list[dict[str, Any]]]) -> float:
-    """Each conversation's updates in order, CONCURRENCY conversations at a time; returns seconds."""
+async def drive(port: int, double: str, conversations: list[list[dict[str, Any]]]) -> float:
+    """Each conversation's updates in order, CONCURRENCY conversations at a time; returns seconds.
+
+    As Telegram does, a chat's next update goes only once the webhook answered the last one, and
+    a Bot API call in the webhook's response is made (at the double) before it."""
     pending = list(conversations)
     url = f"http://127.0.0.1:{port}/webhooks/telegram"
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session, \
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as telegram:
         async def sender() -> None:
             while pending:
                 for update in pending.pop():
                     async with session.post(url, json=update, headers=headers) as response:
-                        await response.read()
+                        call = await response.json() if response.content_type == "application/json" else None
                         if response.status != 200:
                             raise SystemExit(f"server answered {response.status}")
+                    if call is not None:
+                        async with telegram.post(f"{double}/bot{TOKEN}/{call.pop('method')}", json=call) as made:
+                            await made.read()
 
         started = time.perf_counter()
         await asyncio.gather(*(sender() for _ in range(CONCURRENCY)))
@@ -234,7 +242,7 @@ def one_run(kind: str, env: dict[str, str], double: str, chat_base: int) -> dict
         count = sum(len(c) for c in conversations)
         before_cpu, before_sent = cpu_seconds(server.pid), asyncio.run(replies_at_double(double))
         started = time.perf_counter()
-        elapsed = asyncio.run(drive(port, conversations))
+        elapsed = asyncio.run(drive(port, double, conversations))
         if kind == "ptb":  # PTB answers the webhook at once and replies from its queue: wait for them
             while asyncio.run(replies_at_double(double)) - before_sent < count:
                 time.sleep(0.005)

@@ -32,7 +32,7 @@ from bot.followup import FollowUps, Link
 from bot.identity import message_mark, pseudonym
 from bot.jobs import Draft, Enqueue, FetchMedia, Job, MediaItem, SendLater, media_items
 from bot.quiet import QuietTimer
-from bot.sessions import Session, SessionStore
+from bot.sessions import Hold, Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
 from flows.sms import opts_out
 from secure_store.report import now_iso
@@ -72,8 +72,9 @@ def ends_quietly(message: Inbound) -> bool:
 
 def files_alone(message: Inbound) -> bool:
     """Files with no words, pin or choice: a part of what may be an album (answered once, later).
-    Not on SMS: an MMS carries all its files in one webhook, so it is the whole album already."""
-    if message.medium.rsplit(":", 1)[-1] == "sms":
+    Not on SMS: an MMS carries all its files in one webhook, so it is the whole album already;
+    nor where the channel says the file is not part of an album (a single Telegram photo)."""
+    if message.medium.rsplit(":", 1)[-1] == "sms" or message.album is False:
         return False
     return bool(message.media) and not (message.text or "").strip() and message.location is None \
         and message.choice is None
@@ -165,9 +166,9 @@ class Engine:
             return replies
 
     async def _handle(self, who: str, mark: int, message: Inbound, chat: Chat | None) -> Held:
-        async with self.sessions.lock(who):
-            handled, session = await self.sessions.open(who, mark)
-            if handled:
+        async with self.sessions.opened(who, mark) as locked:
+            session = locked.session
+            if locked.handled:
                 log.info("duplicate message ignored")
                 return Held([])
             if chat is not None and message.choice == ERASE_CHAT:
@@ -191,7 +192,7 @@ class Engine:
                 refused = self._refusal(turn.session, 1)  # a file of the burst refused earlier is still said
                 carried = refused if refused[0] in pending and refused[0] not in turn.replies else []
                 turn.session.acknowledgement, turn.session.acknowledged_by = carried + turn.replies, mark
-                await self._keep(who, turn.session, mark)
+                await self._keep(who, turn.session, mark, locked.hold)
                 await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
                 return Held([], held=True)
             if chat is not None:
@@ -205,7 +206,7 @@ class Engine:
                 if chat is not None and chat.can_erase and turn.session.erasable:
                     await self.sessions.keep_erasable(who, turn.session.erasable)
             else:
-                await self._keep(who, turn.session, mark)
+                await self._keep(who, turn.session, mark, locked.hold)
                 await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
             return Held(turn.replies)
 
@@ -331,15 +332,16 @@ class Engine:
         )
         return session, self.flow.begin(conversation)
 
-    async def _keep(self, who: str, session: Session, mark: int) -> None:
-        """Save the live conversation and restart its quiet clock."""
+    async def _keep(self, who: str, session: Session, mark: int, hold: Hold | None = None) -> None:
+        """Save the live conversation and restart its quiet clock (releasing `hold`, the message's lock,
+        in the same round trip: nothing after the save needs it)."""
         session.messages += 1
         session.last_message_at = now = round(self.clock(), 1)
         if self.quiet is None:
-            await self.sessions.save(who, session, mark)
+            await self.sessions.save(who, session, mark, release=hold)
             return
         token = secrets.token_hex(8)
-        if await self.sessions.save(who, session, mark, self.quiet.check_at(now), token):
+        if await self.sessions.save(who, session, mark, self.quiet.check_at(now), token, release=hold):
             await asyncio.to_thread(self.quiet.start_sweeper, token)
 
     async def _addendum(self, session: Session, code: str) -> list[Reply]:

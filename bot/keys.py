@@ -43,6 +43,11 @@ class RedisKeys:
         """What a worker learned about one media item (named by its random id only)."""
         return f"{self.prefix}:m:{media_id}"
 
+    def media_claim(self, media_id: str) -> str:
+        """The claim of the one worker fetching and decoding a media item now (and the channel that
+        says it let go)."""
+        return f"{self.prefix}:mc:{media_id}"
+
     @property
     def quiet_index(self) -> str:
         """The sorted set of live conversations by when they next need a quiet check."""

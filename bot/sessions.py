@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,6 @@ from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
 from adapters.base import Reply
@@ -49,10 +48,13 @@ SESSION_FORMAT = 1
 and earlier formats (the first release wrote none: 0) and ignores fields it does not know, so
 processes of two releases can share live conversations during a deploy (docs/operations.md)."""
 
-OPEN_SCRIPT = """
-return {redis.call('SISMEMBER', KEYS[1], ARGV[1]), redis.call('GET', KEYS[2])}
+LOCK_OPEN_SCRIPT = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return {redis.call('SISMEMBER', KEYS[2], ARGV[3]), redis.call('GET', KEYS[3])}
 """
-"""KEYS: marks, session; ARGV: message mark. One command instead of a pipeline of two."""
+"""KEYS: lock, marks, session; ARGV: lock token, lock milliseconds, message mark. Take the conversation's
+lock and, when taken, read whether the message was handled and the session: one round trip, not three.
+Returns nil while another holder has the lock."""
 
 SAVE_SCRIPT = """
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
@@ -61,22 +63,26 @@ if ARGV[3] ~= '' then
   redis.call('EXPIRE', KEYS[2], ARGV[4])
 end
 if ARGV[6] ~= '' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5]) end
-if ARGV[7] ~= '' and redis.call('SET', KEYS[4], ARGV[7], 'NX', 'EX', ARGV[8]) then return 1 end
+local claimed = 0
+if ARGV[7] ~= '' and redis.call('SET', KEYS[4], ARGV[7], 'NX', 'EX', ARGV[8]) then claimed = 1 end
+if ARGV[9] ~= '' and redis.call('GET', KEYS[5]) == ARGV[9] then redis.call('DEL', KEYS[5]) end
+return claimed
+"""
+"""KEYS: session, marks, quiet index, sweeper claim, lock; ARGV: sealed session, its TTL, message mark or '',
+the marks' TTL, pseudonym, next quiet check or '', sweeper token or '', the claim's seconds, lock token or ''.
+Atomic, in one command: the client packs and parses one reply, not seven, and with a lock token the
+conversation's lock is released in the same round trip (the message is done once its session is saved)."""
+
+RELEASE_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-"""KEYS: session, marks, quiet index, sweeper claim; ARGV: sealed session, its TTL, message mark or '',
-the marks' TTL, pseudonym, next quiet check or '', sweeper token or '', the claim's seconds.
-Atomic like the MULTI/EXEC it replaces, in one command: the client packs and parses one reply, not
-seven (the transaction cost more client CPU than the rest of saving)."""
 
-
-class ConversationLock(Lock):
-    """redis-py's lock with a random token from `secrets` (2 us) instead of its `uuid1()` (~75 us of
-    CPU per message: the largest single cost of taking the lock)."""
-
-    async def acquire(self, blocking: bool | None = None, blocking_timeout: float | None = None,
-                      token: str | bytes | None = None) -> bool:
-        return bool(await super().acquire(blocking, blocking_timeout, token or secrets.token_hex(16)))
+RENEW_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+"""KEYS: lock; ARGV: token (, milliseconds). Only the holder's own token releases or renews a lock."""
 
 
 @dataclass
@@ -149,6 +155,24 @@ class Session:
         )
 
 
+@dataclass
+class Hold:
+    """A conversation's lock while this process holds it: its key and this holder's random token."""
+
+    key: str
+    token: str
+    released: bool = False
+
+
+@dataclass
+class Opened:
+    """A message's conversation, locked: was the message handled already, and the live session."""
+
+    hold: Hold
+    handled: bool
+    session: Session | None
+
+
 class SessionStore:
     """Sessions, locks, de-duplication marks and the quiet index for one Redis.
 
@@ -168,8 +192,10 @@ class SessionStore:
         self._erasable = self.keys.erasable
         self._receipt = self.keys.receipt
         self._filed = self.keys.filed
-        self._open = redis.register_script(OPEN_SCRIPT)
+        self._lock_open = redis.register_script(LOCK_OPEN_SCRIPT)
         self._save = redis.register_script(SAVE_SCRIPT)
+        self._release = redis.register_script(RELEASE_SCRIPT)
+        self._renew_script = redis.register_script(RENEW_SCRIPT)
 
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> SessionStore:
@@ -177,42 +203,75 @@ class SessionStore:
                    lock_wait=settings.lock_wait_seconds)
 
     @contextlib.asynccontextmanager
-    async def lock(self, who: str) -> AsyncIterator[None]:
+    async def lock(self, who: str) -> AsyncIterator[Hold]:
         """A lock across processes: one message of a conversation at a time.
 
         Renewed while held; released on any way out, an error inside included. If releasing fails
         (Redis gone meanwhile) the lock lapses by itself within `lock_seconds`; a holder that
-        died leaves it for at most that long. Raises `LockError` after `lock_wait` seconds (at least two
-        lock lifetimes: a dead holder's lock lapses within the wait)."""
-        lock = ConversationLock(self.redis, self.keys.lock(who), timeout=self.lock_seconds,
-                    blocking_timeout=max(self.lock_wait, 2 * self.lock_seconds), sleep=0.02)
-        if not await lock.acquire():
-            raise LockError("conversation busy")
-        renewal = asyncio.create_task(self._renew(lock))
+        died leaves it for at most that long. Raises `LockError` after `lock_wait` seconds."""
+        hold = Hold(self.keys.lock(who), secrets.token_hex(16))
+        await self._wait_for(lambda: self.redis.set(hold.key, hold.token, nx=True, px=self._lock_ms))
+        async with self._holding(hold):
+            yield hold
+
+    @contextlib.asynccontextmanager
+    async def opened(self, who: str, message: int) -> AsyncIterator[Opened]:
+        """`lock(who)` and, in the same round trip, whether `message` was handled and the live session.
+        Pass `opened.hold` to `save` to release the lock in the saving round trip."""
+        hold = Hold(self.keys.lock(who), secrets.token_hex(16))
+        keys = [hold.key, self._marks(who), self._session(who)]
+        args: list[str | int] = [hold.token, self._lock_ms, message]
+        found = await self._wait_for(lambda: self._lock_open(keys=keys, args=args))
+        async with self._holding(hold):
+            yield Opened(hold, bool(found[0]), self._decrypt(found[1]))
+
+    @property
+    def _lock_ms(self) -> int:
+        return int(self.lock_seconds * 1000)
+
+    async def _wait_for(self, take: Callable[[], Awaitable[Any]]) -> Any:
+        """Try `take` (a lock attempt answering None while another holds it) until it answers, every
+        20 ms for up to `lock_wait` (at least two lock lifetimes, so a dead holder's lock lapses first)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(self.lock_wait, 2 * self.lock_seconds)
+        while (found := await take()) is None:
+            if loop.time() >= deadline:
+                raise LockError("conversation busy")
+            await asyncio.sleep(0.02)
+        return found
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, hold: Hold) -> AsyncIterator[None]:
+        """Renew the lock every third of its life while held (a timer, not a task per message: most
+        messages are done long before the first renewal), and release it on the way out unless a save
+        already did."""
+        renewal: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            self.lock_seconds / 3, lambda: renewal.append(asyncio.ensure_future(self._renew(hold))))
         try:
             yield
         finally:
-            renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewal
-            try:
-                await lock.release()
-            except (LockError, RedisError) as exc:
-                log.warning("conversation lock not released (%s); it lapses by itself", type(exc).__name__)
+            timer.cancel()
+            for task in renewal:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if not hold.released:
+                try:
+                    await self._release(keys=[hold.key], args=[hold.token])
+                except RedisError as exc:
+                    log.warning("conversation lock not released (%s); it lapses by itself", type(exc).__name__)
 
-    async def _renew(self, lock: Lock) -> None:
-        while True:
-            await asyncio.sleep(self.lock_seconds / 3)
+    async def _renew(self, hold: Hold) -> None:
+        while not hold.released:
             try:
-                await lock.reacquire()
-            except (LockError, RedisError) as exc:
+                if not await self._renew_script(keys=[hold.key], args=[hold.token, self._lock_ms]):
+                    log.warning("conversation lock not renewed (lost)")
+                    return
+            except RedisError as exc:
                 log.warning("conversation lock not renewed (%s)", type(exc).__name__)
                 return
-
-    async def open(self, who: str, message: int) -> tuple[bool, Session | None]:
-        """In one round trip: was `message` handled already, and the live session (if any)."""
-        handled, raw = await self._open(keys=[self._marks(who), self._session(who)], args=[message])
-        return bool(handled), self._decrypt(raw)
+            await asyncio.sleep(self.lock_seconds / 3)
 
     async def load(self, who: str) -> Session | None:
         return self._decrypt(await self.redis.get(self._session(who)))
@@ -244,17 +303,21 @@ class SessionStore:
 
     async def save(
         self, who: str, session: Session, message: int | None = None, quiet_check_at: float | None = None,
-        sweeper_token: str | None = None,
+        sweeper_token: str | None = None, release: Hold | None = None,
     ) -> bool:
         """Store the session, mark the message handled and index the next quiet check, atomically.
 
         With `sweeper_token`, also claims the quiet sweeper if none is running; returns True when
-        this call claimed it (the caller then starts one, see bot/quiet.py)."""
+        this call claimed it (the caller then starts one, see bot/quiet.py). With `release`, the
+        conversation's lock is released in the same round trip."""
         claimed = await self._save(
-            keys=[self._session(who), self._marks(who), self.keys.quiet_index, self.keys.sweeper],
+            keys=[self._session(who), self._marks(who), self.keys.quiet_index, self.keys.sweeper,
+                  release.key if release else self.keys.lock(who)],
             args=[self._seal(session.to_bytes()), self.ttl, "" if message is None else message, DEDUPE_TTL, who,
                   "" if quiet_check_at is None else repr(quiet_check_at), sweeper_token or "",
-                  SWEEPER_CLAIM_SECONDS])
+                  SWEEPER_CLAIM_SECONDS, release.token if release else ""])
+        if release is not None:
+            release.released = True
         return sweeper_token is not None and bool(claimed)
 
     async def end(self, who: str, message: int | None = None) -> None:

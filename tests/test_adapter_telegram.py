@@ -21,7 +21,7 @@ import redis
 from aiohttp.test_utils import TestClient
 
 from adapters.base import MediaLimits, MediaRef, MediaRefused, Reply
-from adapters.telegram import TelegramAdapter, delete_messages
+from adapters.telegram import TelegramAdapter, delete_messages, erasable_ids
 from bot.app import make_app
 from config.settings import Settings
 from secure_store.analyst import list_reports, open_media
@@ -46,9 +46,9 @@ class TelegramPhone:
         self.api = api
         self.chat_id = random.randint(5 * 10**9, 9 * 10**9)
         self.sender = str(self.chat_id)
-        self.message_ids = itertools.count(1)
         self.last: dict[str, Any] | None = None
         self.buttons: list[str] = []
+        self.keyboard_message_id = 0
         self.identities = ["ana_reports"]  # the username in every update's `from` and `chat`
 
     def user(self) -> dict[str, Any]:
@@ -61,7 +61,7 @@ class TelegramPhone:
         return {"id": self.chat_id, "type": "private", "first_name": "Ana", "username": "ana_reports"}
 
     def message(self, **content: Any) -> dict[str, Any]:
-        return {"message_id": next(self.message_ids), "from": self.user(), "chat": self.chat(),
+        return {"message_id": self.api.next_message_id(self.chat_id), "from": self.user(), "chat": self.chat(),
                 "date": int(time.time()), **content}
 
     def update(self, kind: str = "message", **content: Any) -> dict[str, Any]:
@@ -86,6 +86,7 @@ class TelegramPhone:
             markup = call.params.get("reply_markup") or {}
             if markup.get("inline_keyboard"):
                 self.buttons = [b["callback_data"] for row in markup["inline_keyboard"] for b in row]
+                self.keyboard_message_id = call.result["message_id"]
         return [recorded_text(c) for c in sent]
 
     async def deliver(self, update: dict[str, Any]) -> list[str]:
@@ -125,7 +126,8 @@ class TelegramPhone:
         """Tap the `number`-th button of the last keyboard the bot sent."""
         query = {"id": str(random.randint(10**15, 10**16)), "from": self.user(), "chat_instance": "-42",
                  "data": self.buttons[number - 1],
-                 "message": {"message_id": 99, "from": {"id": 777000111, "is_bot": True, "first_name": "Tipline"},
+                 "message": {"message_id": self.keyboard_message_id,
+                             "from": {"id": 777000111, "is_bot": True, "first_name": "Tipline"},
                              "chat": self.chat(), "date": int(time.time()), "text": "..."}}
         return await self.deliver({"update_id": next(_update_ids), "callback_query": query})
 
@@ -428,6 +430,29 @@ async def test_a_flood_limit_is_waited_out_and_each_reply_sent_once(
     assert expect("en", "consent.prompt") in joined(replies)
     assert len(replies) == len(set(replies)) == 2
     assert [c.status for c in telegram_api.calls_of("sendMessage")] == [429, 200, 200]
+    response = await reporter.client.post(WEBHOOK, json=reporter.update(text="yes"),
+                                          headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert response.content_type != "application/json", "after a flood limit, replies go by request: a refusal is seen"
+    assert expect("en", "category.prompt") in joined(reporter.read(0))
+
+
+async def test_the_last_reply_to_a_message_travels_in_the_webhooks_response_after_the_others(
+    reporter: TelegramPhone, telegram_api: TelegramApiDouble,
+) -> None:
+    mark = telegram_api.mark()
+    response = await reporter.client.post(WEBHOOK, json=reporter.update(text="hello"),
+                                          headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    call = await response.json()
+    assert (call["method"], call["chat_id"]) == ("sendMessage", reporter.chat_id)
+    assert expect("en", "consent.prompt") in call["text"] and call["reply_markup"]["inline_keyboard"]
+    [posted] = telegram_api.calls_of("sendMessage", mark)
+    assert expect("en", "consent.prompt") not in recorded_text(posted), "the welcome went first, by request"
+
+
+def test_a_chat_is_erased_from_its_first_known_message_to_its_last() -> None:
+    assert erasable_ids([9, 5, 7, 7]) == [5, 6, 7, 8, 9], "the replies between, whose ids were never told"
+    assert erasable_ids([3, 10**6]) == [3, 10**6], "no conversation is numbered that far apart"
+    assert erasable_ids([]) == []
 
 
 async def test_a_reporter_who_blocked_the_bot_ends_cleanly(

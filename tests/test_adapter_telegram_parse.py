@@ -6,22 +6,19 @@ import time
 from typing import Any
 
 import pytest
-from telegram import Bot, Update
 
 from adapters.base import Choice, Reply
 from adapters.telegram_parse import Parsed, Skipped, command_words, to_inbound
 from adapters.telegram_send import MAX_MESSAGE_UNITS, render, split_text
 
-BOT = Bot("123:test")
 
-
-def update(language: str | None = "en", **content: Any) -> Update:
+def update(language: str | None = "en", **content: Any) -> dict[str, Any]:
     user: dict[str, Any] = {"id": 5551234, "is_bot": False, "first_name": "Ana"}
     if language:
         user["language_code"] = language
     message = {"message_id": 3, "from": user, "chat": {"id": 5551234, "type": "private"},
                "date": int(time.time()), **content}
-    return Update.de_json({"update_id": 10, "message": message}, BOT)
+    return {"update_id": 10, "message": message}
 
 
 def parsed(**content: Any) -> Parsed:
@@ -79,7 +76,7 @@ def test_stickers_and_contacts_still_reach_the_bot_without_content() -> None:
 def test_a_button_press_in_a_group_is_skipped_but_acknowledged() -> None:
     query = {"id": "77", "from": {"id": 1, "is_bot": False, "first_name": "A"}, "chat_instance": "1",
              "data": "labour", "message": {"message_id": 1, "date": 1, "chat": {"id": -5, "type": "group"}}}
-    result = to_inbound(Update.de_json({"update_id": 1, "callback_query": query}, BOT), 4000)
+    result = to_inbound({"update_id": 1, "callback_query": query}, 4000)
     assert isinstance(result, Skipped) and result.callback_query_id == "77"
 
 
@@ -91,7 +88,7 @@ def test_choices_become_buttons_and_long_replies_are_split_with_buttons_last() -
     assert [markup is not None for _, markup in parts] == [False, False, True]
     buttons = parts[-1][1]
     assert buttons is not None
-    assert [[b.callback_data for b in row] for row in buttons.inline_keyboard] == [["yes"], ["no"]]
+    assert [[b["callback_data"] for b in row] for row in buttons["inline_keyboard"]] == [["yes"], ["no"]]
 
 
 def test_replies_are_split_by_telegrams_own_measure() -> None:

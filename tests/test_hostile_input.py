@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,32 +25,16 @@ from adapters.safe_fetch import FetchPolicy, fetch
 from adapters.telegram import TelegramAdapter
 from adapters.telegram_parse import Parsed, to_inbound
 from adapters.twilio_inbound import to_inbound as twilio_to_inbound
-from bot.app import make_app
 from config.settings import Settings
+from tests import test_adapter_telegram as telegram_tests
 from tests.conftest import ROOT
 from tests.doubles.telegram_api import TelegramApiDouble
-from tests.test_adapter_telegram import SECRET, TOKEN, TelegramPhone, _update_ids
+from tests.test_adapter_telegram import SECRET, TelegramPhone, _update_ids
 from workers.media import prepare
 
+# The Telegram channel's fixtures: a Bot API double, the app with Telegram on, a reporter's phone.
+telegram_api, service_env, reporter = telegram_tests.telegram_api, telegram_tests.service_env, telegram_tests.reporter
 LIMITS = MediaLimits(20 * 1024 * 1024, Settings().media_types)
-
-
-@pytest.fixture
-def telegram_api() -> Iterator[TelegramApiDouble]:
-    api = TelegramApiDouble(TOKEN).start()
-    yield api
-    api.stop()
-
-
-@pytest.fixture
-def service_env(service_env: dict[str, str], telegram_api: TelegramApiDouble) -> dict[str, str]:
-    return {**service_env, "CHANNELS": "telegram,simulator", "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_WEBHOOK_SECRET": SECRET, "TELEGRAM_API_BASE": telegram_api.base}
-
-
-@pytest.fixture
-async def reporter(settings: Settings, aiohttp_client: Any, telegram_api: TelegramApiDouble) -> TelegramPhone:
-    return TelegramPhone(await aiohttp_client(make_app(settings)), telegram_api)
 
 
 # Telegram: an authentic update always gets 200 -----------------------------------------------------
@@ -159,13 +142,11 @@ async def test_the_media_allowlist_is_exact_about_ports(media_host: Any) -> None
 # Text: kept whole --------------------------------------------------------------------------------
 
 def test_the_longest_telegram_message_reaches_the_bot_whole() -> None:
-    from telegram import Bot, Update
-
     text = ("Nine workers sleep in the van behind the car wash. " * 100)[:4096]
     update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": text,
                                           "chat": {"id": 5, "type": "private"},
                                           "from": {"id": 5, "is_bot": False, "first_name": "A"}}}
-    parsed = to_inbound(Update.de_json(update, Bot(TOKEN)), Settings().max_text_chars)
+    parsed = to_inbound(update, Settings().max_text_chars)
     assert isinstance(parsed, Parsed)
     assert parsed.inbound.text == text
 

@@ -3,13 +3,19 @@
 Filing order: every media object (its status record first), then the report object, then clean-up
 (status records, provider copies) and the optional analyst notification. The report object is the
 commit point: analysts see a report only once everything it lists is stored.
+
+A file the provider cannot hand over now (5xx, 429, timeouts) never holds its report back: the
+report is filed listing it as missing, with why, and a job of its own (an addition to the report,
+`Draft.late_file`) fetches it with backoff and files it as an addition once it arrives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from adapters.base import MediaRef, MediaRefused
@@ -30,17 +36,27 @@ from bot.media_status import DISCARDED
 from bot.queue import enqueue, make_queue
 from bot.redis_connection import async_redis
 from bot.sessions import SessionStore
+from config.errors import Transient
 from secure_store.filing import each_at_once, file_media, is_filed
 from secure_store.filing import file_report as store_report
 from secure_store.report import SCHEMA_ID, media_name, now_iso
 from workers import notify
 from workers.context import WorkerContext, worker_context
 from workers.media import prepare
+from workers.media_claim import FileBusy, fetching
 from workers.reporter import tell
 
 log = logging.getLogger("tipline.worker")
 
 DISCARDED_NOTE = "the reporter deleted this draft"
+MISSING_NOTE = ("not received: {reason}. The report was filed without it; the file is being fetched again "
+                "and will be filed as an addition to this report when it arrives")
+LATE_FILE_NOTE = "a file sent with the report this adds to, received after that report was filed"
+
+
+class NotReceived(Transient):
+    """The provider could not hand over a file now (an outage, a timeout); the message says why in
+    words an analyst reads, without the link."""
 
 
 async def _fetch(context: WorkerContext, ref: MediaRef) -> bytes:
@@ -55,18 +71,49 @@ def _refused(entry: dict[str, Any], note: str) -> dict[str, Any]:
     return {**entry, "status": "refused", "note": note}
 
 
-def store_media(context: WorkerContext, item: MediaItem) -> dict[str, Any]:
+def _reason(exc: Exception) -> str:
+    """Why a file was not received, safe to log and to show an analyst (never a link)."""
+    if isinstance(exc, Transient):
+        return str(exc)
+    return f"the provider could not be reached ({type(exc).__name__})"
+
+
+def store_media(context: WorkerContext, item: MediaItem, fetch_missing: bool = True) -> dict[str, Any]:
     """Fetch, check, clean, seal and store one media item unless already done; return its report
-    entry. Raises on transient failures (the job retries); refusals become entries with a note."""
+    entry. Refusals become entries with a note; a file not received now raises `NotReceived`.
+    A file its report was filed without (status "missing") is fetched only with `fetch_missing`:
+    by the addition that carries it, never by a prompt fetch that would leave it in no report."""
+    settled, _ = _settled(context, item, fetch_missing)
+    if settled is not None:
+        return settled
+    try:
+        with fetching(context.redis, item.id):  # one worker fetches and decodes a file at a time
+            return _store_claimed(context, item, fetch_missing)
+    except FileBusy as exc:
+        raise NotReceived(str(exc)) from None
+
+
+def _settled(context: WorkerContext, item: MediaItem, fetch_missing: bool) -> tuple[dict[str, Any] | None, bool]:
+    """The file's entry when there is nothing to fetch (refused, stored, discarded, or left to its
+    addition), and whether its sealed object exists."""
+    known = context.media_status.load(item.id)
+    stored = context.store.exists(media_name(item.id))
+    if known == DISCARDED:
+        return _refused({"id": item.id, "kind": item.ref.kind}, DISCARDED_NOTE), stored
+    if known is not None and (known["status"] == "refused" or stored
+                              or (known["status"] == "missing" and not fetch_missing)):
+        return known, stored
+    return None, stored
+
+
+def _store_claimed(context: WorkerContext, item: MediaItem, fetch_missing: bool) -> dict[str, Any]:
+    """`store_media` for the holder of the file's claim: whoever held it before may have stored it."""
+    settled, stored = _settled(context, item, fetch_missing)
+    if settled is not None:
+        return settled
     media_id, ref = item.id, item.ref
     status = context.media_status
-    known = status.load(media_id)
-    stored = context.store.exists(media_name(media_id))
     entry: dict[str, Any] = {"id": media_id, "kind": ref.kind}
-    if known == DISCARDED:
-        return _refused(entry, DISCARDED_NOTE)
-    if known is not None and (known["status"] == "refused" or stored):
-        return known
     try:
         prepared = prepare(asyncio.run(_fetch(context, ref)), context.limits)
     except MediaRefused as exc:
@@ -78,6 +125,9 @@ def store_media(context: WorkerContext, item: MediaItem) -> dict[str, Any]:
         entry = _refused(entry, str(exc))
         status.claim(media_id, entry)
         return entry
+    except Exception as exc:  # any trouble getting or reading one file is that file's, never its report's
+        log.warning("media not received now: %s", type(exc).__name__)
+        raise NotReceived(_reason(exc)) from None
     entry = {
         **entry,
         "status": "stored",
@@ -143,7 +193,7 @@ def fetch_media(payload: str) -> str:
     job = FetchMedia.opened(context.settings.session_key, payload)
     if job.report_id and is_filed(context.store, job.report_id):
         return "report already filed"
-    entry = store_media(context, job.item)
+    entry = store_media(context, job.item, fetch_missing=False)
     if entry["status"] == "refused" and entry.get("note") != DISCARDED_NOTE and job.who:
         asyncio.run(_tell_refused(context, job.who))
     return str(entry["status"])
@@ -193,24 +243,65 @@ def _announce(context: WorkerContext, report: dict[str, Any]) -> None:
     enqueue(queue, Job.NOTIFY_ANALYSTS, payload, f"notify-{report['report_id']}")
 
 
+def _entry(context: WorkerContext, draft: Draft, item: MediaItem) -> dict[str, Any]:
+    """A file's entry in the report being filed: stored, refused, or missing (not received now;
+    recorded so that a re-run after filing still sends it after the report)."""
+    try:
+        return with_caption(store_media(context, item), item)
+    except NotReceived as exc:
+        if draft.late_file:
+            raise  # the addition waits for its file: RQ retries it with backoff
+        entry = {"id": item.id, "kind": item.ref.kind, "status": "missing", "note": MISSING_NOTE.format(reason=exc)}
+        if not context.media_status.claim(item.id, entry):
+            entry = _refused(entry, DISCARDED_NOTE)
+        return with_caption(entry, item)
+
+
+def late_addition(draft: Draft, item: MediaItem) -> Draft:
+    """The addition that files `item` once it arrives. Its id follows from the file's, so however
+    often it is queued it is filed once; it adds to the report `draft` adds to, or to `draft`."""
+    addition_id = hashlib.sha256(f"late-file:{item.id}".encode()).hexdigest()[:32]
+    return replace(draft, report_id=addition_id, status="addendum", addendum_to=draft.addendum_to or draft.report_id,
+                   answers={}, media=(item,), receipt_hash=None, follow_up=None, notes=(LATE_FILE_NOTE,),
+                   question_id=None, copies=ProviderCopies(), late_file=True)
+
+
+def _missing(context: WorkerContext, items: tuple[MediaItem, ...], entries: list[dict[str, Any]] | None) -> set[str]:
+    """The ids of files the report was filed without: from this run's entries, or (a re-run of a
+    filed report) from their status records."""
+    if entries is not None:
+        return {e["id"] for e in entries if e["status"] == "missing"}
+    return {i.id for i in items if (known := context.media_status.load(i.id)) and known.get("status") == "missing"}
+
+
 def file_report(payload: str) -> str:
     """File one confirmed report (or addendum): media, then the report, then clean-up.
-    Safe to run again at any point; uses media a `fetch_media` job already stored."""
+    Safe to run again at any point; uses media a `fetch_media` job already stored. Each file not
+    received now goes to an addition of its own (`late_addition`), queued once the report is filed."""
     context = worker_context()
     draft = Draft.opened(context.settings.session_key, payload)
     report_id = draft.report_id
     items = draft.media
     written = False
+    entries = None
     if is_filed(context.store, report_id):
         report = _report(draft, [])
     else:
-        report = _report(draft, each_at_once(lambda item: with_caption(store_media(context, item), item), items))
+        entries = each_at_once(lambda item: _entry(context, draft, item), items)
+        report = _report(draft, entries)
         written = store_report(context.store, context.recipients, report)
+    missing = _missing(context, items, entries)
+    queue = make_queue(context.redis, context.settings.queue_name)
+    for item in items:
+        if item.id in missing:
+            addition = late_addition(draft, item)
+            enqueue(queue, Job.FILE_REPORT, addition.seal(context.settings.session_key), f"file-{addition.report_id}")
     _announce(context, report)
-    context.media_status.forget([item.id for item in items])
-    asyncio.run(_discard(context, items))
+    done = tuple(item for item in items if item.id not in missing)
+    context.media_status.forget([item.id for item in done])
+    asyncio.run(_discard(context, done))
     _forget_at_provider(context, draft.copies)
-    log.info("report filed (new=%s, media=%d)", written, len(items))
+    log.info("report filed (new=%s, media=%d, missing=%d)", written, len(items), len(missing))
     return "filed" if written else "already filed"
 
 

@@ -89,6 +89,8 @@ def _additions(view: ReportView) -> str:
 def media_item(report_id: str, item: dict[str, Any]) -> str:
     """One file: shown inline only if it is a plain image or playable; always downloadable; never SVG/HTML/PDF."""
     media_id, kind = str(item.get("id", "")), str(item.get("kind", "file"))
+    if item.get("status") == "missing":
+        return f'<li class="missing">{e(kind)}: missing ({e(item.get("note", "no reason given"))})</li>'
     if item.get("status") != "stored":
         return f'<li class="refused">{e(kind)}: refused ({e(item.get("note", "no reason given"))})</li>'
     ctype = str(item.get("content_type", ""))

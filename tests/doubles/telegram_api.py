@@ -58,7 +58,7 @@ class TelegramApiDouble:
     pending_updates: int = 0
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _ids: dict[int, itertools.count[int]] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -85,6 +85,11 @@ class TelegramApiDouble:
             self.failures.setdefault(method, []).append(
                 Failure(status, descriptions.get(status, "Error"), retry_after)
             )
+
+    def next_message_id(self, chat_id: int) -> int:
+        """The id of the next message in a chat: one numbering for both sides, as in a private chat."""
+        with self._lock:
+            return next(self._ids.setdefault(chat_id, itertools.count(1)))
 
     def calls_of(self, method: str, since: int = 0) -> list[Call]:
         with self._lock:
@@ -191,7 +196,7 @@ class TelegramApiDouble:
             return BOT_USER
         if method == "sendMessage":
             message: dict[str, Any] = {
-                "message_id": next(self._ids), "date": int(time.time()), "from": BOT_USER,
+                "message_id": self.next_message_id(int(params["chat_id"])), "date": int(time.time()), "from": BOT_USER,
                 "chat": {"id": int(params["chat_id"]), "type": "private"}, "text": params.get("text", ""),
             }
             if "reply_markup" in params:

@@ -3,7 +3,8 @@
 It runs aiohttp's `TestServer` on a real port in its own thread, so it keeps serving while a test
 blocks on a worker subprocess. Two host names reach it: the API at `127.0.0.1` (media links need
 basic auth and answer with a redirect, as Twilio's do) and the "CDN" at `localhost`, which serves
-the bytes and records whether credentials leaked to it. It records `Messages.json` POSTs (a `Body`, or a
+the bytes and records whether credentials leaked to it (and which file each request asked for; a file
+can be held back until the test lets it go). It records `Messages.json` POSTs (a `Body`, or a
 Content API template: `ContentSid` with `ContentVariables`) and media DELETEs, refuses numbers that
 opted out (error 21610), and can be told to answer the next POSTs with errors (429 with `Retry-After`, 5xx).
 """
@@ -35,6 +36,8 @@ class StoredMedia:
     chunked: bool = False
     redirect_to: str | None = None
     cdn_status: int = 200
+    held: threading.Event | None = None
+    """While set to an unset event, the CDN holds its answer for this file until the event is set."""
 
 
 @dataclass
@@ -55,6 +58,8 @@ class TwilioApiDouble:
     outbound: list[dict[str, str]] = field(default_factory=list)
     """Messages Twilio logged as sent by us: {sid, to, from} (TwiML replies and REST sends alike)."""
     cdn_authorization: list[str | None] = field(default_factory=list)
+    cdn_requests: list[str] = field(default_factory=list)
+    """The media SID each CDN request asked for, in order."""
     api_media_authorized: list[bool] = field(default_factory=list)
     fail_next: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     account_status: str = "active"
@@ -117,9 +122,12 @@ class TwilioApiDouble:
 
     async def cdn(self, request: web.Request) -> web.StreamResponse:
         self.cdn_authorization.append(request.headers.get("Authorization"))
+        self.cdn_requests.append(request.match_info["media"])
         stored = self.media.get(request.match_info["media"])
         if stored is None:
             return web.Response(status=404)
+        if stored.held is not None:
+            await asyncio.get_running_loop().run_in_executor(None, stored.held.wait, 60)
         if stored.cdn_status != 200:
             return web.Response(status=stored.cdn_status, text="unavailable")
         if not stored.chunked:
