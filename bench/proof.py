@@ -6,7 +6,8 @@ webhooks, sent to either web process at random; each webhook is delivered 1-3 ti
 once (a provider retry racing the original); a third of the reporters send an album of 3 photos as 3
 simultaneous webhooks. Phase 1 is load only; phase 2 adds faults while reporters write: workers
 SIGKILLed repeatedly, the scheduler SIGKILLed and restarted, a web process SIGKILLed and restarted,
-Redis restarted, the S3 server down for a while, Twilio's media host answering 500 for a while.
+Redis restarted, the S3 server down for a while, Twilio's API answering 500 and 429 for a while, then
+Redis down for 12 s (past the web's 8 s retry budget: messages are kept and answered a moment later).
 Afterwards every confirmed report must be in
 the store exactly once, complete. Prints figures; exits 1 if a check fails.
 
@@ -56,6 +57,8 @@ PUBLIC = "https://tips.example.org"
 OURS = "+15005550006"
 BUCKET = "proof-reports"
 TWILIO_TIMEOUT = 15.0
+LONG_OUTAGE = 12.0
+"""Seconds Redis stays down in the second outage: messages then are kept and answered through the API."""
 FILING_LIMIT = 60.0
 """A confirmed report must be in the store within this long, faults included: retries and takeovers
 take seconds; a report waiting for a timer of minutes fails the proof."""
@@ -131,8 +134,12 @@ class Phone:
         while time.monotonic() < deadline:
             sent = [m["Body"] for m in self.api.messages if m.get("To") == self.sender]
             if len(sent) > self.seen_later:
-                await asyncio.sleep(0.3)  # the rest of this answer's messages
-                sent = [m["Body"] for m in self.api.messages if m.get("To") == self.sender]
+                while True:  # the rest of this answer's messages: until none came for a second
+                    await asyncio.sleep(1.0)
+                    more = [m["Body"] for m in self.api.messages if m.get("To") == self.sender]
+                    if len(more) == len(sent):
+                        break
+                    sent = more
                 new, self.seen_later = sent[self.seen_later:], len(sent)
                 self.figures.later += 1
                 return new
@@ -192,6 +199,8 @@ class Service:
         self.webs: dict[int, subprocess.Popen[bytes]] = {}
         self.workers: list[subprocess.Popen[bytes]] = []
         self.scheduler: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        """Workers and schedulers that exited on their own and were started again by `supervise`."""
 
     def start_web(self, port: int) -> None:
         log = open(Path(self.env["TIPLINE_VAR_DIR"]).parent / f"web-{port}.log", "ab")  # noqa: SIM115
@@ -200,15 +209,32 @@ class Service:
                                            stderr=log, start_new_session=True)
         wait_for_port(port)
 
+    def _start(self, command: str, log_name: str) -> subprocess.Popen[bytes]:
+        log = open(Path(self.env["TIPLINE_VAR_DIR"]).parent / log_name, "ab")  # noqa: SIM115
+        return subprocess.Popen([sys.executable, "-m", "bot.cli", command], cwd=ROOT, env=self.env, stdout=log,
+                                stderr=log, start_new_session=True)
+
+    def new_worker(self) -> subprocess.Popen[bytes]:
+        return self._start("worker", "workers.log")
+
     def start_worker(self) -> None:
-        self.workers.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=self.env,
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                             start_new_session=True))
+        self.workers.append(self.new_worker())
 
     def start_scheduler(self) -> None:
-        self.scheduler = subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler"], cwd=ROOT, env=self.env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True)
+        self.scheduler = self._start("scheduler", "scheduler.log")
+
+    async def supervise(self) -> None:
+        """Start a worker or the scheduler again a second after it exited, as systemd's `Restart=always`
+        (deploy/systemd) and Elastic Beanstalk's process manager do."""
+        while True:
+            await asyncio.sleep(1)
+            for index, worker in enumerate(self.workers):
+                if worker.poll() is not None:
+                    self.workers[index] = self.new_worker()
+                    self.restarts += 1
+            if self.scheduler is not None and self.scheduler.poll() is not None:
+                self.start_scheduler()
+                self.restarts += 1
 
     def kill_scheduler(self) -> None:
         """SIGKILL the scheduler and start it again at once, as its supervisor does."""
@@ -343,6 +369,7 @@ async def main() -> int:
         "TWILIO_SEND_INTERVAL_MS": "0",
     }
     service = Service(env, [free_port(), free_port()])
+    supervisor: asyncio.Task[None] | None = None
     ok = True
     try:
         for port in service.ports:
@@ -350,6 +377,7 @@ async def main() -> int:
         service.start_worker()
         service.start_worker()
         service.start_scheduler()
+        supervisor = asyncio.create_task(service.supervise())
         print(f"proof: 2 web processes, 2 workers, the scheduler, Redis with AOF, S3 (moto), Twilio double; seed 11; "
               f"{os.cpu_count()} cores", flush=True)
         ok &= await phase("load", args.reporters, 0, service, api, env, key_path)
@@ -361,7 +389,7 @@ async def main() -> int:
             for round_ in range(3):  # workers SIGKILLed while filing, started again (as a supervisor does)
                 service.kill_worker(round_ % 2)
                 log.append(f"{time.monotonic() - began:.0f}s worker {round_ % 2} SIGKILL")
-                service.workers[round_ % 2] = _restart_worker(service)
+                service.workers[round_ % 2] = service.new_worker()
                 await asyncio.sleep(2)
             service.kill_scheduler()
             log.append(f"{time.monotonic() - began:.0f}s scheduler SIGKILL, restarted")
@@ -378,10 +406,17 @@ async def main() -> int:
             await s3_link.restore()
             api.fail_next.extend([(500, {})] * 5 + [(429, {"Retry-After": "1"})] * 5)
             log.append(f"{time.monotonic() - began:.0f}s Twilio REST answers 500 x5 then 429 x5")
+            await asyncio.sleep(2)
+            log.append(f"{time.monotonic() - began:.0f}s Redis down for {LONG_OUTAGE:.0f} s (past the 8 s budget)")
+            await asyncio.to_thread(restart_redis, redis_server, LONG_OUTAGE)
             print("  faults: " + "; ".join(log), flush=True)
 
         ok &= await phase("faults", args.fault_reporters, 100_000, service, api, env, key_path, faults)
+        print(f"  workers and scheduler started again by their supervisor after exiting on their own: "
+              f"{service.restarts} (logs: workers.log, scheduler.log)")
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
         service.stop()
         double.stop()
         s3.stop()
@@ -434,20 +469,17 @@ class Outage:
         self.open.discard(upstream_writer)
 
 
-def restart_redis(server: EmbeddedRedis) -> None:
-    """An operator's restart: SHUTDOWN (AOF and snapshot written), then the same server again."""
+def restart_redis(server: EmbeddedRedis, down: float = 0.0) -> None:
+    """An operator's restart: SHUTDOWN (AOF and snapshot written), then, `down` seconds later, the
+    same server again."""
     client = redis.Redis(unix_socket_path=str(server.socket))
     with contextlib.suppress(redis.ConnectionError):
         client.shutdown(save=True)
     client.close()
     server._server = None
     server.socket.unlink(missing_ok=True)
+    time.sleep(down)
     server.start()
-
-
-def _restart_worker(service: Service) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=service.env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -67,6 +68,7 @@ class Spool:
         self.box = SecretBox(session_key)
         self.waiting: frozenset[str] = frozenset()
         """Pseudonyms with messages kept (kept current by `keep` and `pending`)."""
+        self._listing = threading.Lock()
 
     def keep(self, who: str, message: Inbound) -> None:
         """Write the message durably (written, synced, then renamed into place)."""
@@ -80,18 +82,20 @@ class Spool:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-        os.rename(temporary, self.folder / f"{name}{_KEPT}")
-        self.waiting = self.waiting | {who}
+        with self._listing:  # a listing under way must not forget it
+            os.rename(temporary, self.folder / f"{name}{_KEPT}")
+            self.waiting = self.waiting | {who}
 
     def pending(self) -> list[Path]:
         """Kept messages in arrival order (one left half-handled by a crash is handled again: the
         engine's de-duplication makes that harmless, though its replies may then not be sent)."""
-        if not self.folder.is_dir():
-            self.waiting = frozenset()
-            return []
-        paths = sorted((p for p in self.folder.iterdir() if p.suffix == _KEPT), key=lambda p: p.stem)
-        self.waiting = frozenset(who_of(p) for p in paths)
-        return paths
+        with self._listing:
+            if not self.folder.is_dir():
+                self.waiting = frozenset()
+                return []
+            paths = sorted((p for p in self.folder.iterdir() if p.suffix == _KEPT), key=lambda p: p.stem)
+            self.waiting = frozenset(who_of(p) for p in paths)
+            return paths
 
     def read(self, path: Path) -> Inbound | None:
         """The message, or None for a file that is not one of ours (set aside, logged)."""

@@ -12,12 +12,8 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
-import redis
 
 from adapters.base import Inbound, Location, MediaRef
 from bot.app import make_app
@@ -26,33 +22,12 @@ from bot.identity import pseudonym
 from bot.spool import Spool
 from config.settings import Settings, load_settings
 from tests.chat import Reporter
-from tests.conftest import ROOT, worker_env
+from tests.conftest import ROOT, stop_redis, worker_env
 from tests.scenario import expect, word
 
 
 def texts(replies: list[dict[str, Any]]) -> str:
     return "\n".join(r["text"] for r in replies)
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "own-redis", append_only=True)
-    server.start()
-    yield server
-    server.stop()
-
-
-def stop(server: EmbeddedRedis) -> None:
-    """An operator's restart, first half: SHUTDOWN (AOF written); nothing listens until `start`."""
-    client = redis.Redis(unix_socket_path=str(server.socket))
-    try:
-        client.shutdown(save=True)
-    except redis.ConnectionError:
-        pass
-    finally:
-        client.close()
-    server._server = None
-    server.socket.unlink(missing_ok=True)
 
 
 def start_later(server: EmbeddedRedis, seconds: float) -> threading.Thread:
@@ -79,7 +54,7 @@ async def test_a_redis_restart_of_a_few_seconds_is_waited_out_within_the_webhook
     client = await aiohttp_client(make_app(dataclasses.replace(settings, redis_url=own_redis.url)))
     reporter = Reporter(client)
     await reporter.say("hello")
-    stop(own_redis)
+    stop_redis(own_redis)
     back = start_later(own_redis, 3.0)  # twice the former 1.5 s budget, well within 8 s
     started = time.monotonic()
     replies = await reporter.say("English")  # asserts 200
@@ -95,7 +70,7 @@ async def test_redis_down_past_the_budget_keeps_the_message_and_answers_it_when_
     client = await aiohttp_client(make_app(short))
     reporter = Reporter(client)
     await reporter.say("hello")
-    stop(own_redis)
+    stop_redis(own_redis)
     assert await reporter.say("English") == []  # 200: kept, nothing to say yet
     assert await reporter.say(word("en", "yes")) == []  # behind it, in order
     own_redis.start()
