@@ -106,6 +106,9 @@ class Chat(Protocol):
 
     can_erase: bool
     """True where the bot may delete both sides of the chat (Telegram private chats, < 48 h)."""
+    answers_later: bool
+    """True where `send` still works once the webhook has answered (Telegram's Bot API): an album's
+    one answer is then sent from the background and the webhook answers at once."""
 
     async def send(self, replies: list[Reply]) -> list[str]:
         """Send now, in order; return the provider's ids of the messages sent. Raise `NotDelivered`
@@ -147,8 +150,10 @@ class Adapter(Protocol):
         """Routes to mount in the web app; each parses provider traffic and calls `handle`."""
         ...
 
-    async def send(self, address: str, replies: list[Reply]) -> None:
-        """Send replies outside a webhook response (reminders). Raise on failure so the job retries."""
+    async def send(self, address: str, replies: list[Reply]) -> list[str] | None:
+        """Send replies outside a webhook response (reminders, late replies). Raise on failure so the
+        job retries (`NotDelivered` when some went out). Channels whose chats can be erased return the
+        ids of the messages sent, others None."""
         ...
 
     async def fetch_media(self, ref: MediaRef, limits: MediaLimits) -> tuple[bytes, str]:

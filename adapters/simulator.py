@@ -38,6 +38,7 @@ class PageChat:
     """The page as a Telegram chat: replies get ids, and erasing names the bubbles to remove."""
 
     can_erase = True
+    answers_later = False  # the page shows only what the request's response carries
 
     def __init__(self) -> None:
         self.bubbles: list[dict[str, Any]] = []

@@ -119,6 +119,7 @@ class TelegramChat:
     api: BotApi
     chat_id: int
     can_erase: bool = True
+    answers_later: bool = True
     answer_slot: bool = False
     answer: dict[str, Any] | None = None
 
@@ -216,7 +217,8 @@ class TelegramAdapter:
             return answer
         chat = TelegramChat(self.api, parsed.chat_id, answer_slot=answer is None)
         await handle(parsed.inbound, chat)
-        return {"method": "sendMessage", **chat.answer} if chat.answer is not None else answer
+        held, chat.answer, chat.answer_slot = chat.answer, None, False  # later sends (an album's answer) POST
+        return {"method": "sendMessage", **held} if held is not None else answer
 
     @asynccontextmanager
     async def _own_api(self) -> AsyncIterator[BotApi]:
@@ -226,10 +228,11 @@ class TelegramAdapter:
         finally:
             await api.close()
 
-    async def send(self, address: str, replies: list[Reply]) -> None:
-        """Send later messages; a blocked bot ends quietly, an outage raises so the job retries."""
+    async def send(self, address: str, replies: list[Reply]) -> list[str]:
+        """Send later messages, returning their ids (for "erase this chat"); a blocked bot ends
+        quietly, an outage raises `NotDelivered` so the job retries."""
         async with self._own_api() as api:
-            await send_replies(api, int(address), replies)
+            return await TelegramChat(api, int(address)).send(replies)
 
     async def ask(self, address: str, question: Question) -> str:
         """An analyst's question: bots may write to anyone who started them, unless blocked since."""

@@ -1,23 +1,28 @@
-"""Redis memory per live conversation (bar: at most 2 KB), measured with MEMORY USAGE.
+"""Redis memory per live conversation (bar: at most 2 KB at 30 messages), measured with MEMORY USAGE.
 
 Drives the real engine (no HTTP) through realistic SMS conversations (Twilio-shaped addresses and
 media URLs) of 12 and of 30 messages, for many reporters, stopping at the review step where a draft
-is largest, then sums MEMORY USAGE over everything a live conversation keeps: the session, its
-de-duplication marks, its share of the quiet index and the media status record the worker writes
-for each photo it has fetched. With TWILIO_DELETE_MESSAGES the session also keeps message ids.
+is largest, then sums MEMORY USAGE over every key under the project's prefix, by kind: the session,
+its de-duplication marks, its share of the quiet index and the media status records the worker
+writes for the photos it has fetched (a key of an unknown kind is counted and named too). With
+TWILIO_DELETE_MESSAGES the session also keeps message ids. Each case runs with REDIS_FORMAT=1 (what
+the first release reads) and 2 (compact, bot/compact.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import uuid
+from collections import defaultdict
 
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from adapters.base import Inbound, MediaRef
 from bench.common import bench_environment
+from bot.compact import COMPACT
 from bot.engine import Engine
 from bot.jobs import Job, open_payload
 from bot.keys import RedisKeys
@@ -58,7 +63,7 @@ ACCOUNT = "https://api.twilio.com/2010-04-01/Accounts/AC" + "7" * 32
 
 
 class Worker:
-    """Does to Redis what the worker's `fetch_media` does for each photo: one media status record."""
+    """Does to Redis what the worker's `fetch_media` does for each photo: records its media status."""
 
     def __init__(self, statuses: MediaStatus, session_key: bytes) -> None:
         self.statuses = statuses
@@ -71,7 +76,7 @@ class Worker:
         self.statuses.claim(item["id"], {
             "id": item["id"], "kind": "photo", "status": "stored", "object": f"media/{item['id']}",
             "content_type": "image/jpeg", "size": 1048576, "sha256": hashlib.sha256(item["id"].encode()).hexdigest(),
-            "metadata": "removed"})
+            "metadata": "removed"}, item["report_id"])
 
 
 async def walk(engine: Engine, script: list[str], n: int, keep_ids: bool) -> str:
@@ -89,44 +94,73 @@ async def walk(engine: Engine, script: list[str], n: int, keep_ids: bool) -> str
     return text
 
 
-async def measure(settings: Settings, script: list[str], keep_ids: bool) -> dict[str, float]:
+@dataclasses.dataclass
+class Part:
+    """One kind of key: bytes and keys per conversation, and the Redis encodings seen."""
+
+    bytes: float = 0.0
+    keys: float = 0.0
+    encodings: set[str] = dataclasses.field(default_factory=set)
+
+
+def kind_of(key: str, keys: RedisKeys) -> str:
+    """Which part of a live conversation `key` is (by its key pattern in bot/keys.py)."""
+    kinds = [("session (encrypted draft)", keys.session("")), ("media status records", keys.media_status("")),
+             ("de-duplication marks", keys.marks("")), ("quiet index (shared)", keys.quiet_index),
+             ("quiet sweeper claim (one)", keys.sweeper)]
+    for name, prefix in kinds:
+        if key == prefix or (prefix.endswith(":") and key.startswith(prefix)):
+            return name
+    return f"other: {key.rsplit(':', 1)[0]}"
+
+
+async def measure(settings: Settings, script: list[str], keep_ids: bool) -> dict[str, Part]:
     redis = Redis.from_url(settings.redis_url or "")
     sync = SyncRedis.from_url(settings.redis_url or "")
     await redis.flushdb()
+    compact = settings.redis_format >= COMPACT
     sweeps = enqueue_on(make_queue(sync, "bench"))
-    engine = Engine(SessionStore(redis, settings.session_key, settings.session_ttl), ReportFlow(),
-                    settings.pseudonym_key, settings.session_key, Worker(MediaStatus(sync, settings.session_key),
-                                                                         settings.session_key),
+    engine = Engine(SessionStore(redis, settings.session_key, settings.session_ttl, compact=compact), ReportFlow(),
+                    settings.pseudonym_key, settings.session_key,
+                    Worker(MediaStatus(sync, settings.session_key, compact=compact), settings.session_key),
                     QuietTimer(sweeps, 1800, 21600))
     for n in range(CONVERSATIONS):
         last = await walk(engine, script, n, keep_ids)
         assert "1. " in last, f"the drafts wait at the review step, not at: {last[:60]!r}"
 
-    async def usage(pattern: str) -> float:
-        return sum([await redis.memory_usage(k) or 0 async for k in redis.scan_iter(pattern)]) / CONVERSATIONS
-
     keys = RedisKeys()
-    parts = {"session (encrypted draft)": await usage(keys.session("*")),
-             "de-duplication marks": await usage(keys.marks("*")),
-             "quiet index entry": await usage(keys.quiet_index),
-             "media status records": await usage(keys.media_status("*"))}
+    parts: dict[str, Part] = defaultdict(Part)
+    async for raw in redis.scan_iter(f"{keys.prefix}:*"):
+        key = raw.decode()
+        part = parts[kind_of(key, keys)]
+        part.bytes += (await redis.memory_usage(key) or 0) / CONVERSATIONS
+        part.keys += 1 / CONVERSATIONS
+        part.encodings.add((await redis.object("encoding", key)).decode())
+        assert await redis.ttl(key) > 0 or key in (keys.quiet_index,), f"{key} never expires"
     await redis.aclose()
     sync.close()
-    return parts
+    return dict(sorted(parts.items(), key=lambda item: -item[1].bytes))
 
 
 async def main() -> None:
-    with bench_environment() as (settings, _):
+    with bench_environment() as (base, _):
         print(f"Redis MEMORY USAGE per live conversation waiting at review, {CONVERSATIONS} conversations each "
-              f"(SMS, Twilio-shaped addresses and media URLs)")
-        for name, script in SCRIPTS.items():
-            for keep_ids in (False, True):
-                parts = await measure(settings, script, keep_ids)
-                total = sum(parts.values())
-                label = f"{name}{', TWILIO_DELETE_MESSAGES' if keep_ids else ''}"
-                detail = ", ".join(f"{k} {v:.0f}" for k, v in parts.items())
-                print(f"  {label:46s} {total:6.0f} B  ({detail})"
-                      + (f"  bar {BAR} B" if name.startswith("30") else ""))
+              f"(SMS, Twilio-shaped addresses and media URLs); bar: at most {BAR} B at 30 messages")
+        for redis_format in (1, COMPACT):
+            settings = dataclasses.replace(base, redis_format=redis_format)
+            print(f"\nREDIS_FORMAT={redis_format}")
+            for name, script in SCRIPTS.items():
+                for keep_ids in (False, True):
+                    parts = await measure(settings, script, keep_ids)
+                    total = sum(p.bytes for p in parts.values())
+                    label = f"{name}{', TWILIO_DELETE_MESSAGES' if keep_ids else ''}"
+                    verdict = ""
+                    if name.startswith("30"):
+                        verdict = f"  {'meets' if total <= BAR else 'OVER'} the {BAR} B bar"
+                    print(f"  {label:46s} {total:6.0f} B{verdict}")
+                    for part_name, part in parts.items():
+                        print(f"      {part_name:30s} {part.bytes:6.0f} B in {part.keys:4.2f} keys "
+                              f"({', '.join(sorted(part.encodings))})")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,12 @@ RECEIPT_GUESS_WINDOW = 600
 RECEIPT_GUESSES_PER_MINUTE = 120
 """Receipt codes everyone together may try per minute (many senders guessing at once)."""
 
+OUTBOX_TTL = 24 * 3600
+"""Replies waiting for a worker are kept this long (longer than the send job's retries, about five hours)."""
+
+OUTBOX_CLAIM_SECONDS = 120
+"""A worker sending a conversation's waiting replies holds them this long at most (a killed worker)."""
+
 DELETED_MARK_TTL = 24 * 3600
 """How long a DELETE stops replies queued before it (longer than their retries, about five hours)."""
 

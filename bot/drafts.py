@@ -100,7 +100,8 @@ def provider_copies(session: Session) -> ProviderCopies:
 def discarded_draft(session: Session, media: list[dict[str, Any]], whole: bool) -> Discard:
     """The `discard_draft` job's payload: these media, and the provider's copies of the whole
     conversation when all of it goes (DELETE, CANCEL, expiry) rather than part (RESTART)."""
-    return Discard(media_items(media), provider_copies(session) if whole else ProviderCopies(session.adapter))
+    return Discard(media_items(media), provider_copies(session) if whole else ProviderCopies(session.adapter),
+                   session.report_id or None)
 
 
 CONSENT = "consent"

@@ -132,6 +132,7 @@ class Engine:
         """Wall-clock seconds; tests set it to walk a conversation through hours of quiet at once."""
         self.addition_window = addition_window
         self.album_quiet = album_quiet
+        self._background: set[asyncio.Task[list[Reply]]] = set()
 
     async def handle(self, message: Inbound, chat: Chat | None = None) -> list[Reply]:
         """Process one message exactly once, in order within its conversation.
@@ -146,12 +147,29 @@ class Engine:
         seconds pass with nothing newer; any other message in between takes its place (its reply
         follows the files). Chosen over a delayed job because both channels answer within the open
         webhook (Twilio in TwiML, so no send outside it, no worker, nothing to cancel after DELETE).
-        A crash during the wait loses that acknowledgement, never a file or a second answer."""
+        A crash during the wait loses that acknowledgement, never a file or a second answer.
+        A chat that `answers_later` waits in the background instead: Telegram delivers a chat's
+        next update only once the webhook answered the last, so a webhook that waited would hold
+        back the album's next file, and each file would get an answer of its own."""
         who = pseudonym(self.pseudonym_key, message.adapter, message.sender)
         mark = message_mark(self.pseudonym_key, message.adapter, message.message_id)
         done = await self._handle(who, mark, message, chat)
         if not done.held:
             return done.replies
+        if chat is not None and chat.answers_later:
+            task = asyncio.create_task(self._acknowledge(who, mark, chat))
+            self._background.add(task)
+            task.add_done_callback(self._acknowledged)
+            return []
+        return await self._acknowledge(who, mark, chat)
+
+    def _acknowledged(self, task: asyncio.Task[list[Reply]]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("album answer not sent (%s)", type(error).__name__)
+
+    async def _acknowledge(self, who: str, mark: int, chat: Chat | None) -> list[Reply]:
+        """The burst's held answer, once `album_quiet` passed with nothing newer (see `handle`)."""
         await asyncio.sleep(self.album_quiet)
         async with self.sessions.lock(who):
             session = await self.sessions.load(who)
@@ -188,6 +206,7 @@ class Engine:
             turn = await self._turn(who, session, message, erasing=chat is not None and chat.can_erase)
             if turn.deleted:
                 await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
+                turn.session.late = False  # what waits is cancelled: the answer to DELETE goes at once
             if opened and not turn.ended and self.album_quiet and files_alone(message):
                 refused = self._refusal(turn.session, 1)  # a file of the burst refused earlier is still said
                 carried = refused if refused[0] in pending and refused[0] not in turn.replies else []
@@ -211,7 +230,13 @@ class Engine:
             return Held(turn.replies)
 
     async def _send(self, who: str, now: float, session: Session, chat: Chat, replies: list[Reply]) -> list[str]:
-        """Send now; what the provider could not take goes to a worker. Returns the sent ids."""
+        """Send now; what the provider could not take goes to a worker, and so does everything after
+        it while any of it waits (the reporter reads replies in order). Returns the sent ids."""
+        if session.late and replies:
+            if await self.sessions.late_waiting(who):
+                await self._send_later(who, now, session, replies)
+                return []
+            session.late = False
         try:
             return await chat.send(replies)
         except NotDelivered as undelivered:
@@ -418,9 +443,13 @@ class Engine:
             await asyncio.to_thread(self.enqueue, Job.FETCH_MEDIA, payload, f"media-{item.id}")
 
     async def _send_later(self, who: str, queued_at: float, session: Session, replies: list[Reply]) -> None:
-        """The provider is down: a worker sends these replies when it is back (retried, with backoff),
-        unless the reporter deletes the conversation after `queued_at` (see `SessionStore.mark_deleted`)."""
-        payload = SendLater(session.adapter, session.address, tuple(replies), who, queued_at).seal(self.session_key)
+        """The provider is down: these replies join the conversation's outbox, which a worker sends
+        in order when it is back (retried, with backoff), unless the reporter deletes the
+        conversation after `queued_at` (see `SessionStore.mark_deleted`)."""
+        late = SendLater(session.adapter, session.address, tuple(replies), who, queued_at)
+        await self.sessions.queue_late(who, late.seal(self.session_key))
+        session.late = True
+        payload = SendLater(session.adapter, session.address, (), who, queued_at, outbox=True).seal(self.session_key)
         await asyncio.to_thread(self.enqueue, Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
 
     async def _file(self, draft: Draft) -> None:

@@ -214,13 +214,17 @@ class Discard(Payload):
 
     media: tuple[MediaItem, ...]
     copies: ProviderCopies = ProviderCopies()
+    report_id: str | None = None
+    """The draft's report id, which names its media status record (none in the first release's jobs)."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"media": [m.to_dict() for m in self.media], **self.copies.to_dict()}
+        data = {"media": [m.to_dict() for m in self.media], **self.copies.to_dict()}
+        return {**data, "report_id": self.report_id} if self.report_id else data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Discard:
-        return cls(media_items(list(data.get("media") or [])), ProviderCopies.from_dict(data))
+        return cls(media_items(list(data.get("media") or [])), ProviderCopies.from_dict(data),
+                   data.get("report_id") or None)
 
 
 @dataclass(frozen=True)
@@ -247,12 +251,18 @@ class SendLater(Payload):
     who: str = ""
     """The conversation (pseudonym) and when these were queued: a DELETE after that cancels them."""
     queued_at: float = 0.0
+    outbox: bool = False
+    """The job's replies wait in the conversation's outbox (bot/sessions.py), with any queued
+    before them: the job sends the whole outbox, oldest first. Jobs of earlier releases carry theirs."""
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"channel": self.adapter, "address": self.address, "replies": [r.to_dict() for r in self.replies]}
+        data: dict[str, Any] = {"channel": self.adapter, "address": self.address,
+                                "replies": [r.to_dict() for r in self.replies]}
+        if self.outbox:
+            data["outbox"] = True
         return {**data, "who": self.who, "queued_at": self.queued_at} if self.who else data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SendLater:
         return cls(str(data["channel"]), str(data["address"]), tuple(Reply.from_dict(r) for r in data["replies"]),
-                   str(data.get("who", "")), float(data.get("queued_at", 0.0)))
+                   str(data.get("who", "")), float(data.get("queued_at", 0.0)), bool(data.get("outbox", False)))

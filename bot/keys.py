@@ -31,6 +31,18 @@ class RedisKeys:
         """The encrypted message ids of a finished conversation, for "erase this chat"."""
         return f"{self.prefix}:e:{who}"
 
+    def erasable_later(self, who: str) -> str:
+        """Encrypted ids of replies to `who` sent late by a worker, for "erase this chat" (a list)."""
+        return f"{self.prefix}:el:{who}"
+
+    def outbox(self, who: str) -> str:
+        """Sealed batches of replies to `who` that wait for a worker, oldest first (a list)."""
+        return f"{self.prefix}:o:{who}"
+
+    def outbox_claim(self, who: str) -> str:
+        """The claim of the one worker sending `who`'s waiting replies."""
+        return f"{self.prefix}:oc:{who}"
+
     def filed(self, who: str) -> str:
         """The encrypted link to the report `who` just filed, kept ADDITION_WINDOW seconds only."""
         return f"{self.prefix}:f:{who}"
@@ -42,6 +54,10 @@ class RedisKeys:
     def media_status(self, media_id: str) -> str:
         """What a worker learned about one media item (named by its random id only)."""
         return f"{self.prefix}:m:{media_id}"
+
+    def media_statuses(self, report_id: str) -> str:
+        """What workers learned about every media item of report `report_id` (a random id), in one record."""
+        return f"{self.prefix}:m:r:{report_id}"
 
     def media_claim(self, media_id: str) -> str:
         """The claim of the one worker fetching and decoding a media item now (and the channel that

@@ -1,20 +1,28 @@
 """What the worker learned about one media item, kept in Redis (encrypted with `SESSION_KEY`) until
 the report is filed: stored (type, size, sha256), refused (with a note), or discarded (draft wiped).
 
-The record is written before the sealed object, so a stored object always has its record.
+The record is written before the sealed object, so a stored object always has its record. Redis
+format 1 keeps one record per media item (`tl:m:<media id>`, ~410 B each); format 2 keeps one
+compact record per report (`tl:m:r:<report id>`: every item's entry, one seal, one key, ~70 B an
+item). Both are read whatever this process writes, so records of either format are found during a
+switch-over, and a job without a report id (queued by the first release) uses the per-item record.
 """
 
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 
 from nacl.exceptions import CryptoError
 from nacl.secret import SecretBox
 from redis import Redis
+from redis.client import Pipeline
 
+from bot.compact import pack, unpack
 from bot.constants import MEDIA_STATUS_TTL
 from bot.keys import RedisKeys
+from secure_store.report import media_name
 
 DISCARDED = {"status": "discarded"}
 
@@ -34,19 +42,67 @@ def open_status(session_key: bytes, raw: object) -> dict[str, Any] | None:
     return entry
 
 
-class MediaStatus:
-    """The media status records of one Redis (synchronous: workers use it)."""
+def _field(media_id: str) -> str:
+    """An item's name within its report's record: the first 64 bits of its random id (two items of
+    one report share them with odds of ~1e-17, as two of one conversation's message marks might)."""
+    return media_id[:16]
 
-    def __init__(self, redis: Redis, session_key: bytes, keys: RedisKeys | None = None) -> None:
+
+def _shrunk(media_id: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry without what its media id already says (its id, its object's name)."""
+    return {k: v for k, v in entry.items() if not (k == "id" and v == media_id)
+            and not (k == "object" and v == media_name(media_id))}
+
+
+def _restored(media_id: str, shrunk: dict[str, Any]) -> dict[str, Any]:
+    if shrunk == DISCARDED:
+        return dict(DISCARDED)
+    entry = {"id": media_id, **shrunk}
+    if entry.get("status") == "stored":
+        entry.setdefault("object", media_name(media_id))
+    return entry
+
+
+class MediaStatus:
+    """The media status records of one Redis (synchronous: workers use it).
+
+    `report_id` names the report an item belongs to (None for jobs queued by the first release);
+    with `compact`, records are written in format 2 (one per report)."""
+
+    def __init__(self, redis: Redis, session_key: bytes, keys: RedisKeys | None = None,
+                 compact: bool = False) -> None:
         self.redis = redis
         self.session_key = session_key
+        self.box = SecretBox(session_key)
         self.keys = keys or RedisKeys()
+        self.compact = compact
 
-    def load(self, media_id: str) -> dict[str, Any] | None:
+    def _entries(self, raw: object) -> dict[str, dict[str, Any]]:
+        """The shrunk entries of a report's record, by media id ({} when absent or unreadable)."""
+        if not isinstance(raw, bytes):
+            return {}
+        try:
+            entries = json.loads(unpack(self.box.decrypt(raw)))
+        except (CryptoError, ValueError, zlib.error):
+            return {}
+        return entries if isinstance(entries, dict) else {}
+
+    def load(self, media_id: str, report_id: str | None = None) -> dict[str, Any] | None:
+        if report_id:
+            shrunk = self._entries(self.redis.get(self.keys.media_statuses(report_id))).get(_field(media_id))
+            if isinstance(shrunk, dict):
+                return _restored(media_id, shrunk)
         return open_status(self.session_key, self.redis.get(self.keys.media_status(media_id)))
 
-    def claim(self, media_id: str, entry: dict[str, Any]) -> bool:
+    def discarded(self, media_id: str, report_id: str | None = None) -> bool:
+        return self.load(media_id, report_id) == DISCARDED
+
+    def claim(self, media_id: str, entry: dict[str, Any], report_id: str | None = None) -> bool:
         """Record `entry` unless the draft was discarded meanwhile; False when it was."""
+        if self.compact and report_id:
+            return self._update(report_id, [media_id], entry)
+        if report_id and self.discarded(media_id, report_id):
+            return False
         key = self.keys.media_status(media_id)
         old = self.redis.set(key, seal_status(self.session_key, entry), ex=MEDIA_STATUS_TTL, get=True)
         if open_status(self.session_key, old) == DISCARDED:
@@ -54,10 +110,46 @@ class MediaStatus:
             return False
         return True
 
-    def mark_discarded(self, media_id: str) -> None:
+    def mark_discarded(self, media_id: str, report_id: str | None = None) -> None:
+        if self.compact and report_id:
+            self._update(report_id, [media_id], DISCARDED)
+            return
         self.redis.set(self.keys.media_status(media_id), seal_status(self.session_key, DISCARDED),
                        ex=MEDIA_STATUS_TTL)
 
-    def forget(self, media_ids: list[str]) -> None:
+    def forget(self, media_ids: list[str], report_id: str | None = None) -> None:
+        """Drop these items' records once their report is filed: their entries in the report's record
+        (the record goes with its last entry) and their per-item records."""
+        if report_id:
+            self._update(report_id, media_ids, None)
         if media_ids:
             self.redis.delete(*(self.keys.media_status(m) for m in media_ids))
+
+    def _update(self, report_id: str, media_ids: list[str], entry: dict[str, Any] | None) -> bool:
+        """Set (or, with None, remove) these items' entries in their report's record, atomically
+        against other workers (WATCH); an item once discarded stays so (then False)."""
+        key = self.keys.media_statuses(report_id)
+        legacy = [self.keys.media_status(m) for m in media_ids] if entry is not None else []
+        recorded = False
+
+        def update(pipe: Pipeline) -> None:
+            nonlocal recorded
+            entries = self._entries(pipe.get(key))
+            wiped = [m for m in media_ids if entries.get(_field(m)) == DISCARDED]
+            wiped += [m for m, k in zip(media_ids, legacy, strict=False)
+                      if open_status(self.session_key, pipe.get(k)) == DISCARDED]
+            recorded = entry is not None and not wiped
+            for media_id in media_ids:
+                if entry is None:
+                    entries.pop(_field(media_id), None)
+                elif recorded:
+                    entries[_field(media_id)] = _shrunk(media_id, entry)
+            pipe.multi()
+            if entries:
+                plaintext = json.dumps(entries, separators=(",", ":")).encode()
+                pipe.set(key, self.box.encrypt(pack(plaintext, compact=True)), ex=MEDIA_STATUS_TTL)
+            else:
+                pipe.delete(key)
+
+        self.redis.transaction(update, key, *legacy)
+        return recorded

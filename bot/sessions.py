@@ -1,7 +1,7 @@
 """Live conversations in Redis: encrypted, expiring, locked one message at a time, de-duplicated.
 
 Everything stored here is either an opaque pseudonym or ciphertext under `SESSION_KEY` (the
-session JSON is compressed, then encrypted, to keep a live conversation under 2 KB of Redis). A
+session JSON is compressed (bot/compact.py), then encrypted, to keep a live conversation under 2 KB of Redis). A
 session holds the reply address (encrypted) and goes away when the conversation ends.
 """
 
@@ -24,6 +24,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import LockError, RedisError
 
 from adapters.base import Reply
+from bot.compact import COMPACT, pack, unpack
 from bot.constants import (
     DEDUPE_TTL,
     DELETED_MARK_TTL,
@@ -31,6 +32,7 @@ from bot.constants import (
     LOCK_SECONDS,
     LOCK_WAIT,
     MAX_ERASABLE,
+    OUTBOX_TTL,
     RECEIPT_GUESS_WINDOW,
     RECEIPT_GUESSES_PER_MINUTE,
     RECEIPT_GUESSES_PER_SENDER,
@@ -113,6 +115,9 @@ class Session:
     """The answer held for a burst of files (an album) until it goes quiet (bot/engine.py)."""
     acknowledged_by: int | None = None
     """The mark of the burst's last message, whose webhook sends `acknowledgement`."""
+    late: bool = False
+    """Replies of this conversation went to the outbox (the provider was down): later ones queue
+    behind them while any wait there, so the reporter reads them in order."""
 
     @property
     def reported_medium(self) -> str:
@@ -122,7 +127,8 @@ class Session:
     def to_bytes(self) -> bytes:
         extra: dict[str, Any] = {"t0": self.started_at, "n": self.messages, "q": self.last_message_at,
                                  "r": self.reminded_at, "ids": self.provider_messages, "e": self.erasable,
-                                 "ack": [r.to_dict() for r in self.acknowledgement], "ab": self.acknowledged_by}
+                                 "ack": [r.to_dict() for r in self.acknowledgement], "ab": self.acknowledged_by,
+                                 "late": self.late or None}
         data = {
             "v": SESSION_FORMAT,
             "c": self.conversation.to_dict(),
@@ -152,6 +158,7 @@ class Session:
             erasable=[str(i) for i in extra.get("e", [])],
             acknowledgement=[Reply.from_dict(r) for r in extra.get("ack", [])],
             acknowledged_by=extra.get("ab"),
+            late=bool(extra.get("late", False)),
         )
 
 
@@ -180,8 +187,10 @@ class SessionStore:
     """
 
     def __init__(self, redis: Redis, session_key: bytes, ttl: int, keys: RedisKeys | None = None,
-                 lock_seconds: float = LOCK_SECONDS, lock_wait: float = LOCK_WAIT) -> None:
+                 lock_seconds: float = LOCK_SECONDS, compact: bool = False, lock_wait: float = LOCK_WAIT) -> None:
         self.redis = redis
+        self.compact = compact
+        """Write Redis format 2 (bot/compact.py); both formats are read either way."""
         self.lock_seconds = lock_seconds
         self.lock_wait = lock_wait
         self.box = SecretBox(session_key)
@@ -200,7 +209,7 @@ class SessionStore:
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> SessionStore:
         return cls(redis, settings.session_key, settings.session_ttl, lock_seconds=settings.lock_seconds,
-                   lock_wait=settings.lock_wait_seconds)
+                   compact=settings.redis_format >= COMPACT, lock_wait=settings.lock_wait_seconds)
 
     @contextlib.asynccontextmanager
     async def lock(self, who: str) -> AsyncIterator[Hold]:
@@ -277,14 +286,14 @@ class SessionStore:
         return self._decrypt(await self.redis.get(self._session(who)))
 
     def _seal(self, plaintext: bytes) -> bytes:
-        return self.box.encrypt(zlib.compress(plaintext, 1))
+        return self.box.encrypt(pack(plaintext, self.compact))
 
     def _unseal(self, raw: object) -> bytes | None:
         """Plaintext of what `_seal` stored; None for nothing, or for anything damaged or foreign."""
         if not isinstance(raw, bytes):
             return None
         try:
-            return zlib.decompress(self.box.decrypt(raw))
+            return unpack(self.box.decrypt(raw))
         except (CryptoError, ValueError, zlib.error):
             return None
 
@@ -341,14 +350,52 @@ class SessionStore:
         sealed = self._seal(json.dumps(message_ids[-MAX_ERASABLE:]).encode())
         await self.redis.set(self._erasable(who), sealed, ex=ERASABLE_TTL)
 
+    async def add_erasable(self, who: str, message_ids: list[str]) -> None:
+        """Keep the ids of replies a worker sent late (the conversation may be live or over), so
+        that "erase this chat" removes them too."""
+        if message_ids:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(self.keys.erasable_later(who), self._seal(json.dumps(message_ids).encode()))
+                pipe.expire(self.keys.erasable_later(who), ERASABLE_TTL)
+                await pipe.execute()
+
     async def take_erasable(self, who: str) -> list[str]:
-        plaintext = self._unseal(await self.redis.getdel(self._erasable(who)))
-        if plaintext is None:
-            return []
-        try:
-            return [str(i) for i in json.loads(plaintext)]
-        except ValueError:
-            return []
+        """Every id kept for erasing the chat (at its end and by late sends), then forgotten."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.getdel(self._erasable(who))
+            pipe.lrange(self.keys.erasable_later(who), 0, -1)
+            pipe.delete(self.keys.erasable_later(who))
+            kept, later, _ = await pipe.execute()
+        ids: list[str] = []
+        for sealed in [kept, *later]:
+            plaintext = self._unseal(sealed)
+            try:
+                ids += [str(i) for i in json.loads(plaintext)] if plaintext is not None else []
+            except ValueError:
+                continue
+        return ids[-MAX_ERASABLE:]
+
+    async def queue_late(self, who: str, payload: str) -> None:
+        """Put a sealed batch of replies (`bot.jobs.SendLater`) at the end of `who`'s outbox."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(self.keys.outbox(who), payload)
+            pipe.expire(self.keys.outbox(who), OUTBOX_TTL)
+            await pipe.execute()
+
+    async def late_waiting(self, who: str) -> bool:
+        return bool(await self.redis.exists(self.keys.outbox(who)))
+
+    async def next_late(self, who: str) -> str | None:
+        """The oldest batch waiting in `who`'s outbox (it stays there until `sent_late`)."""
+        raw = await self.redis.lindex(self.keys.outbox(who), 0)
+        return raw.decode() if isinstance(raw, bytes) else None
+
+    async def sent_late(self, who: str, rest: str | None = None) -> None:
+        """The oldest batch went out: drop it, or with `rest` replace it by what is still to send."""
+        if rest is None:
+            await self.redis.lpop(self.keys.outbox(who))
+        else:
+            await self.redis.lset(self.keys.outbox(who), 0, rest)
 
     async def mark_deleted(self, who: str, at: float) -> None:
         """The reporter deleted conversation `who` at `at`: replies queued before must not go out."""

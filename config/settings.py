@@ -67,6 +67,13 @@ def _templates(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]
     return tuple(pairs)
 
 
+def _redis_format(env: Mapping[str, str]) -> int:
+    value = env.get("REDIS_FORMAT", "").strip() or "1"
+    if value not in ("1", "2"):
+        raise SettingsError(f"REDIS_FORMAT must be 1 or 2, got {value[:20]!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the web and worker processes need. Secrets never have defaults in production."""
@@ -87,6 +94,9 @@ class Settings:
     pseudonym_key: bytes = b""
     session_key: bytes = b""
     session_ttl: int = 24 * 3600
+    redis_format: int = 1
+    """What this release writes to Redis: 1 (the first release reads it) or 2 (compact; read by this
+    release on). Both are always read: set 2 once no process of an earlier release is left (bot/compact.py)."""
     reminder_after: int = 30 * 60
     draft_expiry: int = 6 * 3600
     expiry_policy: str = "file"
@@ -181,6 +191,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         pseudonym_key=_key32(env, "PSEUDONYM_KEY") or b"",
         session_key=_key32(env, "SESSION_KEY") or b"",
         session_ttl=session_ttl,
+        redis_format=_redis_format(env),
         reminder_after=_int(env, "REMINDER_AFTER", min(30 * 60, expiry // 2), minimum=0),
         draft_expiry=expiry,
         expiry_policy=env.get("EXPIRY_POLICY", "file").strip().lower() or "file",

@@ -94,10 +94,14 @@ def analyst_key(tmp_path: Path) -> AnalystKey:
 
 
 @pytest.fixture
-def service_env(tmp_path: Path, redis_url: str, redis_client: redis.Redis, analyst_key: AnalystKey) -> dict[str, str]:
-    """Environment for the service's processes: test mode, fresh secrets, a private var dir."""
+def service_env(request: pytest.FixtureRequest, tmp_path: Path, redis_url: str, redis_client: redis.Redis,
+                analyst_key: AnalystKey) -> dict[str, str]:
+    """Environment for the service's processes: test mode, fresh secrets, a private var dir
+    (`@pytest.mark.redis_format(2)`: the processes write Redis format 2)."""
     var = tmp_path / "var"
+    marker = request.node.get_closest_marker("redis_format")
     return {
+        **({"REDIS_FORMAT": str(marker.args[0])} if marker else {}),
         "TIPLINE_ENV": "test",
         "TIPLINE_VAR_DIR": str(var),
         "REDIS_URL": redis_url,

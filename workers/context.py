@@ -9,6 +9,7 @@ from redis import Redis
 
 from adapters.base import Adapter, MediaLimits
 from adapters.registry import load_adapters
+from bot.compact import COMPACT
 from bot.media_status import MediaStatus
 from bot.redis_connection import sync_redis
 from config.dev import ensure_dev_settings
@@ -34,7 +35,7 @@ class WorkerContext:
 
     @property
     def media_status(self) -> MediaStatus:
-        return MediaStatus(self.redis, self.settings.session_key)
+        return MediaStatus(self.redis, self.settings.session_key, compact=self.settings.redis_format >= COMPACT)
 
 
 @cache

@@ -12,13 +12,17 @@ report is filed listing it as missing, with why, and a job of its own (an additi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
 from dataclasses import replace
 from typing import Any
 
-from adapters.base import MediaRef, MediaRefused
+from redis.exceptions import LockError, RedisError
+
+from adapters.base import Adapter, MediaRef, MediaRefused, NotDelivered
+from bot.constants import OUTBOX_CLAIM_SECONDS
 from bot.jobs import (
     Discard,
     Draft,
@@ -78,25 +82,28 @@ def _reason(exc: Exception) -> str:
     return f"the provider could not be reached ({type(exc).__name__})"
 
 
-def store_media(context: WorkerContext, item: MediaItem, fetch_missing: bool = True) -> dict[str, Any]:
-    """Fetch, check, clean, seal and store one media item unless already done; return its report
-    entry. Refusals become entries with a note; a file not received now raises `NotReceived`.
+def store_media(context: WorkerContext, item: MediaItem, report_id: str | None,
+                fetch_missing: bool = True) -> dict[str, Any]:
+    """Fetch, check, clean, seal and store one media item of report `report_id` (which names its
+    status record) unless already done; return its report entry. Refusals become entries with a
+    note; a file not received now raises `NotReceived`.
     A file its report was filed without (status "missing") is fetched only with `fetch_missing`:
     by the addition that carries it, never by a prompt fetch that would leave it in no report."""
-    settled, _ = _settled(context, item, fetch_missing)
+    settled, _ = _settled(context, item, report_id, fetch_missing)
     if settled is not None:
         return settled
     try:
         with fetching(context.redis, item.id):  # one worker fetches and decodes a file at a time
-            return _store_claimed(context, item, fetch_missing)
+            return _store_claimed(context, item, report_id, fetch_missing)
     except FileBusy as exc:
         raise NotReceived(str(exc)) from None
 
 
-def _settled(context: WorkerContext, item: MediaItem, fetch_missing: bool) -> tuple[dict[str, Any] | None, bool]:
+def _settled(context: WorkerContext, item: MediaItem, report_id: str | None,
+             fetch_missing: bool) -> tuple[dict[str, Any] | None, bool]:
     """The file's entry when there is nothing to fetch (refused, stored, discarded, or left to its
     addition), and whether its sealed object exists."""
-    known = context.media_status.load(item.id)
+    known = context.media_status.load(item.id, report_id)
     stored = context.store.exists(media_name(item.id))
     if known == DISCARDED:
         return _refused({"id": item.id, "kind": item.ref.kind}, DISCARDED_NOTE), stored
@@ -106,9 +113,10 @@ def _settled(context: WorkerContext, item: MediaItem, fetch_missing: bool) -> tu
     return None, stored
 
 
-def _store_claimed(context: WorkerContext, item: MediaItem, fetch_missing: bool) -> dict[str, Any]:
+def _store_claimed(context: WorkerContext, item: MediaItem, report_id: str | None,
+                   fetch_missing: bool) -> dict[str, Any]:
     """`store_media` for the holder of the file's claim: whoever held it before may have stored it."""
-    settled, stored = _settled(context, item, fetch_missing)
+    settled, stored = _settled(context, item, report_id, fetch_missing)
     if settled is not None:
         return settled
     media_id, ref = item.id, item.ref
@@ -123,7 +131,7 @@ def _store_claimed(context: WorkerContext, item: MediaItem, fetch_missing: bool)
                     "note": "stored earlier; type, size and checksum are no longer known"}
         log.info("media refused: %s", exc)
         entry = _refused(entry, str(exc))
-        status.claim(media_id, entry)
+        status.claim(media_id, entry, report_id)
         return entry
     except Exception as exc:  # any trouble getting or reading one file is that file's, never its report's
         log.warning("media not received now: %s", type(exc).__name__)
@@ -138,10 +146,10 @@ def _store_claimed(context: WorkerContext, item: MediaItem, fetch_missing: bool)
         "metadata": prepared.metadata,
         **({"note": prepared.note} if prepared.note else {}),
     }
-    if not status.claim(media_id, entry):
+    if not status.claim(media_id, entry, report_id):
         return _refused(entry, DISCARDED_NOTE)
     file_media(context.store, context.recipients, media_id, prepared.data)
-    if status.load(media_id) == DISCARDED:
+    if status.discarded(media_id, report_id):
         context.store.delete(media_name(media_id))
         return _refused(entry, DISCARDED_NOTE)
     return entry
@@ -193,7 +201,7 @@ def fetch_media(payload: str) -> str:
     job = FetchMedia.opened(context.settings.session_key, payload)
     if job.report_id and is_filed(context.store, job.report_id):
         return "report already filed"
-    entry = store_media(context, job.item, fetch_missing=False)
+    entry = store_media(context, job.item, job.report_id, fetch_missing=False)
     if entry["status"] == "refused" and entry.get("note") != DISCARDED_NOTE and job.who:
         asyncio.run(_tell_refused(context, job.who))
     return str(entry["status"])
@@ -247,12 +255,12 @@ def _entry(context: WorkerContext, draft: Draft, item: MediaItem) -> dict[str, A
     """A file's entry in the report being filed: stored, refused, or missing (not received now;
     recorded so that a re-run after filing still sends it after the report)."""
     try:
-        return with_caption(store_media(context, item), item)
+        return with_caption(store_media(context, item, draft.report_id), item)
     except NotReceived as exc:
         if draft.late_file:
             raise  # the addition waits for its file: RQ retries it with backoff
         entry = {"id": item.id, "kind": item.ref.kind, "status": "missing", "note": MISSING_NOTE.format(reason=exc)}
-        if not context.media_status.claim(item.id, entry):
+        if not context.media_status.claim(item.id, entry, draft.report_id):
             entry = _refused(entry, DISCARDED_NOTE)
         return with_caption(entry, item)
 
@@ -266,12 +274,13 @@ def late_addition(draft: Draft, item: MediaItem) -> Draft:
                    question_id=None, copies=ProviderCopies(), late_file=True)
 
 
-def _missing(context: WorkerContext, items: tuple[MediaItem, ...], entries: list[dict[str, Any]] | None) -> set[str]:
+def _missing(context: WorkerContext, draft: Draft, entries: list[dict[str, Any]] | None) -> set[str]:
     """The ids of files the report was filed without: from this run's entries, or (a re-run of a
     filed report) from their status records."""
     if entries is not None:
         return {e["id"] for e in entries if e["status"] == "missing"}
-    return {i.id for i in items if (known := context.media_status.load(i.id)) and known.get("status") == "missing"}
+    return {i.id for i in draft.media
+            if (known := context.media_status.load(i.id, draft.report_id)) and known.get("status") == "missing"}
 
 
 def file_report(payload: str) -> str:
@@ -290,7 +299,7 @@ def file_report(payload: str) -> str:
         entries = each_at_once(lambda item: _entry(context, draft, item), items)
         report = _report(draft, entries)
         written = store_report(context.store, context.recipients, report)
-    missing = _missing(context, items, entries)
+    missing = _missing(context, draft, entries)
     queue = make_queue(context.redis, context.settings.queue_name)
     for item in items:
         if item.id in missing:
@@ -298,7 +307,9 @@ def file_report(payload: str) -> str:
             enqueue(queue, Job.FILE_REPORT, addition.seal(context.settings.session_key), f"file-{addition.report_id}")
     _announce(context, report)
     done = tuple(item for item in items if item.id not in missing)
-    context.media_status.forget([item.id for item in done])
+    context.media_status.forget([item.id for item in done], report_id)
+    if draft.late_file and draft.addendum_to:  # its "missing" entry, in the record of the report it adds to
+        context.media_status.forget([item.id for item in done], draft.addendum_to)
     asyncio.run(_discard(context, done))
     _forget_at_provider(context, draft.copies)
     log.info("report filed (new=%s, media=%d, missing=%d)", written, len(items), len(missing))
@@ -321,26 +332,71 @@ def discard_draft(payload: str) -> str:
     draft = Discard.opened(context.settings.session_key, payload)
     items = draft.media
     for item in items:
-        context.media_status.mark_discarded(item.id)
+        context.media_status.mark_discarded(item.id, draft.report_id)
         context.store.delete(media_name(item.id))
     asyncio.run(_discard(context, items))
     _forget_at_provider(context, draft.copies)
     return f"discarded {len(items)}"
 
 
+class OutboxBusy(Transient):
+    """Another worker is sending this conversation's waiting replies; this job looks again later."""
+
+
 def send_later(payload: str) -> str:
-    """Send replies the provider could not take while the webhook was open; raising retries with backoff."""
+    """Send replies the provider could not take while the webhook was open: the conversation's whole
+    outbox, oldest first, each sent reply's id kept for "erase this chat"; raising retries with backoff."""
     context = worker_context()
     message = SendLater.opened(context.settings.session_key, payload)
     adapter = context.adapters.get(message.adapter)
     if adapter is None:
         log.warning("replies for a channel this worker does not run were dropped")
         return "no such channel"
-    if deleted_since(context, message):
+    if message.outbox:
+        return asyncio.run(_send_outbox(context, adapter, message.who))
+    if deleted_since(context, message):  # a job queued by an earlier release carries its replies
         log.info("replies queued before the reporter deleted the conversation were not sent")
         return f"not sent {len(message.replies)}: deleted"
     asyncio.run(adapter.send(message.address, list(message.replies)))
     return f"sent {len(message.replies)}"
+
+
+async def _send_outbox(context: WorkerContext, adapter: Adapter, who: str) -> str:
+    """Send `who`'s waiting batches in order, one worker at a time; a batch goes from the outbox only
+    once sent (what went out of a batch cut short by an outage is taken off it, the rest retried)."""
+    settings = context.settings
+    redis = async_redis(settings)
+    sessions = SessionStore.from_settings(redis, settings)
+    claim = redis.lock(RedisKeys().outbox_claim(who), timeout=OUTBOX_CLAIM_SECONDS)
+    sent = dropped = 0
+    try:
+        if not await claim.acquire(blocking=False):
+            raise OutboxBusy("another worker is sending this conversation's replies")
+        try:
+            while (sealed := await sessions.next_late(who)) is not None:
+                batch = SendLater.opened(settings.session_key, sealed)
+                if deleted_since(context, batch):
+                    await sessions.sent_late(who)
+                    dropped += len(batch.replies)
+                    continue
+                try:
+                    ids = await adapter.send(batch.address, list(batch.replies))
+                except NotDelivered as cut:
+                    await sessions.add_erasable(who, cut.sent)
+                    rest = replace(batch, replies=tuple(cut.remaining))
+                    await sessions.sent_late(who, rest.seal(settings.session_key))
+                    raise
+                await sessions.add_erasable(who, ids or [])
+                await sessions.sent_late(who)
+                sent += len(batch.replies)
+        finally:
+            with contextlib.suppress(LockError, RedisError):  # not released: it lapses by itself
+                await claim.release()
+    finally:
+        await redis.aclose()
+    if dropped:
+        log.info("replies queued before the reporter deleted the conversation were not sent")
+    return f"sent {sent}, not sent {dropped}: deleted"
 
 
 def deleted_since(context: WorkerContext, message: SendLater) -> bool:
