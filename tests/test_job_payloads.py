@@ -27,6 +27,13 @@ AS_QUEUED: list[tuple[type[Payload], dict[str, Any]]] = [
     (ForgetAtProvider, COPIES),
     (SendLater, {"channel": "telegram", "address": "42", "replies": [{"text": "Hi", "choices": [["yes", "Yes"]],
                                                                      "rtl": False}]}),
+    (SendLater, {"channel": "telegram", "address": "42", "replies": [], "outbox": True, "who": "p1",
+                 "queued_at": 1.5}),
+    (Draft, {"report_id": "r2", "status": "addendum", "urgent": False, "channel": "sms", "language": "en",
+             "started_at": None, "submitted_at": "2026-01-01T00:05:00+00:00", "answers": {},
+             "media": [{"id": "m1", "ref": REF}], "receipt_hash": None, "follow_up": None,
+             "notes": ["a file received late"], "addendum_to": "r1", "adapter": "", "provider_messages": [],
+             "provider_address": None, "late_file": True}),
 ]
 
 

@@ -52,13 +52,15 @@ async def test_a_file_the_provider_cannot_serve_is_filed_missing_then_added_once
     sms = TwilioPhone(await aiohttp_client(make_app(settings)), twilio_api, whatsapp=False)
     good, late = photo("red"), photo("blue")
     link, _ = twilio_api.add_media(late, cdn_status=500)
-    sms.also_link = [link]
+    gone, _ = twilio_api.add_media(photo("gray"), cdn_status=404)
+    sms.also_link = [link, gone]
     await complete_report(sms, [good])
     await asyncio.to_thread(work, service_env, redis_client)
 
-    [report] = reports(store, analyst_key).values()  # filed on time, whatever that one file does
-    stored, missing = report["media"]
+    [report] = reports(store, analyst_key).values()  # filed on time, whatever those files do
+    stored, missing, refused = report["media"]
     assert stored["status"] == "stored" and open_media(store, analyst_key.load(), stored["id"]) == good
+    assert refused["status"] == "refused" and "no longer available (HTTP 404)" in refused["note"]
     assert missing["status"] == "missing"
     assert "500" in missing["note"] and "addition" in missing["note"], missing["note"]
     shown = media_item(report["report_id"], missing)  # what the analyst's report page says of it
