@@ -17,7 +17,9 @@ import aiohttp
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 
 TIMEOUT = aiohttp.ClientTimeout(total=30, sock_connect=10)
-CONNECTIONS = 32
+CONNECTIONS = 50
+"""Kept-alive connections to the Bot API: more than the 40 webhooks Telegram sends at once (setWebhook's
+default max_connections), so no chat's reply waits for a connection another chat's reply holds."""
 FLOOD_PAUSE = 60.0
 """How long after a flood limit replies stay out of webhook responses (where a refusal goes unseen)."""
 

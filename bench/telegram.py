@@ -33,7 +33,7 @@ TOKEN = "123456:bench-token-abcdefghijklmnopqrstuvwxyz"
 SECRET = "bench-webhook-secret-0123456789"
 SENDERS = 160
 CONCURRENCY = 32
-ROUNDS = 3
+ROUNDS = 5
 DESCRIPTION = "Men sleeping in the bakery basement, doors locked from outside, a grey van at 5 am"
 # (kind, content): the whole flow as a reporter on Telegram walks it
 SCRIPT: list[tuple[str, str]] = [
