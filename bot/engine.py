@@ -436,8 +436,7 @@ class Engine:
             if self.limits and not acceptable(ref, self.limits):
                 refused += 1
             elif len(media) < MAX_MEDIA_PER_REPORT:
-                added.append(MediaItem(secrets.token_hex(16), ref))
-                media.append(added[-1].to_dict())
+                added.append(session.attach_file(self.session_key, ref))
             else:
                 refused += 1
         return added, refused
