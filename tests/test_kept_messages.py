@@ -42,7 +42,7 @@ async def outbox(client: Any, reporter: Reporter, count: int, limit: float = 20)
     arrived: list[dict[str, Any]] = []
     deadline = time.monotonic() + limit
     while len(arrived) < count and time.monotonic() < deadline:
-        response = await client.get("/simulator/api/outbox", params={"sender": reporter.sender})
+        response = await client.post("/simulator/api/outbox", json={"sender": reporter.sender})
         arrived += (await response.json())["replies"]
         await asyncio.sleep(0.1)
     return arrived
