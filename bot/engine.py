@@ -178,6 +178,9 @@ class Engine:
     async def _acknowledge(self, who: str, mark: int, chat: Chat | None) -> None:
         """Send the burst's held answer once `album_quiet` passed with nothing newer (see `handle`)."""
         await asyncio.sleep(self.album_quiet)
+        held = await self.sessions.load(who)
+        if held is None or held.acknowledged_by != mark:  # most often: the reporter wrote again meanwhile
+            return
         async with self.sessions.lock(who):
             session = await self.sessions.load(who)
             if session is None or session.acknowledged_by != mark:
@@ -410,11 +413,10 @@ class Engine:
         receipt = new_receipt()
         digest = receipt_hash(receipt, self.pseudonym_key)
         await self._file(report_draft(session, self.flow.spec, "complete", digest))
-        await self.sessions.remember_receipt(digest, session.report_id)
-        if self.addition_window and self.flow.spec.after_filing:
-            conversation = session.conversation
-            await self.sessions.link_filing(who, session.report_id, conversation.language, conversation.country,
-                                            self.addition_window)
+        conversation = session.conversation
+        window = self.addition_window if self.flow.spec.after_filing else 0
+        await self.sessions.remember_filing(digest, session.report_id, who, conversation.language,
+                                            conversation.country, window)
         return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]
 
     @staticmethod

@@ -452,12 +452,6 @@ class SessionStore:
             tried, _, all_tried, _ = await pipe.execute()
         return int(tried) <= RECEIPT_GUESSES_PER_SENDER and int(all_tried) <= RECEIPT_GUESSES_PER_MINUTE
 
-    async def link_filing(self, who: str, report_id: str, language: str, country: str | None, ttl: int) -> None:
-        """For `ttl` seconds after filing, remember (encrypted, under the sender's pseudonym) which
-        report this sender just filed, so a message soon after can be offered to be added to it."""
-        link = {"r": report_id, "l": language, "co": country}
-        await self.redis.set(self._filed(who), self._seal(json.dumps(link).encode()), ex=ttl)
-
     async def recent_filing(self, who: str) -> dict[str, Any] | None:
         """The report this sender filed within the window: `{"r": id, "l": language, "co": country}`."""
         plaintext = self._unseal(await self.redis.get(self._filed(who)))
@@ -472,9 +466,18 @@ class SessionStore:
     async def forget_filing(self, who: str) -> None:
         await self.redis.delete(self._filed(who))
 
-    async def remember_receipt(self, digest: str, report_id: str) -> None:
-        """Let a receipt code (known here only by its keyed hash) find its report for 90 days."""
-        await self.redis.set(self._receipt(digest), report_id.encode(), ex=RECEIPT_TTL)
+    async def remember_filing(self, digest: str, report_id: str, who: str | None = None, language: str = "",
+                              country: str | None = None, window: int = 0) -> None:
+        """Let a receipt code (known here only by its keyed hash) find its report for 90 days; with
+        `who` and a `window`, also remember for that many seconds (encrypted, under the sender's
+        pseudonym) which report this sender just filed, so a message soon after can be offered to be
+        added to it. One round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._receipt(digest), report_id.encode(), ex=RECEIPT_TTL)
+            if who is not None and window:
+                link = {"r": report_id, "l": language, "co": country}
+                pipe.set(self._filed(who), self._seal(json.dumps(link).encode()), ex=window)
+            await pipe.execute()
 
     async def find_receipt(self, digest: str) -> str | None:
         raw = await self.redis.get(self._receipt(digest))
