@@ -80,6 +80,13 @@ def files_alone(message: Inbound) -> bool:
         and message.choice is None
 
 
+def captioned_in_album(message: Inbound) -> bool:
+    """A file of an album that carries words (Telegram puts an album's caption on one of its
+    photos): part of the burst, answered once with it, when the words move the conversation on
+    nowhere (the caller checks; a caption that picks an option is answered at once)."""
+    return message.album is True and bool(message.media) and message.location is None and message.choice is None
+
+
 Deliver = Callable[[str, str, list[Reply]], Awaitable[None]]
 """Send replies outside a webhook: (adapter name, reply address, replies), through that adapter's `send`."""
 
@@ -208,6 +215,7 @@ class Engine:
             agreed = session is not None and consented(session.conversation, self.flow.spec)
             now = self.clock()
             opened = session is not None
+            step = session.conversation.state if session is not None else None
             pending = session.acknowledgement if session is not None else []
             if session is not None:
                 session.acknowledgement, session.acknowledged_by = [], None
@@ -215,7 +223,8 @@ class Engine:
             if turn.deleted:
                 await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
                 turn.session.late = False  # what waits is cancelled: the answer to DELETE goes at once
-            if opened and not turn.ended and self.album_quiet and files_alone(message):
+            burst = files_alone(message) or (captioned_in_album(message) and turn.session.conversation.state == step)
+            if opened and not turn.ended and self.album_quiet and burst:
                 refused = self._refusal(turn.session, 1)  # a file of the burst refused earlier is still said
                 carried = refused if refused[0] in pending and refused[0] not in turn.replies else []
                 turn.session.acknowledgement, turn.session.acknowledged_by = carried + turn.replies, mark
