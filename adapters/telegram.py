@@ -136,7 +136,6 @@ class TelegramChat:
     api: BotApi
     chat_id: int
     can_erase: bool = True
-    answers_later: bool = True
     answer_slot: bool = False
     erase_by_range: bool = False
     answer: dict[str, Any] | None = None

@@ -1,15 +1,18 @@
 """How what a live conversation keeps in Redis is squeezed before it is sealed.
 
 Redis format 1 (the first release's): zlib at level 1, no dictionary. Redis format 2: one marker
-byte, then raw deflate at level 9 primed with `DICTIONARY`, the field names and stock values every
-session and media status repeats (the first release spent ~40% of a session's bytes on them).
-`unpack` reads both, so a release that writes format 2 still reads what format 1 processes wrote;
-format-1 readers (v0.1.0) cannot read format 2: it is written only when REDIS_FORMAT=2 (see
-docs/operations.md). `DICTIONARY` is part of the format: never change it, add a format instead.
+byte, raw deflate at level 9 primed with `DICTIONARY` (the field names and stock values every
+session and media status repeats: the first release spent ~40% of a session's bytes on them), then
+the random ids the text held, as bytes (`HEX_RUN`). A format-2 session also leaves out the ids of
+files it can derive (bot/sessions.py). `unpack` reads both formats, so a release that writes format
+2 still reads what format-1 processes wrote; v0.1.0 cannot read format 2, so it is written only with
+REDIS_FORMAT=2 (docs/operations.md). `DICTIONARY` and the layout are the format: never change them,
+add a format instead.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 
 COMPACT = 2
@@ -25,7 +28,7 @@ DICTIONARY = (
     b'"channel":"simulator","channel":"whatsapp","k":"whatsapp","ch":"telegram","k":"telegram",'
     b'"a":"whatsapp:+","ch":"simulator",'
     b'"locator":"https://api.twilio.com/2010-04-01/Accounts/AC'
-    b'"x":{"t0":"2026-01-01T00:00:00+00:00","n":1,"q":1700000000.0,"r":1,"ids":["SM","MM"],"e":["'
+    b'"x":{"t0":"2026-01-01T00:00:00+00:00","n":1,"q":1700000000.0,"r":1,"ids":["SM","MM"],"fa":1,"e":["'
     b'"ack":[{"text":"","buttons":[]}],"ab":1},'
     b'{"status":"discarded"},"status":"missing","note":"not received: ","status":"refused",'
     b'"note":"the reporter deleted this draft"},'
@@ -39,18 +42,41 @@ DICTIONARY = (
     b'"s":"category","s":"consent","s":"review","s":"submitted","s":"after_filing","s":"addendum",'
     b'"danger":false,"follow_up":false},'
     b'"m":[{"id":"","ref":{"channel":"twilio","locator":"https://api.twilio.com/2010-04-01/Accounts/AC'
-    b'/Messages/MM/Media/ME","kind":"photo","content_type":"image/jpeg"}}],'
+    b'/Messages/MM/Media/ME","kind":"photo","content_type":"image/jpeg"},"n":0},{"ref":{"channel":"twilio",'
+    b'"locator":"https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM/Media/ME","kind":"photo",'
+    b'"content_type":"image/jpeg"},"n":1}],'
     b'"h":["consent","category","description","location","when","people","media","danger","follow_up"],'
     b'"co":"GB"},"a":"+|+","ch":"twilio","k":"sms","r":"'
 )
 
 
+HEX_RUN = re.compile(rb"[0-9a-f]{32}")
+"""Random ids (report, media, provider SIDs) are runs of 32 lower-case hex digits: format 2 moves
+each, as its 16 bytes, behind the deflated text (where it costs 16 bytes, not ~20), leaving a 0x01
+byte in its place, or 0x02 and its number for a repeat (JSON text never holds a raw control byte)."""
+
+HOLE, REPEAT = b"\x01", b"\x02"
+HOLES = re.compile(rb"\x01|\x02(.)", re.DOTALL)
+
+
 def pack(plaintext: bytes, compact: bool) -> bytes:
-    """Squeeze `plaintext` in format 2 (`compact`) or 1; `unpack` reverses either."""
+    """Squeeze `plaintext` (JSON text) in format 2 (`compact`) or 1; `unpack` reverses either."""
     if not compact:
         return zlib.compress(plaintext, 1)
+    if HOLE in plaintext or REPEAT in plaintext:
+        raise ValueError("format 2 packs JSON text only")
+    seen: list[bytes] = []
+
+    def hole(run: re.Match[bytes]) -> bytes:
+        if run[0] not in seen:
+            seen.append(run[0])
+            return HOLE
+        number = seen.index(run[0])
+        return REPEAT + bytes([number]) if number < 256 else run[0]
+
+    text = HEX_RUN.sub(hole, plaintext)
     squeeze = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, DICTIONARY)
-    return MARKER + squeeze.compress(plaintext) + squeeze.flush()
+    return MARKER + squeeze.compress(text) + squeeze.flush() + bytes.fromhex(b"".join(seen).decode())
 
 
 def unpack(packed: bytes) -> bytes:
@@ -58,7 +84,22 @@ def unpack(packed: bytes) -> bytes:
     if not packed.startswith(MARKER):
         return zlib.decompress(packed)
     unsqueeze = zlib.decompressobj(-15, DICTIONARY)
-    plaintext = unsqueeze.decompress(packed[1:]) + unsqueeze.flush()
-    if not unsqueeze.eof:
-        raise zlib.error("truncated format-2 value")
+    text = unsqueeze.decompress(packed[1:]) + unsqueeze.flush()
+    raw = unsqueeze.unused_data
+    if not unsqueeze.eof or len(raw) % 16:
+        raise zlib.error("damaged format-2 value")
+    ids = [raw[i:i + 16].hex().encode() for i in range(0, len(raw), 16)]
+    filled = 0
+
+    def fill(hole: re.Match[bytes]) -> bytes:
+        nonlocal filled
+        number = hole[1][0] if hole[1] is not None else filled
+        filled += hole[1] is None
+        if number >= len(ids):
+            raise zlib.error("damaged format-2 value")
+        return ids[number]
+
+    plaintext = HOLES.sub(fill, text)
+    if filled != len(ids):
+        raise zlib.error("damaged format-2 value")
     return plaintext

@@ -18,3 +18,11 @@ def message_mark(key: bytes, channel: str, message_id: str) -> int:
     a collision would need two of one reporter's own messages to clash."""
     digest = hmac.new(key, f"message:{channel}:{message_id}".encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def media_id(key: bytes, report_id: str, serial: int) -> str:
+    """The id of the `serial`-th file attached to report `report_id` (it names the sealed object):
+    unique, random to anyone without `key` (so it cannot be linked to its report), and derivable,
+    so a compact session need not store it (bot/sessions.py)."""
+    subkey = hmac.new(key, b"tipline media ids", hashlib.sha256).digest()
+    return hmac.new(subkey, f"{report_id}:{serial}".encode(), hashlib.sha256).hexdigest()[:32]

@@ -3,9 +3,10 @@ the report is filed: stored (type, size, sha256), refused (with a note), or disc
 
 The record is written before the sealed object, so a stored object always has its record. Redis
 format 1 keeps one record per media item (`tl:m:<media id>`, ~410 B each); format 2 keeps one
-compact record per report (`tl:m:r:<report id>`: every item's entry, one seal, one key, ~70 B an
-item). Both are read whatever this process writes, so records of either format are found during a
-switch-over, and a job without a report id (queued by the first release) uses the per-item record.
+compact record per report (`tl:m:r:<report id>`: every item's entry under one seal and one key;
+~420 B for five files instead of ~2,050). Both are read whatever this process writes, so records of
+either format are found during a switch-over, and a job without a report id (queued by the first
+release) uses the per-item record.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import LockError, RedisError
 
-from adapters.base import Reply
+from adapters.base import MediaRef, Reply
 from bot.compact import COMPACT, pack, unpack
 from bot.constants import (
     DEDUPE_TTL,
@@ -39,6 +39,8 @@ from bot.constants import (
     RECEIPT_TTL,
     SWEEPER_CLAIM_SECONDS,
 )
+from bot.identity import media_id
+from bot.jobs import MediaItem
 from bot.keys import RedisKeys
 from config.settings import Settings
 from flows.machine import Conversation
@@ -118,20 +120,36 @@ class Session:
     late: bool = False
     """Replies of this conversation went to the outbox (the provider was down): later ones queue
     behind them while any wait there, so the reporter reads them in order."""
+    files_attached: int = 0
+    """How many files were ever attached to this draft: the next one's serial (`attach_file`)."""
 
     @property
     def reported_medium(self) -> str:
         """What a report calls the channel: the medium, or the adapter when it has only one."""
         return self.medium or self.adapter
 
-    def to_bytes(self) -> bytes:
+    def attach_file(self, key: bytes, ref: MediaRef) -> MediaItem:
+        """A new file of this draft: its id follows from `key`, the report id and the file's serial,
+        so a compact session (`to_bytes(key)`) keeps the serial (1-2 bytes) instead of the id (16)."""
+        serial, self.files_attached = self.files_attached, self.files_attached + 1
+        item = MediaItem(media_id(key, self.report_id, serial), ref)
+        self.conversation.media.append({**item.to_dict(), SERIAL: serial})
+        return item
+
+    def to_bytes(self, key: bytes | None = None) -> bytes:
+        """The session as stored; with `key` (Redis format 2), without the file ids that follow from it."""
         extra: dict[str, Any] = {"t0": self.started_at, "n": self.messages, "q": self.last_message_at,
                                  "r": self.reminded_at, "ids": self.provider_messages, "e": self.erasable,
                                  "ack": [r.to_dict() for r in self.acknowledgement], "ab": self.acknowledged_by,
-                                 "late": self.late or None}
+                                 "late": self.late or None, "fa": self.files_attached or None}
+        conversation = self.conversation.to_dict()
+        if key is not None:
+            conversation["m"] = [{k: v for k, v in entry.items() if k != "id"}
+                                 if entry.get("id") == _derived_id(key, self.report_id, entry) else entry
+                                 for entry in conversation["m"]]
         data = {
             "v": SESSION_FORMAT,
-            "c": self.conversation.to_dict(),
+            "c": conversation,
             "a": self.address,
             "ch": self.adapter,
             "k": self.medium,
@@ -141,11 +159,17 @@ class Session:
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> Session:
+    def from_bytes(cls, raw: bytes, key: bytes | None = None) -> Session:
+        """A stored session of any format; `key` restores the file ids a format-2 session left out."""
         data = json.loads(raw)
         extra = data.get("x", {})
+        conversation = Conversation.from_dict(data["c"])
+        if key is not None:
+            conversation.media = [entry if "id" in entry else
+                                  {"id": _derived_id(key, str(data.get("r", "")), entry), **entry}
+                                  for entry in conversation.media]
         return cls(
-            conversation=Conversation.from_dict(data["c"]),
+            conversation=conversation,
             address=data["a"],
             adapter=data["ch"],
             medium=data.get("k", ""),
@@ -159,7 +183,17 @@ class Session:
             acknowledgement=[Reply.from_dict(r) for r in extra.get("ack", [])],
             acknowledged_by=extra.get("ab"),
             late=bool(extra.get("late", False)),
+            files_attached=int(extra.get("fa") or 0),
         )
+
+
+SERIAL = "n"
+"""A file's serial in its draft's media list (`Session.attach_file`)."""
+
+
+def _derived_id(key: bytes, report_id: str, entry: dict[str, Any]) -> str | None:
+    serial = entry.get(SERIAL)
+    return media_id(key, report_id, serial) if isinstance(serial, int) else None
 
 
 @dataclass
@@ -187,12 +221,14 @@ class SessionStore:
     """
 
     def __init__(self, redis: Redis, session_key: bytes, ttl: int, keys: RedisKeys | None = None,
-                 lock_seconds: float = LOCK_SECONDS, compact: bool = False) -> None:
+                 lock_seconds: float = LOCK_SECONDS, compact: bool = False, lock_wait: float = LOCK_WAIT) -> None:
         self.redis = redis
         self.compact = compact
         """Write Redis format 2 (bot/compact.py); both formats are read either way."""
         self.lock_seconds = lock_seconds
+        self.lock_wait = lock_wait
         self.box = SecretBox(session_key)
+        self.session_key = session_key
         self.ttl = ttl
         self.keys = keys or RedisKeys()
         self._session = self.keys.session
@@ -208,7 +244,7 @@ class SessionStore:
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> SessionStore:
         return cls(redis, settings.session_key, settings.session_ttl, lock_seconds=settings.lock_seconds,
-                   compact=settings.redis_format >= COMPACT)
+                   compact=settings.redis_format >= COMPACT, lock_wait=settings.lock_wait_seconds)
 
     @contextlib.asynccontextmanager
     async def lock(self, who: str) -> AsyncIterator[Hold]:
@@ -216,7 +252,7 @@ class SessionStore:
 
         Renewed while held; released on any way out, an error inside included. If releasing fails
         (Redis gone meanwhile) the lock lapses by itself within `lock_seconds`; a holder that
-        died leaves it for at most that long. Raises `LockError` after `LOCK_WAIT` seconds."""
+        died leaves it for at most that long. Raises `LockError` after `lock_wait` seconds."""
         hold = Hold(self.keys.lock(who), secrets.token_hex(16))
         await self._wait_for(lambda: self.redis.set(hold.key, hold.token, nx=True, px=self._lock_ms))
         async with self._holding(hold):
@@ -239,9 +275,9 @@ class SessionStore:
 
     async def _wait_for(self, take: Callable[[], Awaitable[Any]]) -> Any:
         """Try `take` (a lock attempt answering None while another holds it) until it answers, every
-        20 ms for up to `LOCK_WAIT` (at least two lock lifetimes, so a dead holder's lock lapses first)."""
+        20 ms for up to `lock_wait` (at least two lock lifetimes, so a dead holder's lock lapses first)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(LOCK_WAIT, 2 * self.lock_seconds)
+        deadline = loop.time() + max(self.lock_wait, 2 * self.lock_seconds)
         while (found := await take()) is None:
             if loop.time() >= deadline:
                 raise LockError("conversation busy")
@@ -284,6 +320,9 @@ class SessionStore:
     async def load(self, who: str) -> Session | None:
         return self._decrypt(await self.redis.get(self._session(who)))
 
+    def _sealed(self, session: Session) -> bytes:
+        return self._seal(session.to_bytes(self.session_key if self.compact else None))
+
     def _seal(self, plaintext: bytes) -> bytes:
         return self.box.encrypt(pack(plaintext, self.compact))
 
@@ -301,7 +340,7 @@ class SessionStore:
         if plaintext is None:
             return None
         try:
-            return Session.from_bytes(plaintext)
+            return Session.from_bytes(plaintext, self.session_key)
         except (ValueError, KeyError):
             return None
 
@@ -321,7 +360,7 @@ class SessionStore:
         claimed = await self._save(
             keys=[self._session(who), self._marks(who), self.keys.quiet_index, self.keys.sweeper,
                   release.key if release else self.keys.lock(who)],
-            args=[self._seal(session.to_bytes()), self.ttl, "" if message is None else message, DEDUPE_TTL, who,
+            args=[self._sealed(session), self.ttl, "" if message is None else message, DEDUPE_TTL, who,
                   "" if quiet_check_at is None else repr(quiet_check_at), sweeper_token or "",
                   SWEEPER_CLAIM_SECONDS, release.token if release else ""])
         if release is not None:
@@ -413,12 +452,6 @@ class SessionStore:
             tried, _, all_tried, _ = await pipe.execute()
         return int(tried) <= RECEIPT_GUESSES_PER_SENDER and int(all_tried) <= RECEIPT_GUESSES_PER_MINUTE
 
-    async def link_filing(self, who: str, report_id: str, language: str, country: str | None, ttl: int) -> None:
-        """For `ttl` seconds after filing, remember (encrypted, under the sender's pseudonym) which
-        report this sender just filed, so a message soon after can be offered to be added to it."""
-        link = {"r": report_id, "l": language, "co": country}
-        await self.redis.set(self._filed(who), self._seal(json.dumps(link).encode()), ex=ttl)
-
     async def recent_filing(self, who: str) -> dict[str, Any] | None:
         """The report this sender filed within the window: `{"r": id, "l": language, "co": country}`."""
         plaintext = self._unseal(await self.redis.get(self._filed(who)))
@@ -433,9 +466,18 @@ class SessionStore:
     async def forget_filing(self, who: str) -> None:
         await self.redis.delete(self._filed(who))
 
-    async def remember_receipt(self, digest: str, report_id: str) -> None:
-        """Let a receipt code (known here only by its keyed hash) find its report for 90 days."""
-        await self.redis.set(self._receipt(digest), report_id.encode(), ex=RECEIPT_TTL)
+    async def remember_filing(self, digest: str, report_id: str, who: str | None = None, language: str = "",
+                              country: str | None = None, window: int = 0) -> None:
+        """Let a receipt code (known here only by its keyed hash) find its report for 90 days; with
+        `who` and a `window`, also remember for that many seconds (encrypted, under the sender's
+        pseudonym) which report this sender just filed, so a message soon after can be offered to be
+        added to it. One round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._receipt(digest), report_id.encode(), ex=RECEIPT_TTL)
+            if who is not None and window:
+                link = {"r": report_id, "l": language, "co": country}
+                pipe.set(self._filed(who), self._seal(json.dumps(link).encode()), ex=window)
+            await pipe.execute()
 
     async def find_receipt(self, digest: str) -> str | None:
         raw = await self.redis.get(self._receipt(digest))

@@ -285,6 +285,8 @@ class AlbumPhone:
         group = str(random.randint(10**17, 10**18))
         updates = [self.phone.update(photo=self.phone.photo_sizes(item), media_group_id=group)
                    for item in (data, *self.companions)]
+        if caption:  # Telegram carries an album's caption on its first photo
+            updates[0]["message"]["caption"] = caption
         mark = self.phone.api.mark()
         if self.in_turn:
             statuses = [await self.phone.post(update) for update in updates]
@@ -586,6 +588,20 @@ async def test_an_album_gets_one_answer_after_its_last_photo(reporter: TelegramP
     counts = [int(found.group(1)) for text in replies if (found := re.search(r"\((\d+)", text))]
     assert counts == [4] and len(replies) == 1, replies
     assert await reporter.say("hello again"), "the conversation goes on after the album"
+
+
+@pytest.mark.parametrize("in_turn", [False, True], ids=["at-once", "one-after-the-other"])
+async def test_an_album_with_a_caption_gets_one_answer_and_keeps_the_caption(
+    reporter: TelegramPhone, in_turn: bool,
+) -> None:
+    await complete_report(reporter, [], stop_at="media")
+    album = AlbumPhone(reporter, [photo(color) for color in ("green", "blue", "yellow")], in_turn=in_turn)
+    replies = await album.photo(photo("red"), caption="the van at the back door")
+    assert len(replies) == 1, replies
+    await reporter.say(word("en", "done"))
+    await reporter.say(word("en", "no"))
+    review = joined(await reporter.say(word("en", "no")))
+    assert expect("en", "review.prompt") in review and "the van at the back door" in review, review
 
 
 async def test_an_album_with_a_file_too_large_says_so_once_in_its_one_answer(reporter: TelegramPhone) -> None:

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from nacl.secret import SecretBox
 from redis.asyncio import Redis as AsyncRedis
 
+from adapters.base import MediaRef
 from bot.app import make_app
 from bot.compact import MARKER, pack, unpack
 from bot.constants import MEDIA_STATUS_TTL
@@ -56,9 +57,36 @@ def test_pack_reads_both_formats_and_refuses_anything_else() -> None:
     assert unpack(pack(plaintext, compact=False)) == plaintext
     assert unpack(zlib.compress(plaintext, 1)) == plaintext  # what the first release wrote
     assert len(compact) < 0.85 * len(zlib.compress(plaintext, 1))
-    for broken in (compact[:-3], MARKER + b"not deflate", b"plain text"):
+    for broken in (compact[:-3], compact + bytes(16), MARKER + b"not deflate", b"plain text"):
         with pytest.raises(zlib.error):
             unpack(broken)
+
+
+@pytest.mark.parametrize("text", [
+    "", "no ids", "a" * 31, "f" * 64, "0123456789abcdef" * 5, "ABCDEF0123456789" * 2, "€ " + "9" * 32 + " ü",
+])
+def test_format_2_gives_back_exactly_what_it_packed(text: str) -> None:
+    ids = [secrets.token_hex(16) for _ in range(3)]
+    plaintext = json.dumps({"t": text, "ids": ids + ids[::-1], "again": text}, ensure_ascii=False).encode()
+    assert unpack(pack(plaintext, compact=True)) == plaintext
+    with pytest.raises(ValueError):
+        pack(b"\x01 is never in JSON text", compact=True)
+
+
+def test_a_format_2_session_leaves_out_the_file_ids_it_can_derive_and_keeps_the_others() -> None:
+    key = secrets.token_bytes(32)
+    session = draft(1)  # one file with a random id, as the first release attached it
+    for _ in range(3):
+        session.attach_file(key, MediaRef("twilio", f"{ACCOUNT}/Messages/MM{secrets.token_hex(16)}", "photo"))
+    ids = [entry["id"] for entry in session.conversation.media]
+    assert len(set(ids)) == 4 and all(len(i) == 32 for i in ids)
+    compact = session.to_bytes(key)
+    assert ids[0].encode() in compact and not any(i.encode() in compact for i in ids[1:])
+    assert Session.from_bytes(compact, key).to_bytes() == session.to_bytes()
+    assert Session.from_bytes(session.to_bytes(), key).to_bytes() == session.to_bytes()
+    other = draft(0)
+    other.report_id = session.report_id
+    assert other.attach_file(secrets.token_bytes(32), MediaRef("twilio", "x", "photo")).id != ids[1]  # keyed
 
 
 @pytest.mark.parametrize("writer_compact", [False, True])

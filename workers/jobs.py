@@ -271,7 +271,7 @@ def late_addition(draft: Draft, item: MediaItem) -> Draft:
     addition_id = hashlib.sha256(f"late-file:{item.id}".encode()).hexdigest()[:32]
     return replace(draft, report_id=addition_id, status="addendum", addendum_to=draft.addendum_to or draft.report_id,
                    answers={}, media=(item,), receipt_hash=None, follow_up=None, notes=(LATE_FILE_NOTE,),
-                   question_id=None, copies=ProviderCopies(), late_file=True)
+                   question_id=None, copies=ProviderCopies(), late_file=draft.report_id)
 
 
 def _missing(context: WorkerContext, draft: Draft, entries: list[dict[str, Any]] | None) -> set[str]:
@@ -308,8 +308,8 @@ def file_report(payload: str) -> str:
     _announce(context, report)
     done = tuple(item for item in items if item.id not in missing)
     context.media_status.forget([item.id for item in done], report_id)
-    if draft.late_file and draft.addendum_to:  # its "missing" entry, in the record of the report it adds to
-        context.media_status.forget([item.id for item in done], draft.addendum_to)
+    if draft.late_file:  # its "missing" entry, in the record of the report filed without it
+        context.media_status.forget([item.id for item in done], draft.late_file)
     asyncio.run(_discard(context, done))
     _forget_at_provider(context, draft.copies)
     log.info("report filed (new=%s, media=%d, missing=%d)", written, len(items), len(missing))
