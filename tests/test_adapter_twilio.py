@@ -505,6 +505,33 @@ async def test_send_hands_a_long_outage_back_to_the_job_queue(settings: Settings
     assert twilio_api.messages == []
 
 
+@pytest.mark.slow
+async def test_late_replies_twilio_refuses_for_good_are_dropped_not_retried_and_hold_nothing_back(
+    whatsapp: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], redis_client: redis.Redis,
+) -> None:
+    """A photo's answer meets an outage and waits for a worker; by then the reporter has opted out
+    (Twilio error 21610, as outside WhatsApp's 24-hour window): it can never go, so it must neither
+    be retried for days nor hold back the answers after it."""
+    await complete_report(whatsapp, [], stop_at="media")
+    twilio_api.fail_next = [(503, {"Retry-After": "3600"})]
+    since = len(twilio_api.messages)
+    assert await whatsapp.send(whatsapp.form("", NumMedia="1", MediaUrl0=twilio_api.add_media(photo(), "image/jpeg")[0],
+                                             MediaContentType0="image/jpeg", MessageType="image")) == []
+    deadline = time.monotonic() + 5
+    while not redis_client.keys("tl:o:*") and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert redis_client.keys("tl:o:*"), "the answer waits in the conversation's outbox"
+    twilio_api.opted_out.add(whatsapp.sender)
+    await asyncio.to_thread(worker, service_env)
+    assert not redis_client.keys("tl:o:*"), "a reply Twilio refuses for good leaves the outbox"
+    queue = Queue(service_env["QUEUE_NAME"], connection=redis_client, serializer=JSONSerializer)
+    waiting = ScheduledJobRegistry(queue=queue).get_job_ids()
+    assert not [job for job in waiting if job.startswith("send-")], "and is not retried"
+    twilio_api.opted_out.discard(whatsapp.sender)
+    assert expect("en", "media.received") in joined(await whatsapp.photo(photo("blue")))
+    assert len(twilio_api.messages[since:]) == 1, "the next answer went out at once"
+
+
 def test_retry_after_is_read_as_seconds_or_as_a_date() -> None:
     assert retry_after("3") == 3.0
     assert retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412480.0) == 30.0
