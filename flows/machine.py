@@ -35,6 +35,9 @@ QUESTION_WORDS = 8
 PLAIN_QUESTION = 4
 """At a one-answer step, a message this long or longer ending with "?" is a question, not an answer."""
 ASIDE_CHARS = 200
+ASIDE_TOPIC_WORDS = 10
+"""A message about an FAQ topic without a question mark or question word is a question up to this long."""
+ASIDE_YES_NO_WORDS = 8
 """Longer messages are answers, never questions or pauses."""
 
 
@@ -406,9 +409,11 @@ class ReportFlow:
         if understanding.says(reading, self.faq_topics, spare=0) is not None:
             asks = True
         elif topic is not None:
-            asks = reading.marked or reading.leads
+            asks = reading.marked or reading.leads or self._asks_by_topic(understanding, step, reading, ranked[0][1])
             if step.kind == "messages":  # a description may contain a question; only a short one is an aside
-                asks = asks and (reading.leads or len(reading.clauses) == 1) and reading.size <= 12
+                # "ela ta apanhando agora, ligo pra quem": two clauses, strongly about one topic
+                strong = ranked[0][1] >= 2.0 and reading.size <= ASIDE_TOPIC_WORDS
+                asks = asks and (reading.leads or len(reading.clauses) == 1 or strong) and reading.size <= 12
         else:
             asks = self._asks(conversation, step, reading) or self._asks_plainly(step, text, reading)
         if not asks:
@@ -416,6 +421,17 @@ class ReportFlow:
         if topic is None:
             return [self.message(conversation, "faq.unknown")]
         return [self.message(conversation, topic, **self.helplines(conversation))]
+
+    @staticmethod
+    def _asks_by_topic(understanding: Understanding, step: Step, reading: Reading, score: float) -> bool:
+        """Questions typed with no mark and no leading question word ("y si le estan pegando ahorita a
+        quien llamo", "c anonyme ou pas"): a short message strongly about one FAQ topic (a phrase of its
+        examples, or two of its distinctive words) is one; at a yes/no step any short message about one
+        is (unless it opens with a yes or a no), since reading it as "no" there could end the report the
+        reporter was asking about."""
+        if step.kind == "yes_no":
+            return reading.size <= ASIDE_YES_NO_WORDS and not understanding.opens_with(reading, ("yes", "no"))
+        return reading.size <= ASIDE_TOPIC_WORDS and score >= 2.0
 
     @staticmethod
     def _asks_plainly(step: Step, text: str, reading: Reading) -> bool:
