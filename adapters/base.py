@@ -102,13 +102,11 @@ class NotDelivered(Transient):
 
 class Chat(Protocol):
     """The reporter's chat, for channels that send while the webhook is open (Telegram): the bot
-    sends its replies through it inside the conversation's lock, so they arrive in order."""
+    sends its replies through it inside the conversation's lock, so they arrive in order. `send`
+    must still work after the webhook has answered (an album's one answer is sent a moment later)."""
 
     can_erase: bool
     """True where the bot may delete both sides of the chat (Telegram private chats, < 48 h)."""
-    answers_later: bool
-    """True where `send` still works once the webhook has answered (Telegram's Bot API): an album's
-    one answer is then sent from the background and the webhook answers at once."""
 
     async def send(self, replies: list[Reply]) -> list[str]:
         """Send now, in order; return the provider's ids of the messages sent. Raise `NotDelivered`

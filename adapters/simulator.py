@@ -8,10 +8,12 @@ it can erase both sides of the conversation at the end, and it passes no phone c
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +37,22 @@ def checked_sender(sender: object) -> str:
 
 
 class PageChat:
-    """The page as a Telegram chat: replies get ids, and erasing names the bubbles to remove."""
+    """The page as a Telegram chat: replies get ids, and erasing names the bubbles to remove. Replies
+    sent after the page's request was answered (an album's one answer) wait in the outbox, as on a
+    phone they would arrive later."""
 
     can_erase = True
-    answers_later = False  # the page shows only what the request's response carries
 
-    def __init__(self) -> None:
+    def __init__(self, later: Callable[[list[Reply]], Awaitable[None]]) -> None:
         self.bubbles: list[dict[str, Any]] = []
         self.erased: list[str] = []
+        self.later = later
+        self.answered = False
 
     async def send(self, replies: list[Reply]) -> list[str]:
+        if self.answered:
+            await self.later(replies)
+            return []
         ids = []
         for bubble in look(replies, "telegram"):
             bubble["id"] = f"bot-{secrets.token_hex(6)}"
@@ -79,22 +87,31 @@ class SimulatorAdapter:
             inbound = self.parse(body)
             if inbound.medium != "simulator:telegram":
                 return web.json_response({"replies": look(await handle(inbound), inbound.medium.split(":")[1])})
-            chat = PageChat()
+            chat = PageChat(functools.partial(self.send, inbound.sender))
             await handle(inbound, chat)
+            chat.answered = True
             return web.json_response({"replies": chat.bubbles, "erase": chat.erased})
 
         async def upload(request: web.Request) -> web.Response:
             return web.json_response(await self.save_upload(request))
 
         async def outbox(request: web.Request) -> web.Response:
-            sender = checked_sender(request.query.get("sender"))
-            return web.json_response({"replies": self.take_outbox(sender, request.query.get("kind", "whatsapp"))})
+            """The page's later messages; the sender goes in the body, never in a URL an access log keeps."""
+            try:
+                body = await request.json()
+            except (ValueError, UnicodeDecodeError):
+                raise web.HTTPBadRequest(text="body must be JSON") from None
+            if not isinstance(body, dict):
+                raise web.HTTPBadRequest(text="body must be a JSON object")
+            kind = body.get("kind", "whatsapp")
+            return web.json_response({"replies": self.take_outbox(checked_sender(body.get("sender")),
+                                                                  kind if isinstance(kind, str) else "whatsapp")})
 
         return [
             web.get("/simulator", page),
             web.post("/simulator/api/message", message),
             web.post("/simulator/api/upload", upload),
-            web.get("/simulator/api/outbox", outbox),
+            web.post("/simulator/api/outbox", outbox),
         ]
 
     def parse(self, body: Any) -> Inbound:

@@ -2,7 +2,8 @@
 connections (`adapters.telegram_api`), updates read straight from their JSON (`adapters.telegram_parse`), media fetched
 with `getFile` from `TELEGRAM_API_BASE` (the cloud Bot API or a local Bot API server).
 The webhook's own response carries one Bot API call, which costs no request of ours: a button
-press's acknowledgement (`answerCallbackQuery`), or else the last message of the replies.
+press's acknowledgement (`answerCallbackQuery`), or, with `TELEGRAM_WEBHOOK_REPLIES=on`, the last
+message of the replies (see `webhook_replies` for what that trades).
 
 `POST /webhooks/telegram` answers 403 unless `X-Telegram-Bot-Api-Secret-Token` matches, 400/413 for
 bodies Telegram would never send, and 200 for everything authentic, used or not: Telegram re-delivers
@@ -44,6 +45,8 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _FILE_ID = re.compile(r"^[A-Za-z0-9_-]{1,512}$")
 _FILE_PATH = re.compile(r"^[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$")
 _CHUNK = 64 * 1024
+_SWITCH = {"": False, "off": False, "0": False, "false": False, "no": False,
+           "on": True, "1": True, "true": True, "yes": True}
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 MAX_ERASE_SPAN = 2000
 
@@ -63,7 +66,21 @@ def make_bot(settings: Settings) -> tuple[Bot, list[HTTPXRequest]]:
     return bot, requests
 
 
+def webhook_replies(settings: Settings) -> bool:
+    """`TELEGRAM_WEBHOOK_REPLIES`: off (the default) or on. On, the last message of each answer to a
+    message travels in the webhook's response, and "erase this chat" then deletes every id between the
+    conversation's first and last known messages, since Telegram never tells the id of a message sent
+    that way. That relies on a private chat numbering both sides' messages in one sequence, which
+    Telegram does not promise (its Bot API maintainer: "never do any arithmetic operations on message
+    identifiers", tdlib/telegram-bot-api#403): off keeps the erase exact."""
+    value = settings.for_adapter(CHANNEL).get("WEBHOOK_REPLIES", "").strip().lower()
+    if value not in _SWITCH:
+        raise SettingsError("TELEGRAM_WEBHOOK_REPLIES must be on or off")
+    return _SWITCH[value]
+
+
 def check_settings(settings: Settings) -> None:
+    webhook_replies(settings)
     if not settings.telegram_bot_token:
         raise SettingsError("TELEGRAM_BOT_TOKEN is required when telegram is enabled (from @BotFather)")
     if not _SECRET.match(settings.telegram_webhook_secret):
@@ -110,17 +127,17 @@ def erasable_ids(known: list[int]) -> list[int]:
 class TelegramChat:
     """One private chat, as the engine sees it while a webhook is open (`adapters.base.Chat`).
 
-    With `answer_slot`, the last message of the replies goes in the webhook's response instead of a
-    request of ours (`answer`): Telegram delivers a chat's next message only after that response
-    and makes the call first, so the order holds. Its id stays unknown (the erase covers it by
-    range, `erasable_ids`), and a refusal of it goes unseen, so the slot is left unused while
-    Telegram's flood limit is in force (`BotApi.calm`)."""
+    With `answer_slot` (`TELEGRAM_WEBHOOK_REPLIES=on`), the last message of the replies goes in
+    the webhook's response instead of a request of ours (`answer`): Telegram delivers a chat's next
+    message only after that response and makes the call first, so the order holds. Its id stays
+    unknown (the erase covers it by range, `erasable_ids`), and a refusal of it goes unseen, so the
+    slot is left unused while Telegram's flood limit is in force (`BotApi.calm`)."""
 
     api: BotApi
     chat_id: int
     can_erase: bool = True
-    answers_later: bool = True
     answer_slot: bool = False
+    erase_by_range: bool = False
     answer: dict[str, Any] | None = None
 
     async def send(self, replies: list[Reply]) -> list[str]:
@@ -144,7 +161,8 @@ class TelegramChat:
             raise NotDelivered(replies[exc.done:], [str(i) for i in exc.sent]) from None
 
     async def erase(self, message_ids: list[str]) -> None:
-        await delete_messages(self.api, self.chat_id, erasable_ids([int(i) for i in message_ids if i.isdigit()]))
+        known = [int(i) for i in message_ids if i.isdigit()]
+        await delete_messages(self.api, self.chat_id, erasable_ids(known) if self.erase_by_range else known)
 
 
 class TelegramAdapter:
@@ -160,6 +178,7 @@ class TelegramAdapter:
         check_settings(settings)
         self.settings = settings
         self.secret = settings.telegram_webhook_secret.encode()
+        self.webhook_replies = webhook_replies(settings)
         self.api = BotApi(settings.telegram_api_base, settings.telegram_bot_token)
 
     def authentic(self, given: str | None) -> bool:
@@ -215,7 +234,8 @@ class TelegramAdapter:
         if not isinstance(parsed, Parsed):
             log.info("telegram update ignored: %s", parsed.reason)
             return answer
-        chat = TelegramChat(self.api, parsed.chat_id, answer_slot=answer is None)
+        chat = TelegramChat(self.api, parsed.chat_id, answer_slot=answer is None and self.webhook_replies,
+                            erase_by_range=self.webhook_replies)
         await handle(parsed.inbound, chat)
         held, chat.answer, chat.answer_slot = chat.answer, None, False  # later sends (an album's answer) POST
         return {"method": "sendMessage", **held} if held is not None else answer

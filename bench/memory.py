@@ -71,7 +71,7 @@ class Worker:
         self.statuses = statuses
         self.session_key = session_key
 
-    def __call__(self, job: Job, payload: str, job_id: str, delay: int = 0) -> None:
+    async def __call__(self, job: Job, payload: str, job_id: str) -> None:
         if job is not Job.FETCH_MEDIA:
             raise AssertionError("this benchmark stops before submitting")
         item = open_payload(self.session_key, payload)

@@ -6,7 +6,8 @@ webhooks, sent to either web process at random; each webhook is delivered 1-3 ti
 once (a provider retry racing the original); a third of the reporters send an album of 3 photos as 3
 simultaneous webhooks. Phase 1 is load only; phase 2 adds faults while reporters write: workers
 SIGKILLed repeatedly, the scheduler SIGKILLed and restarted, a web process SIGKILLed and restarted,
-Redis restarted, the S3 server down for a while, Twilio's media host answering 500 for a while.
+Redis restarted, the S3 server down for a while, Twilio's API answering 500 and 429 for a while, then
+Redis down for 12 s (past the web's 8 s retry budget: messages are kept and answered a moment later).
 Afterwards every confirmed report must be in
 the store exactly once, complete. Prints figures; exits 1 if a check fails.
 
@@ -56,6 +57,11 @@ PUBLIC = "https://tips.example.org"
 OURS = "+15005550006"
 BUCKET = "proof-reports"
 TWILIO_TIMEOUT = 15.0
+LONG_OUTAGE = 12.0
+"""Seconds Redis stays down in the second outage: messages then are kept and answered through the API."""
+FILING_LIMIT = 60.0
+"""A confirmed report must be in the store within this long, faults included: retries and takeovers
+take seconds; a report waiting for a timer of minutes fails the proof."""
 
 
 @dataclass
@@ -65,6 +71,11 @@ class Figures:
     refused_connections: int = 0
     confirmed: dict[str, int] = field(default_factory=dict)  # description marker -> photos sent
     confirmed_at: dict[str, float] = field(default_factory=dict)
+    unfinished: int = 0
+    """Reporters whose walk failed: a reply missing, out of order, or the wrong one."""
+    later: int = 0
+    """Messages whose replies came through the REST API (kept by the web process, answered later)."""
+    lags: list[float] = field(default_factory=list)
 
 
 def jpeg(seed: int) -> bytes:
@@ -82,6 +93,7 @@ class Phone:
         self.sender = f"+4477009{number:05d}"
         self.album = album
         self.validator = RequestValidator(AUTH_TOKEN)
+        self.seen_later = 0
 
     async def _deliver_once(self, form: dict[str, str]) -> str | None:
         """One delivery to a random web process; a refused connection (a process being restarted)
@@ -105,10 +117,34 @@ class Phone:
         return None
 
     async def deliver(self, form: dict[str, str]) -> list[str]:
+        """The replies as the reporter's phone shows them: in the webhook's TwiML or, for a message
+        the service kept to handle a moment later (Redis restarting, its conversation busy), sent
+        through the REST API afterwards."""
         copies = random.choice((1, 1, 2, 3))
         answers = await asyncio.gather(*(self._deliver_once(form) for _ in range(copies)))
         texts = [a for a in answers if a and "<Message" in a]
-        return [_twiml_text(t) for t in texts]
+        if texts:
+            return [_twiml_text(t) for t in texts]
+        if any(a is not None for a in answers):
+            return await self._sent_later()
+        return []
+
+    async def _sent_later(self, limit: float = 60.0) -> list[str]:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            sent = [m["Body"] for m in self.api.messages if m.get("To") == self.sender]
+            if len(sent) > self.seen_later:
+                while True:  # the rest of this answer's messages: until none came for a second
+                    await asyncio.sleep(1.0)
+                    more = [m["Body"] for m in self.api.messages if m.get("To") == self.sender]
+                    if len(more) == len(sent):
+                        break
+                    sent = more
+                new, self.seen_later = sent[self.seen_later:], len(sent)
+                self.figures.later += 1
+                return new
+            await asyncio.sleep(0.1)
+        return []
 
     def form(self, body: str = "", **extra: str) -> dict[str, str]:
         message_sid = sid("SM")
@@ -149,6 +185,7 @@ async def reporter(http: aiohttp.ClientSession, ports: list[int], api: TwilioApi
         await complete_report(phone, [jpeg(number)] if album else [], script)
     except AssertionError as exc:
         print(f"  reporter {number} could not finish: {str(exc)[:160]!r}", flush=True)
+        figures.unfinished += 1
         return
     figures.confirmed[marker] = 3 if album else 0
     figures.confirmed_at[marker] = time.monotonic()
@@ -162,6 +199,8 @@ class Service:
         self.webs: dict[int, subprocess.Popen[bytes]] = {}
         self.workers: list[subprocess.Popen[bytes]] = []
         self.scheduler: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        """Workers and schedulers that exited on their own and were started again by `supervise`."""
 
     def start_web(self, port: int) -> None:
         log = open(Path(self.env["TIPLINE_VAR_DIR"]).parent / f"web-{port}.log", "ab")  # noqa: SIM115
@@ -170,15 +209,32 @@ class Service:
                                            stderr=log, start_new_session=True)
         wait_for_port(port)
 
+    def _start(self, command: str, log_name: str) -> subprocess.Popen[bytes]:
+        log = open(Path(self.env["TIPLINE_VAR_DIR"]).parent / log_name, "ab")  # noqa: SIM115
+        return subprocess.Popen([sys.executable, "-m", "bot.cli", command], cwd=ROOT, env=self.env, stdout=log,
+                                stderr=log, start_new_session=True)
+
+    def new_worker(self) -> subprocess.Popen[bytes]:
+        return self._start("worker", "workers.log")
+
     def start_worker(self) -> None:
-        self.workers.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=self.env,
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                             start_new_session=True))
+        self.workers.append(self.new_worker())
 
     def start_scheduler(self) -> None:
-        self.scheduler = subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler"], cwd=ROOT, env=self.env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True)
+        self.scheduler = self._start("scheduler", "scheduler.log")
+
+    async def supervise(self) -> None:
+        """Start a worker or the scheduler again a second after it exited, as systemd's `Restart=always`
+        (deploy/systemd) and Elastic Beanstalk's process manager do."""
+        while True:
+            await asyncio.sleep(1)
+            for index, worker in enumerate(self.workers):
+                if worker.poll() is not None:
+                    self.workers[index] = self.new_worker()
+                    self.restarts += 1
+            if self.scheduler is not None and self.scheduler.poll() is not None:
+                self.start_scheduler()
+                self.restarts += 1
 
     def kill_scheduler(self) -> None:
         """SIGKILL the scheduler and start it again at once, as its supervisor does."""
@@ -244,13 +300,19 @@ def check(env: dict[str, str], key_path: Path, figures: Figures, title: str) -> 
     over = sum(1 for x in lat if x > TWILIO_TIMEOUT)
     five = sum(n for s, n in figures.statuses.items() if s >= 500)
     print(f"{title}: {len(figures.confirmed)} reporters confirmed, {len(reports)} reports filed; "
-          f"missing {len(missing)}, filed twice {len(twice)}, incomplete {len(incomplete)}")
+          f"missing {len(missing)}, filed twice {len(twice)}, incomplete {len(incomplete)}; "
+          f"reporters who could not finish (a reply missing or out of order) {figures.unfinished}; "
+          f"answers sent later through the API {figures.later}")
     print(f"  webhooks {len(lat)}: statuses {dict(sorted(figures.statuses.items()))}, 5xx {five}, "
           f"refused connections (process down) {figures.refused_connections}")
     if lat:
         print(f"  latency p50 {percentile(lat, 0.5) * 1000:.0f} ms, p99 {percentile(lat, 0.99) * 1000:.0f} ms, "
               f"max {max(lat) * 1000:.0f} ms, over Twilio's 15 s: {over}")
-    return not missing and not twice and not incomplete and five == 0 and over == 0
+    slow = [lag for lag in figures.lags if lag > FILING_LIMIT]
+    if slow:
+        print(f"  filed more than {FILING_LIMIT:.0f} s after confirming: {len(slow)} (a timer of minutes)")
+    return (not missing and not twice and not incomplete and figures.unfinished == 0 and five == 0 and over == 0
+            and not slow)
 
 
 async def phase(title: str, count: int, first: int, service: Service, api: TwilioApiDouble, env: dict[str, str],
@@ -266,7 +328,7 @@ async def phase(title: str, count: int, first: int, service: Service, api: Twili
             await walk
     walked = time.monotonic() - started
     seen = await wait_until_filed(env, key_path, figures, limit=600)
-    lags = [seen[m] - figures.confirmed_at[m] for m in figures.confirmed if m in seen]
+    lags = figures.lags = [seen[m] - figures.confirmed_at[m] for m in figures.confirmed if m in seen]
     print(f"\n{title}: {count} reporters walked the flow in {walked:.1f} s")
     if lags:
         print(f"  confirmed -> in the store: p50 {percentile(lags, 0.5):.1f} s, max {max(lags):.1f} s")
@@ -307,6 +369,7 @@ async def main() -> int:
         "TWILIO_SEND_INTERVAL_MS": "0",
     }
     service = Service(env, [free_port(), free_port()])
+    supervisor: asyncio.Task[None] | None = None
     ok = True
     try:
         for port in service.ports:
@@ -314,6 +377,7 @@ async def main() -> int:
         service.start_worker()
         service.start_worker()
         service.start_scheduler()
+        supervisor = asyncio.create_task(service.supervise())
         print(f"proof: 2 web processes, 2 workers, the scheduler, Redis with AOF, S3 (moto), Twilio double; seed 11; "
               f"{os.cpu_count()} cores", flush=True)
         ok &= await phase("load", args.reporters, 0, service, api, env, key_path)
@@ -325,7 +389,7 @@ async def main() -> int:
             for round_ in range(3):  # workers SIGKILLed while filing, started again (as a supervisor does)
                 service.kill_worker(round_ % 2)
                 log.append(f"{time.monotonic() - began:.0f}s worker {round_ % 2} SIGKILL")
-                service.workers[round_ % 2] = _restart_worker(service)
+                service.workers[round_ % 2] = service.new_worker()
                 await asyncio.sleep(2)
             service.kill_scheduler()
             log.append(f"{time.monotonic() - began:.0f}s scheduler SIGKILL, restarted")
@@ -342,10 +406,17 @@ async def main() -> int:
             await s3_link.restore()
             api.fail_next.extend([(500, {})] * 5 + [(429, {"Retry-After": "1"})] * 5)
             log.append(f"{time.monotonic() - began:.0f}s Twilio REST answers 500 x5 then 429 x5")
+            await asyncio.sleep(2)
+            log.append(f"{time.monotonic() - began:.0f}s Redis down for {LONG_OUTAGE:.0f} s (past the 8 s budget)")
+            await asyncio.to_thread(restart_redis, redis_server, LONG_OUTAGE)
             print("  faults: " + "; ".join(log), flush=True)
 
         ok &= await phase("faults", args.fault_reporters, 100_000, service, api, env, key_path, faults)
+        print(f"  workers and scheduler started again by their supervisor after exiting on their own: "
+              f"{service.restarts} (logs: workers.log, scheduler.log)")
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
         service.stop()
         double.stop()
         s3.stop()
@@ -398,20 +469,17 @@ class Outage:
         self.open.discard(upstream_writer)
 
 
-def restart_redis(server: EmbeddedRedis) -> None:
-    """An operator's restart: SHUTDOWN (AOF and snapshot written), then the same server again."""
+def restart_redis(server: EmbeddedRedis, down: float = 0.0) -> None:
+    """An operator's restart: SHUTDOWN (AOF and snapshot written), then, `down` seconds later, the
+    same server again."""
     client = redis.Redis(unix_socket_path=str(server.socket))
     with contextlib.suppress(redis.ConnectionError):
         client.shutdown(save=True)
     client.close()
     server._server = None
     server.socket.unlink(missing_ok=True)
+    time.sleep(down)
     server.start()
-
-
-def _restart_worker(service: Service) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=service.env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 if __name__ == "__main__":

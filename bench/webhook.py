@@ -9,7 +9,9 @@ Every server and the load generator are separate processes (`bench.webhook load 
 generator never shares an interpreter with what it measures. Phase 1, as fast as possible with
 CONNECTIONS at once: requests/s, p50/p99 and server CPU per request; runs are interleaved and
 repeated; ratios by throughput and by CPU. Phase 2, at half of each server's own maximum rate
-(paced, open loop): p50/p99. Bars: tipline >= 0.70x bare; p99 < 50 ms at half load.
+(paced, open loop, reporters at different points of their walk): p50/p99. Bars: tipline >= 0.70x
+bare; p99 < 50 ms at half load. The senders are WhatsApp numbers, so tipline answers the photo a
+moment after its webhook, through the Messages API (a local double): that send is in its CPU.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from bench.common import (
     spread,
     wait_for_port,
 )
+from tests.doubles.twilio_api import RunningDouble, TwilioApiDouble
 
 SENDERS = int(os.environ.get("BENCH_SENDERS", "320"))
 CONNECTIONS = 64
@@ -121,6 +124,16 @@ def signed_conversations(public_base: str, round_tag: str) -> list[list[tuple[di
     return conversations
 
 
+def schedule(lengths: list[int]) -> dict[tuple[int, int], int]:
+    """The slot of message i of conversation k when messages are paced: conversation k starts
+    k mod 14 rounds late and sends one message per round, so each round mixes every step of the
+    walk (as a busy day does: some reporters greet while others confirm). Slots run in round
+    order, so the rate is even and each conversation's messages stay in order. (All reporters in
+    step — every confirmation in one burst — measured the burst, not the service.)"""
+    order = sorted(((i + k % 14, k, i) for k, n in enumerate(lengths) for i in range(n)))
+    return {(k, i): slot for slot, (_, k, i) in enumerate(order)}
+
+
 async def generate(port: int, conversations: list[list[tuple[dict[str, str], str]]],
                    rate: float | None) -> dict[str, Any]:
     """Each conversation's messages in order. Without `rate`: CONNECTIONS conversations at once, as
@@ -150,10 +163,12 @@ async def generate(port: int, conversations: list[list[tuple[dict[str, str], str
         started = time.perf_counter()
         if rate is None:
             await asyncio.gather(*(walker() for _ in range(CONNECTIONS)))
-        else:  # paced: message i of conversation k is due at slot k + i * SENDERS (in order within each)
+        else:  # paced: one message every 1/rate s, reporters at different points of their walk
+            slots = schedule([len(m) for m in conversations])
+
             async def paced(k: int, messages: list[tuple[dict[str, str], str]]) -> None:
                 for i, (params, signature) in enumerate(messages):
-                    delay = started + (k + i * len(conversations)) / rate - time.perf_counter()
+                    delay = started + slots[k, i] / rate - time.perf_counter()
                     if delay > 0:
                         await asyncio.sleep(delay)
                     body = await post(params, signature)
@@ -202,7 +217,12 @@ def one_run(kind: str, env: dict[str, str], round_tag: str, rate: float | None) 
 
 def main() -> None:
     print(f"machine load before: {machine_load()}")
-    extra = {"CHANNELS": "twilio", "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT}
+    # The album's answer to each WhatsApp photo goes out through Twilio's Messages API a moment after
+    # the webhook: to the local double (in this process's thread, idle while the generator runs).
+    double = RunningDouble(TwilioApiDouble(ACCOUNT, TOKEN))
+    api = double.start()
+    extra = {"CHANNELS": "twilio", "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT,
+             "TWILIO_API_BASE": api.api_base, "TWILIO_SEND_INTERVAL_MS": "0"}
     with bench_environment(**extra) as (_, env):
         redis = Redis.from_url(env["REDIS_URL"])
         runs: dict[str, list[dict[str, float]]] = {"bare": [], "tipline": []}
@@ -215,6 +235,7 @@ def main() -> None:
         for kind in runs:
             redis.flushdb()
             paced[kind] = one_run(kind, env, "9" + str(len(paced)), half[kind])
+    double.stop()
     messages = SENDERS * len(SCRIPT)
     print(f"{messages} webhooks per run: {SENDERS} reporters x {len(SCRIPT)} messages (whole flow to the receipt, "
           f"one photo), {CONNECTIONS} connections; {ROUNDS} interleaved runs, median [min-max]")
@@ -232,6 +253,9 @@ def main() -> None:
     for kind, result in paced.items():
         print(f"  at half of its max rate ({half[kind]:.0f} req/s), {kind:7s}: p50 {result['p50']:5.1f} ms  "
               f"p99 {result['p99']:5.1f} ms" + ("  (bar: p99 < 50 ms)" if kind == "tipline" else ""))
+    print(f"  photos' answers sent later through the Messages API double: {len(api.messages)} of "
+          f"{(ROUNDS + 1) * SENDERS} photos (none when the reporter's next message comes within ALBUM_QUIET_MS: "
+          "its reply takes the place of the held answer)")
     print(f"machine load after: {machine_load()}")
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -18,10 +19,13 @@ from adapters.registry import load_adapters
 from bot import logs, metrics
 from bot.engine import Engine
 from bot.followup import FollowUps
-from bot.queue import enqueue_on, make_queue
+from bot.identity import pseudonym
+from bot.jobs import Job, SendLater
+from bot.queue import enqueue_now_on, enqueue_on, make_queue
 from bot.quiet import QuietTimer
 from bot.redis_connection import async_redis, sync_redis
 from bot.sessions import SessionStore
+from bot.spool import NOT_NOW, Spool, replay_forever
 from bot.worker_metrics import WorkerCollector
 from config.settings import Settings
 from flows.machine import ReportFlow
@@ -147,25 +151,45 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
     redis = async_redis(settings)
     blocking_redis = sync_redis(settings)
     queue = make_queue(blocking_redis, settings.queue_name)
+    adapters = load_adapters(settings)
+
+    async def deliver(adapter: str, address: str, replies: list[Reply]) -> None:
+        await adapters[adapter].send(address, replies)
+
     engine = Engine(
         sessions=SessionStore.from_settings(redis, settings),
         flow=ReportFlow(default_country=settings.default_country or None),
         pseudonym_key=settings.pseudonym_key,
         session_key=settings.session_key,
-        enqueue=enqueue_on(queue),
+        enqueue=enqueue_now_on(queue, redis),
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
         clock=clock,
         addition_window=settings.addition_window,
         album_quiet=settings.album_quiet_ms / 1000,
         followups=FollowUps(redis, settings.session_key, settings.followup_ttl),
+        deliver=deliver,
     )
-    adapters = load_adapters(settings)
+    spool = Spool(settings.var_dir / "spool" / str(settings.port), settings.session_key)
+
+    async def keep(who: str, message: Inbound, why: str) -> list[Reply]:
+        await asyncio.to_thread(spool.keep, who, message)
+        metrics.MESSAGES.labels(message.adapter, "kept").inc()
+        log.warning("message kept to be handled later (%s)", why)
+        return []
 
     async def handle(message: Inbound, chat: Chat | None = None) -> list[Reply]:
+        """The engine's answer; a message that cannot be handled now is kept (bot/spool.py): the
+        provider gets 200 with nothing to say, the reporter the replies a moment later."""
         started = time.perf_counter()
+        if spool.waiting and (who := pseudonym(settings.pseudonym_key, message.adapter, message.sender)) \
+                in spool.waiting:
+            return await keep(who, message, "its conversation has messages kept before it")
         try:
             replies = await engine.handle(message, chat)
+        except NOT_NOW as exc:
+            return await keep(pseudonym(settings.pseudonym_key, message.adapter, message.sender), message,
+                              type(exc).__name__)
         except Exception:
             metrics.MESSAGES.labels(message.adapter, "error").inc()
             raise
@@ -188,11 +212,32 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
         app.router.add_routes(adapter.routes(handle))
 
     async def close(app: web.Application) -> None:
+        await engine.answers_sent()
         for adapter in adapters.values():
             await adapter.close()
         await redis.aclose()
         blocking_redis.close()
 
+    async def answer_kept(who: str, message: Inbound, replies: list[Reply]) -> None:
+        """Send the replies to a kept message; a worker sends them if the provider cannot now."""
+        if not replies:
+            return
+        try:
+            await adapters[message.adapter].send(message.sender, replies)
+        except Exception as exc:
+            log.warning("replies to a kept message go to a worker (%s)", type(exc).__name__)
+            later = SendLater(message.adapter, message.sender, tuple(replies), who, engine.clock())
+            await asyncio.to_thread(enqueue_on(queue), Job.SEND_LATER, later.seal(settings.session_key),
+                                    f"send-{secrets.token_hex(8)}")
+
+    async def replay_kept(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(replay_forever(spool, engine.handle, answer_kept))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     app.on_startup.append(warn_at_start)
+    app.cleanup_ctx.append(replay_kept)
     app.on_cleanup.append(close)
     return app

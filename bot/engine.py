@@ -10,7 +10,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +30,7 @@ from bot.drafts import (
 )
 from bot.followup import FollowUps, Link
 from bot.identity import message_mark, pseudonym
-from bot.jobs import Draft, Enqueue, FetchMedia, Job, MediaItem, SendLater, media_items
+from bot.jobs import Draft, EnqueueNow, FetchMedia, Job, MediaItem, SendLater, media_items
 from bot.quiet import QuietTimer
 from bot.sessions import Hold, Session, SessionStore
 from flows.machine import Outcome, ReportFlow, Said
@@ -80,6 +80,17 @@ def files_alone(message: Inbound) -> bool:
         and message.choice is None
 
 
+def captioned_in_album(message: Inbound) -> bool:
+    """A file of an album that carries words (Telegram puts an album's caption on one of its
+    photos): part of the burst, answered once with it, when the words move the conversation on
+    nowhere (the caller checks; a caption that picks an option is answered at once)."""
+    return message.album is True and bool(message.media) and message.location is None and message.choice is None
+
+
+Deliver = Callable[[str, str, list[Reply]], Awaitable[None]]
+"""Send replies outside a webhook: (adapter name, reply address, replies), through that adapter's `send`."""
+
+
 @dataclass
 class Held:
     """What `Engine._handle` did: the replies to give now, or `held` for the album's answer."""
@@ -112,13 +123,14 @@ class Engine:
         flow: ReportFlow,
         pseudonym_key: bytes,
         session_key: bytes,
-        enqueue: Enqueue,
+        enqueue: EnqueueNow,
         quiet: QuietTimer | None = None,
         limits: MediaLimits | None = None,
         clock: Callable[[], float] = time.time,
         addition_window: int = 0,
         followups: FollowUps | None = None,
         album_quiet: float = 0.0,
+        deliver: Deliver | None = None,
     ) -> None:
         self.followups = followups
         self.sessions = sessions
@@ -132,7 +144,8 @@ class Engine:
         """Wall-clock seconds; tests set it to walk a conversation through hours of quiet at once."""
         self.addition_window = addition_window
         self.album_quiet = album_quiet
-        self._background: set[asyncio.Task[list[Reply]]] = set()
+        self.deliver = deliver
+        self._background: set[asyncio.Task[None]] = set()
 
     async def handle(self, message: Inbound, chat: Chat | None = None) -> list[Reply]:
         """Process one message exactly once, in order within its conversation.
@@ -142,46 +155,48 @@ class Engine:
         order, and the ids of both sides are kept to erase the chat at the end.
 
         Files alone (a Telegram album: one update per file; a WhatsApp multi-photo send: one webhook
-        per file) get one answer per burst: each file is kept at once, but the acknowledgement is
-        held in the session and sent by the webhook of the burst's last file once `album_quiet`
-        seconds pass with nothing newer; any other message in between takes its place (its reply
-        follows the files). Chosen over a delayed job because both channels answer within the open
-        webhook (Twilio in TwiML, so no send outside it, no worker, nothing to cancel after DELETE).
-        A crash during the wait loses that acknowledgement, never a file or a second answer.
-        A chat that `answers_later` waits in the background instead: Telegram delivers a chat's
-        next update only once the webhook answered the last, so a webhook that waited would hold
-        back the album's next file, and each file would get an answer of its own."""
+        per file) get one answer per burst: each file is kept and its webhook answered at once (with
+        nothing), and the acknowledgement is held in the session; `album_quiet` seconds after the
+        burst's last file, with nothing newer, this process sends it through `chat` or, where the
+        webhook is the only way back (Twilio's TwiML), through the adapter's own `send`. Any other
+        message in between takes its place (its reply follows the files). The webhook never waits:
+        Telegram delivers a chat's next update only once the webhook answered the last (a waiting
+        webhook would hold back the album's next file), and providers deliver a bot's updates over a
+        few connections, so a held one stalls other reporters'. A crash during the wait loses that
+        acknowledgement, never a file or a second answer."""
         who = pseudonym(self.pseudonym_key, message.adapter, message.sender)
         mark = message_mark(self.pseudonym_key, message.adapter, message.message_id)
         done = await self._handle(who, mark, message, chat)
-        if not done.held:
-            return done.replies
-        if chat is not None and chat.answers_later:
+        if done.held:
             task = asyncio.create_task(self._acknowledge(who, mark, chat))
             self._background.add(task)
             task.add_done_callback(self._acknowledged)
-            return []
-        return await self._acknowledge(who, mark, chat)
+        return done.replies
 
-    def _acknowledged(self, task: asyncio.Task[list[Reply]]) -> None:
+    async def answers_sent(self) -> None:
+        """Wait for the albums' answers still waiting for quiet (at shutdown: each waits `album_quiet`)."""
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _acknowledged(self, task: asyncio.Task[None]) -> None:
         self._background.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log.warning("album answer not sent (%s)", type(error).__name__)
 
-    async def _acknowledge(self, who: str, mark: int, chat: Chat | None) -> list[Reply]:
-        """The burst's held answer, once `album_quiet` passed with nothing newer (see `handle`)."""
+    async def _acknowledge(self, who: str, mark: int, chat: Chat | None) -> None:
+        """Send the burst's held answer once `album_quiet` passed with nothing newer (see `handle`)."""
         await asyncio.sleep(self.album_quiet)
+        held = await self.sessions.load(who)
+        if held is None or held.acknowledged_by != mark:  # most often: the reporter wrote again meanwhile
+            return
         async with self.sessions.lock(who):
             session = await self.sessions.load(who)
             if session is None or session.acknowledged_by != mark:
-                return []
+                return
             replies, session.acknowledgement, session.acknowledged_by = session.acknowledgement, [], None
-            if chat is not None:
-                sent = await self._send(who, self.clock(), session, chat, replies)
-                if chat.can_erase:
-                    session.erasable.extend(sent)
+            sent = await self._send(who, self.clock(), session, chat, replies)
+            if chat is not None and chat.can_erase:
+                session.erasable.extend(sent)
             await self.sessions.save(who, session)
-            return replies
 
     async def _handle(self, who: str, mark: int, message: Inbound, chat: Chat | None) -> Held:
         async with self.sessions.opened(who, mark) as locked:
@@ -200,6 +215,7 @@ class Engine:
             agreed = session is not None and consented(session.conversation, self.flow.spec)
             now = self.clock()
             opened = session is not None
+            step = session.conversation.state if session is not None else None
             pending = session.acknowledgement if session is not None else []
             if session is not None:
                 session.acknowledgement, session.acknowledged_by = [], None
@@ -207,7 +223,8 @@ class Engine:
             if turn.deleted:
                 await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
                 turn.session.late = False  # what waits is cancelled: the answer to DELETE goes at once
-            if opened and not turn.ended and self.album_quiet and files_alone(message):
+            burst = files_alone(message) or (captioned_in_album(message) and turn.session.conversation.state == step)
+            if opened and not turn.ended and self.album_quiet and burst:
                 refused = self._refusal(turn.session, 1)  # a file of the burst refused earlier is still said
                 carried = refused if refused[0] in pending and refused[0] not in turn.replies else []
                 turn.session.acknowledgement, turn.session.acknowledged_by = carried + turn.replies, mark
@@ -229,19 +246,33 @@ class Engine:
                 await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
             return Held(turn.replies)
 
-    async def _send(self, who: str, now: float, session: Session, chat: Chat, replies: list[Reply]) -> list[str]:
-        """Send now; what the provider could not take goes to a worker, and so does everything after
-        it while any of it waits (the reporter reads replies in order). Returns the sent ids."""
+    async def _send(self, who: str, now: float, session: Session, chat: Chat | None,
+                    replies: list[Reply]) -> list[str]:
+        """Send now, through `chat` or (no webhook open to answer in) the adapter's own `send`; what
+        the provider could not take goes to a worker, and so does everything after it while any of it
+        waits (the reporter reads replies in order). Returns the sent ids (none known without `chat`)."""
         if session.late and replies:
             if await self.sessions.late_waiting(who):
                 await self._send_later(who, now, session, replies)
                 return []
             session.late = False
         try:
-            return await chat.send(replies)
+            if chat is not None:
+                return await chat.send(replies)
+            await self._send_outside(session, replies)
+            return []
         except NotDelivered as undelivered:
             await self._send_later(who, now, session, undelivered.remaining)
             return undelivered.sent
+
+    async def _send_outside(self, session: Session, replies: list[Reply]) -> None:
+        """Through the conversation's adapter, as workers send reminders; any failure is `NotDelivered`."""
+        try:
+            if self.deliver is None:
+                raise NotDelivered(replies, [])
+            await self.deliver(session.adapter, session.address, replies)
+        except Exception as exc:
+            raise NotDelivered(replies, []) from exc
 
     async def _turn(self, who: str, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
         """Apply one message: the replies, the session as it now is, and whether it ended."""
@@ -391,11 +422,10 @@ class Engine:
         receipt = new_receipt()
         digest = receipt_hash(receipt, self.pseudonym_key)
         await self._file(report_draft(session, self.flow.spec, "complete", digest))
-        await self.sessions.remember_receipt(digest, session.report_id)
-        if self.addition_window and self.flow.spec.after_filing:
-            conversation = session.conversation
-            await self.sessions.link_filing(who, session.report_id, conversation.language, conversation.country,
-                                            self.addition_window)
+        conversation = session.conversation
+        window = self.addition_window if self.flow.spec.after_filing else 0
+        await self.sessions.remember_filing(digest, session.report_id, who, conversation.language,
+                                            conversation.country, window)
         return [*outcome.replies, self.flow.closing(session.conversation, receipt=receipt)]
 
     @staticmethod
@@ -439,7 +469,7 @@ class Engine:
         The job knows the conversation (by pseudonym) so it can tell the reporter if a file is refused."""
         for item in items:
             payload = FetchMedia(item, session.report_id, who).seal(self.session_key)
-            await asyncio.to_thread(self.enqueue, Job.FETCH_MEDIA, payload, f"media-{item.id}")
+            await self.enqueue(Job.FETCH_MEDIA, payload, f"media-{item.id}")
 
     async def _send_later(self, who: str, queued_at: float, session: Session, replies: list[Reply]) -> None:
         """The provider is down: these replies join the conversation's outbox, which a worker sends
@@ -449,11 +479,11 @@ class Engine:
         await self.sessions.queue_late(who, late.seal(self.session_key))
         session.late = True
         payload = SendLater(session.adapter, session.address, (), who, queued_at, outbox=True).seal(self.session_key)
-        await asyncio.to_thread(self.enqueue, Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
+        await self.enqueue(Job.SEND_LATER, payload, f"send-{secrets.token_hex(8)}")
 
     async def _file(self, draft: Draft) -> None:
         payload = draft.seal(self.session_key)
-        await asyncio.to_thread(self.enqueue, Job.FILE_REPORT, payload, f"file-{draft.report_id}")
+        await self.enqueue(Job.FILE_REPORT, payload, f"file-{draft.report_id}")
         metrics.REPORTS.labels(draft.status).inc()
         log.info("report submitted for filing (status=%s, media=%d)", draft.status, len(draft.media))
 
@@ -464,4 +494,4 @@ class Engine:
         if not draft.media and not draft.copies.messages:
             return
         job_id = f"discard-{session.report_id}-{secrets.token_hex(4)}"
-        await asyncio.to_thread(self.enqueue, Job.DISCARD_DRAFT, draft.seal(self.session_key), job_id)
+        await self.enqueue(Job.DISCARD_DRAFT, draft.seal(self.session_key), job_id)

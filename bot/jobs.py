@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
@@ -49,9 +49,15 @@ class Job(StrEnum):
 
 class Enqueue(Protocol):
     """Put `job(payload)` on the queue under a stable `job_id` (a repeat enqueue is harmless),
-    now or in `delay` seconds. Synchronous: async callers run it in a thread."""
+    now or in `delay` seconds. Synchronous (workers, the quiet sweeper's scheduling)."""
 
     def __call__(self, job: Job, payload: str, job_id: str, delay: int = 0) -> None: ...
+
+
+class EnqueueNow(Protocol):
+    """`Enqueue` without a delay, for the event loop: awaitable, no thread (the engine's jobs)."""
+
+    def __call__(self, job: Job, payload: str, job_id: str) -> Awaitable[None]: ...
 
 
 PAYLOAD_FORMAT = 1
@@ -179,9 +185,10 @@ class Draft(Payload):
     question_id: str | None = None
     """For a reporter's answer to an analyst's question: the question (docs/follow-up.md)."""
     copies: ProviderCopies = ProviderCopies()
-    late_file: bool = False
-    """An addition carrying one file its report was filed without (workers/jobs.py): a fetch that
-    fails now retries this job with backoff instead of filing the file as missing again."""
+    late_file: str | None = None
+    """For an addition carrying one file a report was filed without (workers/jobs.py): that report,
+    whose media status record lists the file missing. A fetch that fails now retries this job with
+    backoff instead of filing the file as missing again."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -190,7 +197,7 @@ class Draft(Payload):
             "answers": self.answers, "media": [m.to_dict() for m in self.media], "receipt_hash": self.receipt_hash,
             "follow_up": self.follow_up, "notes": list(self.notes), "addendum_to": self.addendum_to,
             **({"question_id": self.question_id} if self.question_id else {}), **self.copies.to_dict(),
-            **({"late_file": True} if self.late_file else {}),
+            **({"late_file": self.late_file} if self.late_file else {}),
         }
 
     @classmethod
@@ -203,7 +210,7 @@ class Draft(Payload):
             media=media_items(list(data.get("media") or [])), receipt_hash=data.get("receipt_hash"),
             follow_up=data.get("follow_up"), notes=tuple(str(n) for n in data.get("notes") or ()),
             addendum_to=data.get("addendum_to"), question_id=data.get("question_id"),
-            copies=ProviderCopies.from_dict(data), late_file=bool(data.get("late_file", False)),
+            copies=ProviderCopies.from_dict(data), late_file=str(data["late_file"]) if data.get("late_file") else None,
         )
 
 

@@ -2,8 +2,10 @@
 
 Every process opens Redis through here. A pool bounded by `REDIS_MAX_CONNECTIONS` where a burst
 waits for a free connection (`BlockingConnectionPool`, up to `POOL_WAIT` seconds) instead of
-failing at once; commands retried with backoff on a dropped connection (a restarted or failed-over
-Redis leaves every pooled connection stale), and idle connections checked before use.
+failing at once; commands retried with backoff for up to `REDIS_RETRY_SECONDS` (8) on a dropped
+connection or a Redis still loading its AOF (a restart takes seconds, and leaves every pooled
+connection stale), and idle connections checked before use. What still fails after that budget, the
+web process keeps for later (bot/spool.py): a webhook never waits past Twilio's 15 s for Redis.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from redis.retry import Retry
 from config.settings import Settings
 
 POOL_WAIT = 5
-RETRIES = 4
-"""Up to 4 retries, 0.05 s to 1 s apart: covers a restart of a few seconds without holding a webhook."""
+BACKOFF_BASE = 0.05
+BACKOFF_CAP = 0.8
+"""Retries wait 0.1, 0.2, 0.4 s, then 0.8 s each: a Redis back after a restart is used within 0.8 s."""
+CONNECT_SECONDS = 2
+"""A connection attempt that gets no answer in this long fails (and is retried within the budget)."""
 HEALTH_CHECK_SECONDS = 10
 COMMAND_SECONDS = 10
 """A command of the web process's (never a blocking one) that gets no answer in this long fails and is
@@ -34,12 +39,26 @@ def _url(settings: Settings) -> str:
     return settings.redis_url
 
 
+def retries_within(seconds: float) -> int:
+    """How many retries, backing off as above, fit in `seconds` of waiting (8 s: 12 retries, 7.9 s)."""
+    retries, waited = 0, 0.0
+    while waited + min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (retries + 1)) <= seconds:
+        retries += 1
+        waited += min(BACKOFF_CAP, BACKOFF_BASE * 2 ** retries)
+    return retries
+
+
+def _backoff() -> ExponentialBackoff:
+    return ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE)
+
+
 def async_redis(settings: Settings) -> Redis:
     """The web process's (and workers' short-lived loops') asyncio client."""
     pool = BlockingConnectionPool.from_url(
         _url(settings), max_connections=settings.redis_max_connections, timeout=POOL_WAIT,
         health_check_interval=HEALTH_CHECK_SECONDS, socket_timeout=COMMAND_SECONDS,
-        retry=AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES, supported_errors=_RETRY_ON),
+        socket_connect_timeout=CONNECT_SECONDS,
+        retry=AsyncRetry(_backoff(), retries_within(settings.redis_retry_seconds), supported_errors=_RETRY_ON),
         retry_on_error=list(_RETRY_ON),
     )
     return Redis.from_pool(pool)
@@ -49,8 +68,8 @@ def sync_redis(settings: Settings) -> SyncRedis:
     """The blocking client (RQ, enqueueing from the web process, the CLI)."""
     pool = SyncBlockingPool.from_url(
         _url(settings), max_connections=settings.redis_max_connections, timeout=POOL_WAIT,
-        health_check_interval=HEALTH_CHECK_SECONDS,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES, supported_errors=_RETRY_ON),
+        health_check_interval=HEALTH_CHECK_SECONDS, socket_connect_timeout=CONNECT_SECONDS,
+        retry=Retry(_backoff(), retries_within(settings.redis_retry_seconds), supported_errors=_RETRY_ON),
         retry_on_error=list(_RETRY_ON),
     )
     return SyncRedis.from_pool(pool)

@@ -20,9 +20,13 @@ log = logging.getLogger("tipline")
 
 MAINTENANCE_SECONDS = 10
 """How often each worker does RQ's upkeep (RQ's default: 10 minutes): puts jobs of a killed worker back
-for retry (their claim lapses 60 s after the last heartbeat), and starts its fallback scheduler when no
-scheduler holds the lock (61 s after its holder died; `tipline scheduler` takes over in seconds)."""
+for retry (their claim lapses 15 s after the last heartbeat: workers/worker.py), and starts its fallback
+scheduler when no scheduler holds the lock (61 s after its holder died; `tipline scheduler` takes over in
+seconds). So a SIGKILLed worker's job runs again within about half a minute."""
 HEARTBEAT_SECONDS = 5
+WORKER_TTL = MAINTENANCE_SECONDS + 15
+"""An idle worker waits for a job at most `WORKER_TTL - 15` seconds at a time (RQ's default: 405) and
+does its upkeep between two waits: so the upkeep runs every 10 s on an idle worker too."""
 
 WORKER_CLASS = "workers.worker.StartedOnceWorker"
 """RQ's forking worker with the job modules and worker context loaded once, before it forks
@@ -71,6 +75,7 @@ def run_worker(burst: bool = False) -> int:
     worker_class = import_attribute(WORKER_CLASS)
     worker = worker_class([queue], connection=connection, serializer=JSONSerializer,
                           maintenance_interval=MAINTENANCE_SECONDS, job_monitoring_interval=HEARTBEAT_SECONDS,
+                          worker_ttl=WORKER_TTL,
                           exception_handlers=[note_failure])
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")

@@ -221,11 +221,12 @@ class SessionStore:
     """
 
     def __init__(self, redis: Redis, session_key: bytes, ttl: int, keys: RedisKeys | None = None,
-                 lock_seconds: float = LOCK_SECONDS, compact: bool = False) -> None:
+                 lock_seconds: float = LOCK_SECONDS, compact: bool = False, lock_wait: float = LOCK_WAIT) -> None:
         self.redis = redis
         self.compact = compact
         """Write Redis format 2 (bot/compact.py); both formats are read either way."""
         self.lock_seconds = lock_seconds
+        self.lock_wait = lock_wait
         self.box = SecretBox(session_key)
         self.session_key = session_key
         self.ttl = ttl
@@ -243,7 +244,7 @@ class SessionStore:
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> SessionStore:
         return cls(redis, settings.session_key, settings.session_ttl, lock_seconds=settings.lock_seconds,
-                   compact=settings.redis_format >= COMPACT)
+                   compact=settings.redis_format >= COMPACT, lock_wait=settings.lock_wait_seconds)
 
     @contextlib.asynccontextmanager
     async def lock(self, who: str) -> AsyncIterator[Hold]:
@@ -251,7 +252,7 @@ class SessionStore:
 
         Renewed while held; released on any way out, an error inside included. If releasing fails
         (Redis gone meanwhile) the lock lapses by itself within `lock_seconds`; a holder that
-        died leaves it for at most that long. Raises `LockError` after `LOCK_WAIT` seconds."""
+        died leaves it for at most that long. Raises `LockError` after `lock_wait` seconds."""
         hold = Hold(self.keys.lock(who), secrets.token_hex(16))
         await self._wait_for(lambda: self.redis.set(hold.key, hold.token, nx=True, px=self._lock_ms))
         async with self._holding(hold):
@@ -274,9 +275,9 @@ class SessionStore:
 
     async def _wait_for(self, take: Callable[[], Awaitable[Any]]) -> Any:
         """Try `take` (a lock attempt answering None while another holds it) until it answers, every
-        20 ms for up to `LOCK_WAIT` (at least two lock lifetimes, so a dead holder's lock lapses first)."""
+        20 ms for up to `lock_wait` (at least two lock lifetimes, so a dead holder's lock lapses first)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(LOCK_WAIT, 2 * self.lock_seconds)
+        deadline = loop.time() + max(self.lock_wait, 2 * self.lock_seconds)
         while (found := await take()) is None:
             if loop.time() >= deadline:
                 raise LockError("conversation busy")
@@ -451,12 +452,6 @@ class SessionStore:
             tried, _, all_tried, _ = await pipe.execute()
         return int(tried) <= RECEIPT_GUESSES_PER_SENDER and int(all_tried) <= RECEIPT_GUESSES_PER_MINUTE
 
-    async def link_filing(self, who: str, report_id: str, language: str, country: str | None, ttl: int) -> None:
-        """For `ttl` seconds after filing, remember (encrypted, under the sender's pseudonym) which
-        report this sender just filed, so a message soon after can be offered to be added to it."""
-        link = {"r": report_id, "l": language, "co": country}
-        await self.redis.set(self._filed(who), self._seal(json.dumps(link).encode()), ex=ttl)
-
     async def recent_filing(self, who: str) -> dict[str, Any] | None:
         """The report this sender filed within the window: `{"r": id, "l": language, "co": country}`."""
         plaintext = self._unseal(await self.redis.get(self._filed(who)))
@@ -471,9 +466,18 @@ class SessionStore:
     async def forget_filing(self, who: str) -> None:
         await self.redis.delete(self._filed(who))
 
-    async def remember_receipt(self, digest: str, report_id: str) -> None:
-        """Let a receipt code (known here only by its keyed hash) find its report for 90 days."""
-        await self.redis.set(self._receipt(digest), report_id.encode(), ex=RECEIPT_TTL)
+    async def remember_filing(self, digest: str, report_id: str, who: str | None = None, language: str = "",
+                              country: str | None = None, window: int = 0) -> None:
+        """Let a receipt code (known here only by its keyed hash) find its report for 90 days; with
+        `who` and a `window`, also remember for that many seconds (encrypted, under the sender's
+        pseudonym) which report this sender just filed, so a message soon after can be offered to be
+        added to it. One round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._receipt(digest), report_id.encode(), ex=RECEIPT_TTL)
+            if who is not None and window:
+                link = {"r": report_id, "l": language, "co": country}
+                pipe.set(self._filed(who), self._seal(json.dumps(link).encode()), ex=window)
+            await pipe.execute()
 
     async def find_receipt(self, digest: str) -> str | None:
         raw = await self.redis.get(self._receipt(digest))

@@ -129,7 +129,8 @@ class WorkerCollector(Collector):
                                                self._oldest_age(now)),
             "tipline_scheduled_jobs_overdue": (f"Scheduled jobs more than {OVERDUE_AFTER}s past their time",
                                                connection.zcount(scheduled.key, 0, now - OVERDUE_AFTER)),
-            "tipline_scheduler_alive": ("1 while a worker's scheduler holds the queue's scheduler lock",
+            "tipline_scheduler_alive": ("1 while a scheduler (`tipline scheduler`, or a worker's fallback) "
+                                        "holds the queue's scheduler lock",
                                         int(bool(connection.exists(RQScheduler.get_locking_key(queue.name))))),
         }
         for name, (text, value) in gauges.items():

@@ -85,7 +85,9 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8080"
     redis_url: str | None = None
     redis_max_connections: int = 200
+    redis_retry_seconds: int = 8
     lock_seconds: int = 5
+    lock_wait_seconds: int = 10
     store_url: str = "file://var/store"
     s3_endpoint_url: str | None = None
     analyst_public_keys: tuple[str, ...] = ()
@@ -180,7 +182,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         public_base_url=public,
         redis_url=env.get("REDIS_URL", "").strip() or None,
         redis_max_connections=_int(env, "REDIS_MAX_CONNECTIONS", 200, minimum=2),
+        redis_retry_seconds=_int(env, "REDIS_RETRY_SECONDS", 8, minimum=1),
         lock_seconds=_int(env, "LOCK_SECONDS", 5, minimum=1),
+        lock_wait_seconds=_int(env, "LOCK_WAIT_SECONDS", 10, minimum=1),
         store_url=env.get("STORE_URL", "").strip() or f"file://{var_dir / 'store'}",
         s3_endpoint_url=env.get("S3_ENDPOINT_URL", "").strip() or None,
         analyst_public_keys=_list(env, "ANALYST_PUBLIC_KEYS"),

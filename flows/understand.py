@@ -28,6 +28,12 @@ _ARABIC = str.maketrans({
     **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
     **{chr(0x06F0 + d): str(d) for d in range(10)},  # Eastern Arabic-Indic (Persian, Urdu) digits
 })
+LETTERS_WITHOUT_ACCENTS = str.maketrans({
+    # letters Unicode does not decompose into a base letter and a mark, typed without them on many
+    # phones: Vietnamese đ ("ai se doc" is "ai sẽ đọc"), Polish ł, Nordic ø, Maltese ħ, Turkish dotless i
+    "\u0111": "d", "\u0110": "d", "\u0142": "l", "\u0141": "l", "\u00f8": "o", "\u00d8": "o",
+    "\u0127": "h", "\u0126": "h", "\u0131": "i",
+})
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
 _APOSTROPHES = re.compile("['`\u2019\u2018\u00b4\u02bc]")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -43,7 +49,7 @@ SHORT_TOKENS = 16
 def fold(text: str) -> str:
     """Fold text for matching: Arabic letter and digit variants, invisible marks, emoji modifiers,
     accents, case and apostrophes ("don't" and "dont" are one word)."""
-    text = _INVISIBLE.sub("", text.translate(_ARABIC))
+    text = _INVISIBLE.sub("", text.translate(_ARABIC).translate(LETTERS_WITHOUT_ACCENTS))
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _APOSTROPHES.sub("", stripped.casefold())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -34,6 +36,9 @@ class Reporter:
                   **extra: Any) -> list[dict[str, Any]]:
         return await self.send(text, message_id, **extra)
 
+    async def later(self, within: float = 5.0) -> list[dict[str, Any]]:
+        return await later(self.client, self.sender, self.kind, within)
+
     async def upload(self, data: bytes, content_type: str = "image/jpeg") -> dict[str, Any]:
         form = FormData()
         form.add_field("file", data, filename="photo", content_type=content_type)
@@ -64,11 +69,27 @@ class Phone(Reporter):
         return rendered(await self.send(text, message_id, **extra))
 
     async def photo(self, data: bytes, caption: str | None = None) -> list[str]:
+        """Send a file; a file alone is answered a moment later, as one answer per album."""
         media = await self.upload(data)
-        return await self.say(caption, media=[media])
+        replies = await self.say(caption, media=[media])
+        return replies or rendered(await self.later())
 
     async def location(self, latitude: float, longitude: float) -> list[str]:
         return await self.say(location={"latitude": latitude, "longitude": longitude})
+
+
+async def later(client: TestClient[Any, Any] | WebProcess, sender: str, kind: str = "whatsapp",
+                within: float = 5.0) -> list[dict[str, Any]]:
+    """What reaches a page's reporter after their request was answered (an album's one answer, sent
+    ALBUM_QUIET_MS after its last file): the outbox the page polls, waited for up to `within` s."""
+    deadline = time.monotonic() + within
+    while True:
+        response = await client.post("/simulator/api/outbox", json={"sender": sender, "kind": kind})
+        assert response.status == 200, await response.text()
+        replies: list[dict[str, Any]] = (await response.json())["replies"]
+        if replies or time.monotonic() > deadline:
+            return replies
+        await asyncio.sleep(0.05)
 
 
 def rendered(replies: list[dict[str, Any]]) -> list[str]:

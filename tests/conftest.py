@@ -42,6 +42,28 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis of the test's own, with AOF on as production runs it, to stop and start."""
+    server = EmbeddedRedis(tmp_path / "own-redis", append_only=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+def stop_redis(server: EmbeddedRedis) -> None:
+    """An operator's restart, first half: SHUTDOWN (AOF written); nothing listens until `start()`."""
+    client = redis.Redis(unix_socket_path=str(server.socket))
+    try:
+        client.shutdown(save=True)
+    except redis.ConnectionError:
+        pass
+    finally:
+        client.close()
+    server._server = None
+    server.socket.unlink(missing_ok=True)
+
+
+@pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     client.flushdb()

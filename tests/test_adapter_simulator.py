@@ -13,7 +13,7 @@ from adapters.base import Choice, Reply
 from adapters.simulator import SimulatorAdapter
 from bot.app import make_app
 from config.settings import Settings, SettingsError, load_settings
-from tests.chat import rendered
+from tests.chat import later, rendered
 from tests.contract import AdapterContract
 
 
@@ -43,7 +43,8 @@ class SimulatorPhone:
         form.add_field("file", data, filename="attachment", content_type=self.file_type)
         upload = await (await self.client.post("/simulator/api/upload", data=form)).json()
         media = [{"id": upload["id"], "content_type": self.file_type, "kind": self.file_kind}]
-        return await self._post(self._body(text=caption, media=media))
+        return await self._post(self._body(text=caption, media=media)) or rendered(
+            await later(self.client, self.sender))
 
     async def location(self, latitude: float, longitude: float) -> list[str]:
         return await self._post(self._body(location={"latitude": latitude, "longitude": longitude}))
@@ -86,10 +87,10 @@ async def test_later_messages_reach_the_page_through_its_outbox(settings: Settin
     client = await aiohttp_client(make_app(settings))
     phone = SimulatorPhone(client)
     await SimulatorAdapter(settings).send(phone.sender, [Reply("Are you still there?", (Choice("yes", "Yes"),))])
-    first = await (await client.get("/simulator/api/outbox", params={"sender": phone.sender})).json()
+    first = await (await client.post("/simulator/api/outbox", json={"sender": phone.sender})).json()
     assert first["replies"] == [{"text": "Are you still there?", "rtl": False, "shape": "buttons",
                                  "choices": [{"key": "yes", "label": "Yes"}]}]
-    again = await (await client.get("/simulator/api/outbox", params={"sender": phone.sender})).json()
+    again = await (await client.post("/simulator/api/outbox", json={"sender": phone.sender})).json()
     assert again["replies"] == [], "each message is shown once"
 
 

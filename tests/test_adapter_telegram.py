@@ -23,7 +23,7 @@ from aiohttp.test_utils import TestClient
 from adapters.base import MediaLimits, MediaRef, MediaRefused, Reply
 from adapters.telegram import TelegramAdapter, delete_messages, erasable_ids
 from bot.app import make_app
-from config.settings import Settings
+from config.settings import Settings, SettingsError, load_settings
 from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
 from tests.conftest import ROOT, AnalystKey, run_burst_worker, worker_env
@@ -183,6 +183,14 @@ async def reporter(settings: Settings, aiohttp_client: Any, telegram_api: Telegr
     return TelegramPhone(await aiohttp_client(make_app(settings)), telegram_api)
 
 
+@pytest.fixture
+async def replying_reporter(service_env: dict[str, str], aiohttp_client: Any,
+                            telegram_api: TelegramApiDouble) -> TelegramPhone:
+    """A reporter's phone, the service answering with TELEGRAM_WEBHOOK_REPLIES=on."""
+    settings = load_settings({**service_env, "TELEGRAM_WEBHOOK_REPLIES": "on"})
+    return TelegramPhone(await aiohttp_client(make_app(settings)), telegram_api)
+
+
 class TestTelegramContract(AdapterContract):
     pass
 
@@ -277,6 +285,8 @@ class AlbumPhone:
         group = str(random.randint(10**17, 10**18))
         updates = [self.phone.update(photo=self.phone.photo_sizes(item), media_group_id=group)
                    for item in (data, *self.companions)]
+        if caption:  # Telegram carries an album's caption on its first photo
+            updates[0]["message"]["caption"] = caption
         mark = self.phone.api.mark()
         if self.in_turn:
             statuses = [await self.phone.post(update) for update in updates]
@@ -441,8 +451,9 @@ async def test_broken_and_oversized_bodies_get_400_and_413(reporter: TelegramPho
 
 @pytest.mark.slow
 async def test_a_flood_limit_is_waited_out_and_each_reply_sent_once(
-    reporter: TelegramPhone, telegram_api: TelegramApiDouble,
+    replying_reporter: TelegramPhone, telegram_api: TelegramApiDouble,
 ) -> None:
+    reporter = replying_reporter
     telegram_api.fail_next("sendMessage", 429, retry_after=1)
     replies = await reporter.say("hello")
     assert expect("en", "consent.prompt") in joined(replies)
@@ -454,9 +465,27 @@ async def test_a_flood_limit_is_waited_out_and_each_reply_sent_once(
     assert expect("en", "category.prompt") in joined(reporter.read(0))
 
 
-async def test_the_last_reply_to_a_message_travels_in_the_webhooks_response_after_the_others(
+async def test_by_default_every_reply_to_a_message_goes_by_request(
     reporter: TelegramPhone, telegram_api: TelegramApiDouble,
 ) -> None:
+    mark = telegram_api.mark()
+    response = await reporter.client.post(WEBHOOK, json=reporter.update(text="hello"),
+                                          headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert response.status == 200 and response.content_type != "application/json"
+    assert [c.status for c in telegram_api.calls_of("sendMessage", mark)] == [200, 200]
+
+
+def test_webhook_replies_are_on_or_off(service_env: dict[str, str]) -> None:
+    for value in ("on", "off", ""):
+        TelegramAdapter(load_settings({**service_env, "TELEGRAM_WEBHOOK_REPLIES": value}))
+    with pytest.raises(SettingsError, match="TELEGRAM_WEBHOOK_REPLIES"):
+        TelegramAdapter(load_settings({**service_env, "TELEGRAM_WEBHOOK_REPLIES": "sometimes"}))
+
+
+async def test_the_last_reply_to_a_message_travels_in_the_webhooks_response_after_the_others(
+    replying_reporter: TelegramPhone, telegram_api: TelegramApiDouble,
+) -> None:
+    reporter = replying_reporter
     mark = telegram_api.mark()
     response = await reporter.client.post(WEBHOOK, json=reporter.update(text="hello"),
                                           headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
@@ -561,6 +590,20 @@ async def test_an_album_gets_one_answer_after_its_last_photo(reporter: TelegramP
     assert await reporter.say("hello again"), "the conversation goes on after the album"
 
 
+@pytest.mark.parametrize("in_turn", [False, True], ids=["at-once", "one-after-the-other"])
+async def test_an_album_with_a_caption_gets_one_answer_and_keeps_the_caption(
+    reporter: TelegramPhone, in_turn: bool,
+) -> None:
+    await complete_report(reporter, [], stop_at="media")
+    album = AlbumPhone(reporter, [photo(color) for color in ("green", "blue", "yellow")], in_turn=in_turn)
+    replies = await album.photo(photo("red"), caption="the van at the back door")
+    assert len(replies) == 1, replies
+    await reporter.say(word("en", "done"))
+    await reporter.say(word("en", "no"))
+    review = joined(await reporter.say(word("en", "no")))
+    assert expect("en", "review.prompt") in review and "the van at the back door" in review, review
+
+
 async def test_an_album_with_a_file_too_large_says_so_once_in_its_one_answer(reporter: TelegramPhone) -> None:
     await complete_report(reporter, [], stop_at="media")
     group = str(random.randint(10**17, 10**18))
@@ -598,6 +641,17 @@ async def test_four_photos_sent_at_once_get_one_received_4_and_are_all_filed(
 async def test_at_the_end_the_reporter_can_erase_the_whole_chat_and_nothing_is_kept(
     reporter: TelegramPhone, telegram_api: TelegramApiDouble, redis_client: redis.Redis,
 ) -> None:
+    await erase_the_whole_chat(reporter, telegram_api, redis_client)
+
+
+async def test_with_webhook_replies_the_erase_still_reaches_every_message(
+    replying_reporter: TelegramPhone, telegram_api: TelegramApiDouble, redis_client: redis.Redis,
+) -> None:
+    await erase_the_whole_chat(replying_reporter, telegram_api, redis_client)  # by id range
+
+
+async def erase_the_whole_chat(reporter: TelegramPhone, telegram_api: TelegramApiDouble,
+                               redis_client: redis.Redis) -> None:
     await complete_report(reporter, [photo()])
     assert reporter.buttons == ["erase_chat"], "the last message offers to erase the chat"
     assert any(expect("en", "erase.offer") in text for text in reporter.read(0))

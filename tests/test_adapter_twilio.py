@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,7 +145,18 @@ class TwilioPhone:
             fields["MessageType"] = "audio" if self.content_type.startswith("audio/") else "image"
         form = self.form(caption or "", **fields)
         form.update(MessageSid=message_sid, SmsMessageSid=message_sid, SmsSid=message_sid)
-        return await self.send(form)
+        since = len(self.api.messages)
+        return await self.send(form) or await self.later(since)
+
+    async def later(self, since: int, within: float = 5.0) -> list[str]:
+        """What the service sent this reporter through the REST API after message `since` of the double:
+        on WhatsApp a file alone is answered a moment after its webhook, as one answer per album."""
+        deadline = time.monotonic() + within
+        while True:
+            bodies = [m.get("Body", "") for m in self.api.messages[since:] if m.get("To") == self.sender]
+            if bodies or time.monotonic() > deadline:
+                return bodies
+            await asyncio.sleep(0.05)
 
     async def location(self, latitude: float, longitude: float) -> list[str]:
         return await self.send(self.form(
@@ -380,8 +392,12 @@ async def test_three_whatsapp_photos_sent_at_once_get_one_answer_and_are_all_fil
         forms.append(whatsapp.form("", NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg",
                                    MessageType="image", MessageSid=message_sid, SmsMessageSid=message_sid,
                                    SmsSid=message_sid))
+    since = len(twilio_api.messages)
     answers = await asyncio.gather(*(whatsapp.send(form) for form in forms))
-    replies = [text for bodies in answers for text in bodies]
+    assert answers == [[], [], []], "every webhook is answered at once, with nothing"
+    replies = await whatsapp.later(since)
+    await asyncio.sleep(0.3)  # twice ALBUM_QUIET_MS: a second answer would have come by now
+    replies = await whatsapp.later(since)
     assert len(replies) == 1 and expect("en", "media.received") in replies[0] and "3" in replies[0], replies
     assert expect("en", "danger.prompt") in joined(await whatsapp.say(word("en", "done")))
     await whatsapp.say(word("en", "no"))
@@ -487,6 +503,33 @@ async def test_send_hands_a_long_outage_back_to_the_job_queue(settings: Settings
     with pytest.raises(TwilioUnavailable):
         await adapter.send(reply_address({"From": "+447700900555", "To": OUR_SMS_NUMBER}), [Reply("Reminder")])
     assert twilio_api.messages == []
+
+
+@pytest.mark.slow
+async def test_late_replies_twilio_refuses_for_good_are_dropped_not_retried_and_hold_nothing_back(
+    whatsapp: TwilioPhone, twilio_api: TwilioApiDouble, service_env: dict[str, str], redis_client: redis.Redis,
+) -> None:
+    """A photo's answer meets an outage and waits for a worker; by then the reporter has opted out
+    (Twilio error 21610, as outside WhatsApp's 24-hour window): it can never go, so it must neither
+    be retried for days nor hold back the answers after it."""
+    await complete_report(whatsapp, [], stop_at="media")
+    twilio_api.fail_next = [(503, {"Retry-After": "3600"})]
+    since = len(twilio_api.messages)
+    assert await whatsapp.send(whatsapp.form("", NumMedia="1", MediaUrl0=twilio_api.add_media(photo(), "image/jpeg")[0],
+                                             MediaContentType0="image/jpeg", MessageType="image")) == []
+    deadline = time.monotonic() + 5
+    while not redis_client.keys("tl:o:*") and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert redis_client.keys("tl:o:*"), "the answer waits in the conversation's outbox"
+    twilio_api.opted_out.add(whatsapp.sender)
+    await asyncio.to_thread(worker, service_env)
+    assert not redis_client.keys("tl:o:*"), "a reply Twilio refuses for good leaves the outbox"
+    queue = Queue(service_env["QUEUE_NAME"], connection=redis_client, serializer=JSONSerializer)
+    waiting = ScheduledJobRegistry(queue=queue).get_job_ids()
+    assert not [job for job in waiting if job.startswith("send-")], "and is not retried"
+    twilio_api.opted_out.discard(whatsapp.sender)
+    assert expect("en", "media.received") in joined(await whatsapp.photo(photo("blue")))
+    assert len(twilio_api.messages[since:]) == 1, "the next answer went out at once"
 
 
 def test_retry_after_is_read_as_seconds_or_as_a_date() -> None:

@@ -33,7 +33,7 @@ async def test_a_simulator_reporter_is_asked_in_the_page_and_answers_there(
 
     question = ask(store, analyst_key.load(), keys.public, report["report_id"], "Which street was it?")
     work(env, redis_client)
-    response = await client.get("/simulator/api/outbox", params={"sender": reporter.sender})
+    response = await client.post("/simulator/api/outbox", json={"sender": reporter.sender})
     [shown] = (await response.json())["replies"]
     assert "Which street was it?" in shown["text"] and "DELETE" in shown["text"]
 

@@ -33,7 +33,7 @@ AS_QUEUED: list[tuple[type[Payload], dict[str, Any]]] = [
              "started_at": None, "submitted_at": "2026-01-01T00:05:00+00:00", "answers": {},
              "media": [{"id": "m1", "ref": REF}], "receipt_hash": None, "follow_up": None,
              "notes": ["a file received late"], "addendum_to": "r1", "adapter": "", "provider_messages": [],
-             "provider_address": None, "late_file": True}),
+             "provider_address": None, "late_file": "r1"}),
 ]
 
 

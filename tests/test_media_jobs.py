@@ -256,6 +256,6 @@ async def test_a_file_only_the_worker_can_refuse_is_reported_to_the_reporter_whi
     replies = await phone.photo(b"this is not a picture at all")  # declared image/jpeg, so accepted at first
     assert expect("en", "media.refused") not in "\n".join(replies)
     assert run_burst_worker(service_env).returncode == 0
-    outbox = await (await client.get("/simulator/api/outbox", params={"sender": phone.sender})).json()
+    outbox = await (await client.post("/simulator/api/outbox", json={"sender": phone.sender})).json()
     assert [r["text"] for r in outbox["replies"]] == [expect("en", "media.refused")]
     assert not list(store.names("media/"))

@@ -8,8 +8,6 @@ import dataclasses
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,7 +19,7 @@ from bot.embedded_redis import EmbeddedRedis
 from bot.identity import pseudonym
 from config.settings import Settings, load_settings
 from tests.chat import Reporter
-from tests.conftest import ROOT, worker_env
+from tests.conftest import ROOT, stop_redis, worker_env
 from tests.scenario import expect
 
 
@@ -86,25 +84,9 @@ async def test_a_lock_left_by_a_killed_web_process_delays_the_next_message_only_
     assert expect("en", "consent.prompt") in texts(replies)
 
 
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "own-redis", append_only=True)
-    server.start()
-    yield server
-    server.stop()
-
-
 def restart(server: EmbeddedRedis) -> None:
     """Stop the server as an operator's restart does (SHUTDOWN, saving) and start it again."""
-    client = redis.Redis(unix_socket_path=str(server.socket))
-    try:
-        client.shutdown(save=True)
-    except redis.ConnectionError:
-        pass
-    finally:
-        client.close()
-    server._server = None
-    server.socket.unlink(missing_ok=True)
+    stop_redis(server)
     server.start()
 
 

@@ -110,6 +110,19 @@ def test_a_pin_at_any_step_is_kept_and_acknowledged() -> None:
     assert conversation.answers["places"] == [{"latitude": 1.0, "longitude": 2.0}]
 
 
+def test_a_pin_shared_before_where_is_the_place_and_where_is_not_asked() -> None:
+    conversation = at("description")
+    FLOW.step(conversation, Said(text="they keep the workers in a container behind the garage"))
+    FLOW.step(conversation, Said(location=Location(latitude=51.5, longitude=-0.1)))
+    outcome = FLOW.step(conversation, Said(text="done"))
+    assert conversation.state == "when", "the pin answered 'where?' already"
+    assert outcome.replies[-1].text == FLOW.prompt(conversation).text
+    typed = at("description")
+    FLOW.step(typed, Said(text="they keep the workers in a container behind the garage"))
+    FLOW.step(typed, Said(text="done"))
+    assert typed.state == "location", "without a pin, 'where?' is asked"
+
+
 def test_flows_check_demands_examples_and_faq_in_every_locale(tmp_path: Path) -> None:
     source = Path(__file__).resolve().parent.parent / "flows" / "locales"
     for name in ("en.yaml", "es.yaml"):

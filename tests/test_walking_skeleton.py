@@ -118,9 +118,12 @@ async def test_simultaneous_messages_of_one_conversation_are_processed_one_at_a_
     album = [Reporter(first if i % 2 else second, sender=reporter.sender).send(media=[m])
              for i, m in enumerate(uploads)]
     answers = await asyncio.gather(*album)
-    said = [a for a in answers if a]
-    assert len(said) == 1 and len(said[0]) == 1, "one answer for the album, by its last photo's request"
-    assert re.search(r"Received 10\b", said[0][0]["text"]), said
+    assert answers == [[]] * 10, "each photo's request is answered at once, with nothing"
+    said = await reporter.later()
+    await asyncio.sleep(0.3)  # twice ALBUM_QUIET_MS: a second answer would have come by now
+    said += await reporter.later(within=0)
+    assert len(said) == 1, "one answer for the album, a moment after its last photo"
+    assert re.search(r"Received 10\b", said[0]["text"]), said
     await reporter.say("done")
     await reporter.say("no")
     assert "Files: 10" in texts(await reporter.say("no"))

@@ -40,7 +40,7 @@ from bot.media_status import DISCARDED
 from bot.queue import enqueue, make_queue
 from bot.redis_connection import async_redis
 from bot.sessions import SessionStore
-from config.errors import Transient
+from config.errors import Refused, Transient
 from secure_store.filing import each_at_once, file_media, is_filed
 from secure_store.filing import file_report as store_report
 from secure_store.report import SCHEMA_ID, media_name, now_iso
@@ -271,7 +271,7 @@ def late_addition(draft: Draft, item: MediaItem) -> Draft:
     addition_id = hashlib.sha256(f"late-file:{item.id}".encode()).hexdigest()[:32]
     return replace(draft, report_id=addition_id, status="addendum", addendum_to=draft.addendum_to or draft.report_id,
                    answers={}, media=(item,), receipt_hash=None, follow_up=None, notes=(LATE_FILE_NOTE,),
-                   question_id=None, copies=ProviderCopies(), late_file=True)
+                   question_id=None, copies=ProviderCopies(), late_file=draft.report_id)
 
 
 def _missing(context: WorkerContext, draft: Draft, entries: list[dict[str, Any]] | None) -> set[str]:
@@ -308,8 +308,8 @@ def file_report(payload: str) -> str:
     _announce(context, report)
     done = tuple(item for item in items if item.id not in missing)
     context.media_status.forget([item.id for item in done], report_id)
-    if draft.late_file and draft.addendum_to:  # its "missing" entry, in the record of the report it adds to
-        context.media_status.forget([item.id for item in done], draft.addendum_to)
+    if draft.late_file:  # its "missing" entry, in the record of the report filed without it
+        context.media_status.forget([item.id for item in done], draft.late_file)
     asyncio.run(_discard(context, done))
     _forget_at_provider(context, draft.copies)
     log.info("report filed (new=%s, media=%d, missing=%d)", written, len(items), len(missing))
@@ -368,7 +368,7 @@ async def _send_outbox(context: WorkerContext, adapter: Adapter, who: str) -> st
     redis = async_redis(settings)
     sessions = SessionStore.from_settings(redis, settings)
     claim = redis.lock(RedisKeys().outbox_claim(who), timeout=OUTBOX_CLAIM_SECONDS)
-    sent = dropped = 0
+    sent = dropped = refusals = 0
     try:
         if not await claim.acquire(blocking=False):
             raise OutboxBusy("another worker is sending this conversation's replies")
@@ -386,6 +386,12 @@ async def _send_outbox(context: WorkerContext, adapter: Adapter, who: str) -> st
                     rest = replace(batch, replies=tuple(cut.remaining))
                     await sessions.sent_late(who, rest.seal(settings.session_key))
                     raise
+                except Refused as refused:  # never deliverable (opted out, blocked): retrying would hold
+                    await sessions.sent_late(who)  # every later reply behind it for days
+                    refusals += len(batch.replies)
+                    log.warning("late replies the provider refuses for good were dropped (%s)",
+                                type(refused).__name__)
+                    continue
                 await sessions.add_erasable(who, ids or [])
                 await sessions.sent_late(who)
                 sent += len(batch.replies)
@@ -396,7 +402,7 @@ async def _send_outbox(context: WorkerContext, adapter: Adapter, who: str) -> st
         await redis.aclose()
     if dropped:
         log.info("replies queued before the reporter deleted the conversation were not sent")
-    return f"sent {sent}, not sent {dropped}: deleted"
+    return f"sent {sent}, not sent {dropped}: deleted, {refusals}: refused"
 
 
 def deleted_since(context: WorkerContext, message: SendLater) -> bool:

@@ -76,6 +76,11 @@ class LocationStep(TextStep):
     takes_pin = True
     empty = "reprompt.location"
 
+    def passes(self, flow: ReportFlow, conversation: Conversation) -> bool:
+        """A pin shared at an earlier step is the place already: "where?" is not asked again (the
+        review shows it, and editing it there still asks)."""
+        return isinstance(conversation.answers.get(flow.location_store or ""), dict)
+
     def understand(self, flow: ReportFlow, conversation: Conversation, step: Step, said: Said,
                    text: str) -> Outcome:
         if said.location is not None:
