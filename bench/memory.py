@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import timeit
 import uuid
 from collections import defaultdict
 
@@ -22,14 +23,15 @@ from redis.asyncio import Redis
 
 from adapters.base import Inbound, MediaRef
 from bench.common import bench_environment
-from bot.compact import COMPACT
+from bot.compact import COMPACT, pack, unpack
 from bot.engine import Engine
+from bot.identity import pseudonym
 from bot.jobs import Job, open_payload
 from bot.keys import RedisKeys
 from bot.media_status import MediaStatus
 from bot.queue import enqueue_on, make_queue
 from bot.quiet import QuietTimer
-from bot.sessions import SessionStore
+from bot.sessions import Session, SessionStore
 from config.settings import Settings
 from flows.machine import ReportFlow
 
@@ -107,14 +109,15 @@ def kind_of(key: str, keys: RedisKeys) -> str:
     """Which part of a live conversation `key` is (by its key pattern in bot/keys.py)."""
     kinds = [("session (encrypted draft)", keys.session("")), ("media status records", keys.media_status("")),
              ("de-duplication marks", keys.marks("")), ("quiet index (shared)", keys.quiet_index),
-             ("quiet sweeper claim (one)", keys.sweeper)]
+             ("quiet sweeper claim (global)", keys.sweeper)]
     for name, prefix in kinds:
         if key == prefix or (prefix.endswith(":") and key.startswith(prefix)):
             return name
     return f"other: {key.rsplit(':', 1)[0]}"
 
 
-async def measure(settings: Settings, script: list[str], keep_ids: bool) -> dict[str, Part]:
+async def measure(settings: Settings, script: list[str], keep_ids: bool) -> tuple[dict[str, Part], float]:
+    """Bytes per conversation by kind of key, and the microseconds one session costs to encode and decode."""
     redis = Redis.from_url(settings.redis_url or "")
     sync = SyncRedis.from_url(settings.redis_url or "")
     await redis.flushdb()
@@ -137,9 +140,21 @@ async def measure(settings: Settings, script: list[str], keep_ids: bool) -> dict
         part.keys += 1 / CONVERSATIONS
         part.encodings.add((await redis.object("encoding", key)).decode())
         assert await redis.ttl(key) > 0 or key in (keys.quiet_index,), f"{key} never expires"
+    session = await engine.sessions.load(pseudonym(settings.pseudonym_key, "twilio", f"+4479{0:08d}|+15005550006"))
+    assert session is not None
+    cpu = codec_microseconds(session, settings.session_key, compact)
     await redis.aclose()
     sync.close()
-    return dict(sorted(parts.items(), key=lambda item: -item[1].bytes))
+    return dict(sorted(parts.items(), key=lambda item: -item[1].bytes)), cpu
+
+
+def codec_microseconds(session: Session, key: bytes, compact: bool, rounds: int = 2000) -> float:
+    """What encoding a session for Redis and decoding it again costs (best of 3), in microseconds."""
+    packed = pack(session.to_bytes(key if compact else None), compact)
+    encode = min(timeit.repeat(lambda: pack(session.to_bytes(key if compact else None), compact),
+                               number=rounds, repeat=3))
+    decode = min(timeit.repeat(lambda: Session.from_bytes(unpack(packed), key), number=rounds, repeat=3))
+    return (encode + decode) / rounds * 1e6
 
 
 async def main() -> None:
@@ -151,13 +166,13 @@ async def main() -> None:
             print(f"\nREDIS_FORMAT={redis_format}")
             for name, script in SCRIPTS.items():
                 for keep_ids in (False, True):
-                    parts = await measure(settings, script, keep_ids)
+                    parts, cpu = await measure(settings, script, keep_ids)
                     total = sum(p.bytes for p in parts.values())
                     label = f"{name}{', TWILIO_DELETE_MESSAGES' if keep_ids else ''}"
                     verdict = ""
                     if name.startswith("30"):
                         verdict = f"  {'meets' if total <= BAR else 'OVER'} the {BAR} B bar"
-                    print(f"  {label:46s} {total:6.0f} B{verdict}")
+                    print(f"  {label:46s} {total:6.0f} B{verdict}; session encode + decode {cpu:.0f} us")
                     for part_name, part in parts.items():
                         print(f"      {part_name:30s} {part.bytes:6.0f} B in {part.keys:4.2f} keys "
                               f"({', '.join(sorted(part.encodings))})")

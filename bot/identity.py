@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import cache, lru_cache
 
 
 def pseudonym(key: bytes, channel: str, address: str) -> str:
@@ -20,9 +21,15 @@ def message_mark(key: bytes, channel: str, message_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+@lru_cache(maxsize=4096)
 def media_id(key: bytes, report_id: str, serial: int) -> str:
     """The id of the `serial`-th file attached to report `report_id` (it names the sealed object):
     unique, random to anyone without `key` (so it cannot be linked to its report), and derivable,
     so a compact session need not store it (bot/sessions.py)."""
-    subkey = hmac.new(key, b"tipline media ids", hashlib.sha256).digest()
-    return hmac.new(subkey, f"{report_id}:{serial}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(_media_key(key), f"{report_id}:{serial}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+@cache
+def _media_key(key: bytes) -> bytes:
+    """A key of its own for file ids, derived from `key` (which also seals sessions)."""
+    return hmac.new(key, b"tipline media ids", hashlib.sha256).digest()
