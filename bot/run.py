@@ -23,6 +23,10 @@ MAINTENANCE_SECONDS = 10
 for retry (their claim lapses 15 s after the last heartbeat: workers/worker.py), and starts its fallback
 scheduler when no scheduler holds the lock (61 s after its holder died; `tipline scheduler` takes over in
 seconds). So a SIGKILLed worker's job runs again within about half a minute."""
+BURST_MAINTENANCE_SECONDS = 600
+"""A burst worker (`tipline worker --burst`: do what is queued now, then stop) keeps RQ's default: its
+upkeep would start a scheduler process mid-burst, which keeps moving due retries (2, 5, 10, 20 s...) into
+the queue, so a slow burst never found the queue empty."""
 HEARTBEAT_SECONDS = 5
 WORKER_TTL = MAINTENANCE_SECONDS + 15
 """An idle worker waits for a job at most `WORKER_TTL - 15` seconds at a time (RQ's default: 405) and
@@ -74,7 +78,8 @@ def run_worker(burst: bool = False) -> int:
         start_poll(connection, queue, settings.followup_poll_seconds)
     worker_class = import_attribute(WORKER_CLASS)
     worker = worker_class([queue], connection=connection, serializer=JSONSerializer,
-                          maintenance_interval=MAINTENANCE_SECONDS, job_monitoring_interval=HEARTBEAT_SECONDS,
+                          maintenance_interval=BURST_MAINTENANCE_SECONDS if burst else MAINTENANCE_SECONDS,
+                          job_monitoring_interval=HEARTBEAT_SECONDS,
                           worker_ttl=WORKER_TTL,
                           exception_handlers=[note_failure])
     try:
