@@ -223,12 +223,11 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
         if not replies:
             return
         try:
-            await adapters[message.adapter].send(message.sender, replies)
+            await deliver(message.adapter, message.sender, replies)
         except Exception as exc:
             log.warning("replies to a kept message go to a worker (%s)", type(exc).__name__)
             later = SendLater(message.adapter, message.sender, tuple(replies), who, engine.clock())
-            await asyncio.to_thread(enqueue_on(queue), Job.SEND_LATER, later.seal(settings.session_key),
-                                    f"send-{secrets.token_hex(8)}")
+            await engine.enqueue(Job.SEND_LATER, later.seal(settings.session_key), f"send-{secrets.token_hex(8)}")
 
     async def replay_kept(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(replay_forever(spool, engine.handle, answer_kept))

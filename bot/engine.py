@@ -351,19 +351,13 @@ class Engine:
             if text:
                 conversation.answers["answer"] = [text]
             if message.location is not None:
-                place = message.location
-                conversation.answers["location"] = {
-                    "latitude": place.latitude, "longitude": place.longitude,
-                    **{k: v for k, v in (("address", place.address), ("label", place.label)) if v}}
+                conversation.answers["location"] = self.flow.place(Said(location=message.location))
             if conversation.answers or attached:
                 await self._file(answer_draft(session, self.flow.spec, link.question_id))
                 await self.followups.heard(who, link)
                 replies.append(self.flow.message(conversation, "followup.thanks"))
         if chat is not None:
-            try:
-                await chat.send(replies)
-            except NotDelivered as undelivered:
-                await self._send_later(who, self.clock(), session, undelivered.remaining)
+            await self._send(who, self.clock(), session, chat, replies)
         await self.sessions.mark(who, mark)
         return replies
 
