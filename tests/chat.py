@@ -36,8 +36,8 @@ class Reporter:
                   **extra: Any) -> list[dict[str, Any]]:
         return await self.send(text, message_id, **extra)
 
-    async def later(self, within: float = 5.0) -> list[dict[str, Any]]:
-        return await later(self.client, self.sender, self.kind, within)
+    async def later(self, within: float = 5.0, count: int = 1) -> list[dict[str, Any]]:
+        return await later(self.client, self.sender, self.kind, within, count)
 
     async def upload(self, data: bytes, content_type: str = "image/jpeg") -> dict[str, Any]:
         form = FormData()
@@ -79,16 +79,18 @@ class Phone(Reporter):
 
 
 async def later(client: TestClient[Any, Any] | WebProcess, sender: str, kind: str = "whatsapp",
-                within: float = 5.0) -> list[dict[str, Any]]:
+                within: float = 5.0, count: int = 1) -> list[dict[str, Any]]:
     """What reaches a page's reporter after their request was answered (an album's one answer, sent
-    ALBUM_QUIET_MS after its last file): the outbox the page polls, waited for up to `within` s."""
+    ALBUM_QUIET_MS after its last file; a kept message's replies): the outbox the page polls, waited
+    for up to `within` s until `count` replies have arrived."""
+    arrived: list[dict[str, Any]] = []
     deadline = time.monotonic() + within
     while True:
         response = await client.post("/simulator/api/outbox", json={"sender": sender, "kind": kind})
         assert response.status == 200, await response.text()
-        replies: list[dict[str, Any]] = (await response.json())["replies"]
-        if replies or time.monotonic() > deadline:
-            return replies
+        arrived += (await response.json())["replies"]
+        if len(arrived) >= count or time.monotonic() > deadline:
+            return arrived
         await asyncio.sleep(0.05)
 
 

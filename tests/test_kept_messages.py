@@ -5,7 +5,6 @@ in order as soon as it can be, its replies sent through the channel."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import subprocess
 import sys
@@ -37,17 +36,6 @@ def start_later(server: EmbeddedRedis, seconds: float) -> threading.Thread:
     return thread
 
 
-async def outbox(client: Any, reporter: Reporter, count: int, limit: float = 20) -> list[dict[str, Any]]:
-    """The replies sent to `reporter` outside the webhook, once `count` have arrived."""
-    arrived: list[dict[str, Any]] = []
-    deadline = time.monotonic() + limit
-    while len(arrived) < count and time.monotonic() < deadline:
-        response = await client.post("/simulator/api/outbox", json={"sender": reporter.sender})
-        arrived += (await response.json())["replies"]
-        await asyncio.sleep(0.1)
-    return arrived
-
-
 async def test_a_redis_restart_of_a_few_seconds_is_waited_out_within_the_webhook(
     settings: Settings, aiohttp_client: Any, own_redis: EmbeddedRedis,
 ) -> None:
@@ -74,7 +62,7 @@ async def test_redis_down_past_the_budget_keeps_the_message_and_answers_it_when_
     assert await reporter.say("English") == []  # 200: kept, nothing to say yet
     assert await reporter.say(word("en", "yes")) == []  # behind it, in order
     own_redis.start()
-    later = await outbox(client, reporter, 2)
+    later = await reporter.later(within=20, count=2)
     assert [r["text"] for r in later] == [expect("en", "consent.prompt"), expect("en", "category.prompt")]
     assert list((short.var_dir / "spool").rglob("*.msg")) == []
 
@@ -110,7 +98,7 @@ async def test_a_message_waiting_too_long_for_its_lock_is_kept_and_answered_in_o
     assert await reporter.say(word("en", "yes")) == []  # kept behind it at once
     _, err = holder.communicate(timeout=30)
     assert holder.returncode == 0, err[-1000:]
-    later = await outbox(client, reporter, 2)
+    later = await reporter.later(within=20, count=2)
     assert [r["text"] for r in later] == [expect("en", "consent.prompt"), expect("en", "category.prompt")]
     assert expect("en", "description.prompt") in texts(await reporter.say("1"))  # and the conversation goes on
 

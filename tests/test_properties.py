@@ -29,6 +29,7 @@ from config.settings import Settings
 from tests.doubles.telegram_api import TelegramApiDouble
 from tests.scenario import LOCALES, RECEIPT, complete_report, shows
 from tests.test_adapter_simulator import SimulatorPhone
+from tests.test_adapter_telegram import SECRET, TOKEN, telegram_api
 
 PROOF = os.environ.get("HYPOTHESIS_PROFILE") == "proof"
 SCALE = 10.0 if PROOF else float(os.environ.get("PROPERTY_SCALE", "1"))
@@ -38,11 +39,10 @@ COMMON = {"deadline": None, "derandomize": not PROOF,
                                     HealthCheck.data_too_large]}
 """CI runs the same examples every time (a failure is reproducible from the log); `proof` explores."""
 
-TOKEN = "123456789:AAE-test_token-for-the-double"
-SECRET = "webhook-secret_0123456789abcdef"
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "twilio-auth-token-for-tests-000"
 PUBLIC = "https://tips.example.org"
+__all__ = ["telegram_api"]  # the Bot API double fixture, shared with the Telegram adapter's tests
 
 # --- JSON of any shape, and "the documented shape, or anything in its place" ----------------------------
 
@@ -162,13 +162,6 @@ def test_every_simulator_body_is_an_inbound_message_or_a_400(body: Any) -> None:
 
 
 # --- webhooks over HTTP, through the real app and a real Redis ---------------------------------------------
-
-@pytest.fixture
-def telegram_api() -> Any:
-    api = TelegramApiDouble(TOKEN).start()
-    yield api
-    api.stop()
-
 
 @pytest.fixture
 def service_env(service_env: dict[str, str], telegram_api: TelegramApiDouble) -> dict[str, str]:
