@@ -297,6 +297,7 @@ class Understanding:
         signals = [(m.start, m.end, "no" if m.meaning == "yes" and self._negated(reading, m.start, negations)
                     else m.meaning) for m in matches]
         edges = {index for clause in reading.clauses for index in self._edges(reading, clause)}
+        edges |= {i + 1 for i in range(reading.size - 1) if self._refuses_after(reading, i)}
         signals += [(i, i + 1, "no") for i in sorted(negations) if i in edges]
         signals = self._without_lone_fillers(reading, signals)
         if not signals or any(meaning == "unsure" for _, _, meaning in signals):
@@ -335,8 +336,8 @@ class Understanding:
         """A yes with a condition: the message opens with yes, then "but" or "only" and something of
         its own ("si pero nomas por mensaje, no me llamen", "pode sim mas so msg, ligacao nao"): a
         negation there is part of the condition. Not when what follows is itself a no or unsure
-        phrase ("yes but not now", "si pero no puedo"), has nothing of its own ("yes but i cant"),
-        or is taken back by a correction."""
+        phrase ("yes but not now", "si pero no puedo"), opens with a negation ("sim mas nao agora"),
+        has nothing of its own ("yes but i cant"), or is taken back by a correction."""
         words = reading.words
         ordered = sorted(signals)
         if ordered[0][2] != "yes" or ordered[0][0] > reading.lead:
@@ -350,13 +351,23 @@ class Understanding:
                 after += 1
             else:
                 return False
-        if after >= reading.size or any(start > after for start in reading.corrected):
+        if after + 1 >= reading.size or self._refuses_after(reading, after) or any(
+                start > after for start in reading.corrected):
             return False
         if any(start > after and (end - start > 1 or meaning == "unsure") and meaning != "yes"
                for start, end, meaning in ordered):
             return False
         covered = {i for start, end, _ in ordered for i in range(start, end)}
         return any(words[i] not in self._quiet and i not in covered for i in range(after + 1, reading.size))
+
+    def _refuses_after(self, reading: Reading, index: int) -> bool:
+        """Word `index` is "but", and a refusal follows it: a negation alone or with a word of the
+        no-examples ("sim mas nao agora", "yes but not now"), not one with a thing of its own ("oui
+        mais pas d'appel" is a condition)."""
+        words = reading.words
+        if words[index] not in self.contrasts or index + 1 >= reading.size or words[index + 1] not in self.negations:
+            return False
+        return index + 2 >= reading.size or words[index + 2] in self._own.get("no", frozenset())
 
     def _negated(self, reading: Reading, index: int, negations: set[int]) -> bool:
         """The yes-word at `index` follows a negation in its clause, next to it or past one short
