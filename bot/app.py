@@ -24,6 +24,7 @@ from bot.jobs import Job, SendLater
 from bot.queue import enqueue_now_on, enqueue_on, make_queue
 from bot.quiet import QuietTimer
 from bot.redis_connection import async_redis, sync_redis
+from bot.redis_wire import Wire
 from bot.sessions import SessionStore
 from bot.spool import NOT_NOW, Spool, replay_forever
 from bot.worker_metrics import WorkerCollector
@@ -149,6 +150,7 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
     if not settings.redis_url:
         raise ValueError("settings.redis_url must be set (the CLI starts the embedded Redis in dev)")
     redis = async_redis(settings)
+    wire = Wire.from_settings(settings)
     blocking_redis = sync_redis(settings)
     queue = make_queue(blocking_redis, settings.queue_name)
     adapters = load_adapters(settings)
@@ -157,11 +159,11 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
         await adapters[adapter].send(address, replies)
 
     engine = Engine(
-        sessions=SessionStore.from_settings(redis, settings),
+        sessions=SessionStore.from_settings(redis, settings, scripts=wire),
         flow=ReportFlow(default_country=settings.default_country or None),
         pseudonym_key=settings.pseudonym_key,
         session_key=settings.session_key,
-        enqueue=enqueue_now_on(queue, redis),
+        enqueue=enqueue_now_on(queue, wire),
         quiet=QuietTimer(enqueue_on(queue), settings.reminder_after, settings.draft_expiry),
         limits=MediaLimits(settings.max_media_bytes, settings.media_types),
         clock=clock,
@@ -216,6 +218,7 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
         for adapter in adapters.values():
             await adapter.close()
         await redis.aclose()
+        await wire.aclose()
         blocking_redis.close()
 
     async def answer_kept(who: str, message: Inbound, replies: list[Reply]) -> None:

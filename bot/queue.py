@@ -7,7 +7,6 @@ from types import TracebackType
 from typing import Any
 
 from redis import Redis
-from redis.asyncio import Redis as AsyncRedis
 from rq import Queue, Retry
 from rq.job import Job as RQJob
 from rq.serializers import JSONSerializer
@@ -20,6 +19,7 @@ from bot.constants import (
     SWEEP_FAILURE_TTL,
 )
 from bot.jobs import Enqueue, EnqueueNow, Job
+from bot.redis_wire import Wire
 
 RETRY = Retry(max=len(JOB_RETRY_INTERVALS), interval=list(JOB_RETRY_INTERVALS))
 QUESTION_RETRY = Retry(max=len(QUESTION_RETRY_INTERVALS), interval=list(QUESTION_RETRY_INTERVALS))
@@ -53,11 +53,11 @@ def enqueue(queue: Queue, job: Job, payload: str, job_id: str, delay: int = 0) -
         queue.enqueue(job.function, payload, **options)
 
 
-def enqueue_now_on(queue: Queue, redis: AsyncRedis) -> EnqueueNow:
+def enqueue_now_on(queue: Queue, wire: Wire) -> EnqueueNow:
     """The engine's `EnqueueNow`: RQ builds the job's commands exactly as `enqueue` would, into a
     pipeline of the queue's own (blocking) client that is never executed (RQ's documented `pipeline`
-    argument: no I/O), and the asyncio client sends them as one MULTI/EXEC. Without it each enqueue
-    took a thread hop, and a burst of confirmations queued behind the GIL (p99 at the last step)."""
+    argument: no I/O), and the web process's `Wire` sends them as one MULTI/EXEC. Without it each
+    enqueue took a thread hop, and a burst of confirmations queued behind the GIL (p99 at the last step)."""
 
     async def put(job: Job, payload: str, job_id: str) -> None:
         options = _options(job, job_id)
@@ -65,10 +65,7 @@ def enqueue_now_on(queue: Queue, redis: AsyncRedis) -> EnqueueNow:
         commands = queue.connection.pipeline()
         try:
             queue.enqueue_call(job.function, args=(payload,), pipeline=commands, **options)
-            async with redis.pipeline(transaction=True) as pipe:
-                for args, kwargs in commands.command_stack:
-                    pipe.execute_command(*args, **kwargs)
-                await pipe.execute()
+            await wire.transaction([args for args, _ in commands.command_stack])
         finally:
             commands.reset()
 

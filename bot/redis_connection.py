@@ -48,7 +48,7 @@ def retries_within(seconds: float) -> int:
     return retries
 
 
-def _backoff() -> ExponentialBackoff:
+def backoff() -> ExponentialBackoff:
     return ExponentialBackoff(cap=BACKOFF_CAP, base=BACKOFF_BASE)
 
 
@@ -58,7 +58,7 @@ def async_redis(settings: Settings) -> Redis:
         _url(settings), max_connections=settings.redis_max_connections, timeout=POOL_WAIT,
         health_check_interval=HEALTH_CHECK_SECONDS, socket_timeout=COMMAND_SECONDS,
         socket_connect_timeout=CONNECT_SECONDS,
-        retry=AsyncRetry(_backoff(), retries_within(settings.redis_retry_seconds), supported_errors=_RETRY_ON),
+        retry=AsyncRetry(backoff(), retries_within(settings.redis_retry_seconds), supported_errors=_RETRY_ON),
         retry_on_error=list(_RETRY_ON),
     )
     return Redis.from_pool(pool)
@@ -69,7 +69,7 @@ def sync_redis(settings: Settings) -> SyncRedis:
     pool = SyncBlockingPool.from_url(
         _url(settings), max_connections=settings.redis_max_connections, timeout=POOL_WAIT,
         health_check_interval=HEALTH_CHECK_SECONDS, socket_connect_timeout=CONNECT_SECONDS,
-        retry=Retry(_backoff(), retries_within(settings.redis_retry_seconds), supported_errors=_RETRY_ON),
+        retry=Retry(backoff(), retries_within(settings.redis_retry_seconds), supported_errors=_RETRY_ON),
         retry_on_error=list(_RETRY_ON),
     )
     return SyncRedis.from_pool(pool)
