@@ -59,7 +59,9 @@ def pack(*args: Arg) -> bytes:
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
         data = encode(arg)
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        parts.append(b"$%d\r\n" % len(data))
+        parts.append(data)
+        parts.append(b"\r\n")
     return b"".join(parts)
 
 
@@ -119,6 +121,7 @@ class _Connection(asyncio.Protocol):
         self.command_seconds = command_seconds
         self.transport: asyncio.Transport | None = None
         self.failure: Exception | None = None
+        self.outgoing: list[bytes] = []
         self.watch = self.loop.call_later(WATCH_SECONDS, self._watch)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -132,8 +135,16 @@ class _Connection(asyncio.Protocol):
             future.set_exception(ConnectionError("Redis connection closed"))
             return future
         self.waiting.append(_Waiting(future, count, self.loop.time() + self.command_seconds))
-        self.transport.write(payload)
+        if not self.outgoing:
+            self.loop.call_soon(self._flush)
+        self.outgoing.append(payload)
         return future
+
+    def _flush(self) -> None:
+        """Write what every caller of this turn of the event loop sent, in one system call."""
+        outgoing, self.outgoing = self.outgoing, []
+        if self.transport is not None and self.failure is None:
+            self.transport.write(b"".join(outgoing))
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)
