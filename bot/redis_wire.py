@@ -32,7 +32,7 @@ from redis.exceptions import (
 )
 
 from bot.redis_connection import COMMAND_SECONDS, CONNECT_SECONDS, backoff, retries_within
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 
 Arg = bytes | str | int | float
 WATCH_SECONDS = 1.0
@@ -79,11 +79,13 @@ class Address:
 
     @classmethod
     def from_url(cls, url: str) -> Address:
+        """Raises `SettingsError` (one line, never the password) for what this client cannot honour."""
         parts = urlsplit(url)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         unknown = set(query) - {"db", "ssl_cert_reqs", "ssl_ca_certs", "ssl_check_hostname"}
         if parts.scheme not in ("redis", "rediss", "unix") or unknown:
-            raise ValueError(f"REDIS_URL: unsupported scheme or option ({parts.scheme}; {sorted(unknown)})")
+            raise SettingsError(f"REDIS_URL must be redis://, rediss:// or unix:// with only db and ssl_* options "
+                                f"(got {parts.scheme or 'no scheme'}, options {sorted(unknown)[:5]})")
         path_db = parts.path.strip("/") if parts.scheme != "unix" else ""
         db = int(query.get("db") or path_db or 0)
         tls = _tls(query) if parts.scheme == "rediss" else None
