@@ -44,59 +44,44 @@ WORKER_METRICS = web.AppKey("worker_metrics", CollectorRegistry)
 
 
 @web.middleware
-async def never_500(
+async def guard(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Unexpected errors become a bare 500 without details; the log line names only the route."""
-    try:
-        return await handler(request)
-    except web.HTTPException:
-        raise
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        log.error("unhandled %s on %s", type(exc).__name__, request.path, exc_info=False)
-        raise web.HTTPInternalServerError(text="internal error") from None
-
-
-@web.middleware
-async def count_refusals(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Count webhook requests answered 4xx (forged signature, bad body, too large) by channel and
-    status; only routes that exist, so a scan of made-up paths adds no label values."""
-    route = request.match_info.route.resource
-    channel = route.canonical.removeprefix("/webhooks/") if route is not None and \
-        route.canonical.startswith("/webhooks/") else None
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        if channel and 400 <= exc.status < 500:
-            metrics.REJECTED.labels(channel, str(exc.status)).inc()
-        raise
-    if channel and 400 <= response.status < 500:
-        metrics.REJECTED.labels(channel, str(response.status)).inc()
-    return response
-
-
-@web.middleware
-async def request_ids(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Give each request an id for its log lines: the caller's `X-Request-Id` when it is a plain
-    token, else a new random one; echoed in the response."""
+    """Every request gets an id for its log lines (the caller's `X-Request-Id` when it is a plain
+    token, else a new random one; echoed in the response); webhook answers of 4xx are counted; an
+    unexpected error becomes a bare 500 whose log line names only the route. One middleware rather
+    than three: each is a coroutine more on every webhook."""
     given = request.headers.get("X-Request-Id", "")
     request_id = given if _GIVEN_ID.match(given) else secrets.token_hex(8)
     token = logs.REQUEST_ID.set(request_id)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
+        count_refusal(request, exc.status)
         exc.headers["X-Request-Id"] = request_id
         raise
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error("unhandled %s on %s", type(exc).__name__, request.path, exc_info=False)
+        failed = web.HTTPInternalServerError(text="internal error")
+        failed.headers["X-Request-Id"] = request_id
+        raise failed from None
     finally:
         logs.REQUEST_ID.reset(token)
+    count_refusal(request, response.status)
     response.headers["X-Request-Id"] = request_id
     return response
+
+
+def count_refusal(request: web.Request, status: int) -> None:
+    """Count a webhook request answered 4xx (forged signature, bad body, too large) by channel and
+    status; only routes that exist, so a scan of made-up paths adds no label values."""
+    if not 400 <= status < 500:
+        return
+    route = request.match_info.route.resource
+    if route is not None and route.canonical.startswith("/webhooks/"):
+        metrics.REJECTED.labels(route.canonical.removeprefix("/webhooks/"), str(status)).inc()
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -199,7 +184,7 @@ def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.
         metrics.MESSAGES.labels(message.adapter, "handled" if replies else "duplicate").inc()
         return replies
 
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[request_ids, never_500, count_refusals])
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[guard])
     app[ENGINE] = engine
     app[SETTINGS] = settings
     app[STORE] = open_store(settings.store_url, settings.s3_endpoint_url)

@@ -5,9 +5,10 @@ byte, raw deflate at level 6 (as small as level 9 here, in 2/3 of the time) prim
 (the field names and stock values every session and media status repeats: the first release spent
 ~40% of a session's bytes on them), then the random ids the text held, as bytes (`HEX_RUN`). A
 format-2 session also leaves out the ids of files it can derive (bot/sessions.py). `unpack` reads
-both formats, so a release that writes format 2 still reads what format-1 processes wrote; v0.1.0
-cannot read format 2, so it is written only with REDIS_FORMAT=2 (docs/operations.md). `DICTIONARY`
-and the layout are the format: never change them, add a format instead.
+both formats, so a release that writes format 2 still reads what format-1 processes wrote. v0.1.0
+cannot read format 2; v0.2.0 reads it and wrote format 1; from v0.3.0 format 2 is written unless
+REDIS_FORMAT=1 (docs/operations.md). `DICTIONARY` and the layout are the format: never change them,
+add a format instead.
 """
 
 from __future__ import annotations

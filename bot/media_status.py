@@ -43,6 +43,17 @@ def open_status(session_key: bytes, raw: object) -> dict[str, Any] | None:
     return entry
 
 
+def open_statuses(session_key: bytes, raw: object) -> dict[str, dict[str, Any]]:
+    """Decrypt a report's record (format 2): its shrunk entries by item ({} when absent or unreadable)."""
+    if not isinstance(raw, bytes):
+        return {}
+    try:
+        entries = json.loads(unpack(SecretBox(session_key).decrypt(raw)))
+    except (CryptoError, ValueError, zlib.error):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
 def _field(media_id: str) -> str:
     """An item's name within its report's record: the first 64 bits of its random id (two items of
     one report share them with odds of ~1e-17, as two of one conversation's message marks might)."""
@@ -79,14 +90,7 @@ class MediaStatus:
         self.compact = compact
 
     def _entries(self, raw: object) -> dict[str, dict[str, Any]]:
-        """The shrunk entries of a report's record, by media id ({} when absent or unreadable)."""
-        if not isinstance(raw, bytes):
-            return {}
-        try:
-            entries = json.loads(unpack(self.box.decrypt(raw)))
-        except (CryptoError, ValueError, zlib.error):
-            return {}
-        return entries if isinstance(entries, dict) else {}
+        return open_statuses(self.session_key, raw)
 
     def load(self, media_id: str, report_id: str | None = None) -> dict[str, Any] | None:
         if report_id:

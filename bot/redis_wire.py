@@ -32,7 +32,7 @@ from redis.exceptions import (
 )
 
 from bot.redis_connection import COMMAND_SECONDS, CONNECT_SECONDS, backoff, retries_within
-from config.settings import Settings
+from config.settings import Settings, SettingsError
 
 Arg = bytes | str | int | float
 WATCH_SECONDS = 1.0
@@ -59,7 +59,9 @@ def pack(*args: Arg) -> bytes:
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
         data = encode(arg)
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        parts.append(b"$%d\r\n" % len(data))
+        parts.append(data)
+        parts.append(b"\r\n")
     return b"".join(parts)
 
 
@@ -77,11 +79,13 @@ class Address:
 
     @classmethod
     def from_url(cls, url: str) -> Address:
+        """Raises `SettingsError` (one line, never the password) for what this client cannot honour."""
         parts = urlsplit(url)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         unknown = set(query) - {"db", "ssl_cert_reqs", "ssl_ca_certs", "ssl_check_hostname"}
         if parts.scheme not in ("redis", "rediss", "unix") or unknown:
-            raise ValueError(f"REDIS_URL: unsupported scheme or option ({parts.scheme}; {sorted(unknown)})")
+            raise SettingsError(f"REDIS_URL must be redis://, rediss:// or unix:// with only db and ssl_* options "
+                                f"(got {parts.scheme or 'no scheme'}, options {sorted(unknown)[:5]})")
         path_db = parts.path.strip("/") if parts.scheme != "unix" else ""
         db = int(query.get("db") or path_db or 0)
         tls = _tls(query) if parts.scheme == "rediss" else None
@@ -119,6 +123,7 @@ class _Connection(asyncio.Protocol):
         self.command_seconds = command_seconds
         self.transport: asyncio.Transport | None = None
         self.failure: Exception | None = None
+        self.outgoing: list[bytes] = []
         self.watch = self.loop.call_later(WATCH_SECONDS, self._watch)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -132,8 +137,16 @@ class _Connection(asyncio.Protocol):
             future.set_exception(ConnectionError("Redis connection closed"))
             return future
         self.waiting.append(_Waiting(future, count, self.loop.time() + self.command_seconds))
-        self.transport.write(payload)
+        if not self.outgoing:
+            self.loop.call_soon(self._flush)
+        self.outgoing.append(payload)
         return future
+
+    def _flush(self) -> None:
+        """Write what every caller of this turn of the event loop sent, in one system call."""
+        outgoing, self.outgoing = self.outgoing, []
+        if self.transport is not None and self.failure is None:
+            self.transport.write(b"".join(outgoing))
 
     def data_received(self, data: bytes) -> None:
         self.reader.feed(data)

@@ -68,7 +68,7 @@ def _templates(env: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]
 
 
 def _redis_format(env: Mapping[str, str]) -> int:
-    value = env.get("REDIS_FORMAT", "").strip() or "1"
+    value = env.get("REDIS_FORMAT", "").strip() or "2"
     if value not in ("1", "2"):
         raise SettingsError(f"REDIS_FORMAT must be 1 or 2, got {value[:20]!r}")
     return int(value)
@@ -94,7 +94,7 @@ class Settings:
     pseudonym_key: bytes = b""
     session_key: bytes = b""
     session_ttl: int = 24 * 3600
-    redis_format: int = 1
+    redis_format: int = 2
     """What this release writes to Redis: 1 (the first release reads it) or 2 (compact; read by this
     release on). Both are always read: set 2 once no process of an earlier release is left (bot/compact.py)."""
     reminder_after: int = 30 * 60

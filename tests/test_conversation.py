@@ -14,7 +14,7 @@ from PIL import Image
 
 from bot.app import make_app
 from bot.drafts import legacy_receipt_hash, new_receipt
-from bot.media_status import DISCARDED, open_status
+from bot.media_status import DISCARDED, open_status, open_statuses
 from config.settings import Settings
 from flows.machine import ReportFlow, Said
 from secure_store.analyst import list_reports
@@ -242,7 +242,10 @@ async def test_delete_leaves_nothing_of_the_conversation_in_redis_or_the_store(
     # only the de-duplication marks of handled messages (opaque HMACs, value "1"), the worker's
     # "discarded" tombstones of the wiped media (named by random ids) and RQ's own bookkeeping
     for key in left:
-        if key.startswith(b"tl:m:"):
+        if key.startswith(b"tl:m:r:"):  # Redis format 2: one record per report
+            entries = open_statuses(settings.session_key, redis_client.get(key)).values()
+            assert entries and all(entry == DISCARDED for entry in entries), key
+        elif key.startswith(b"tl:m:"):
             assert open_status(settings.session_key, redis_client.get(key)) == DISCARDED, key
         elif key.startswith(b"tl:d:"):
             assert all(re.fullmatch(rb"-?[0-9]{1,19}", mark) for mark in redis_client.smembers(key)), key

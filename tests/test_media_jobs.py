@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient
 from bot.app import make_app
 from bot.cli import main
 from bot.jobs import Job, seal_payload
-from bot.keys import RedisKeys
+from bot.media_status import MediaStatus
 from bot.queue import enqueue, make_queue
 from config.settings import Settings
 from secure_store.analyst import list_reports, open_media
@@ -84,7 +84,8 @@ async def test_media_fetched_promptly_are_filed_even_after_the_provider_link_exp
     media_id, report_id = secrets.token_hex(16), secrets.token_hex(16)
     jobs.fetch(media_id, upload_id, report_id)
     assert run_burst_worker(service_env).returncode == 0
-    assert store.exists(f"media/{media_id}") and redis_client.exists(RedisKeys().media_status(media_id))
+    assert store.exists(f"media/{media_id}")
+    assert MediaStatus(redis_client, settings.session_key).load(media_id, report_id) is not None
     assert not list(store.names("reports/"))
 
     for path in uploads(settings).glob(f"{upload_id}*"):
@@ -97,7 +98,7 @@ async def test_media_fetched_promptly_are_filed_even_after_the_provider_link_exp
     [item] = opened.report["media"]
     assert item["status"] == "stored" and item["metadata"] == "removed"
     assert item["size"] == len(open_media(store, analyst_key.load(), media_id))
-    assert not redis_client.exists(RedisKeys().media_status(media_id))
+    assert MediaStatus(redis_client, settings.session_key).load(media_id, report_id) is None  # forgotten once filed
 
 
 @pytest.mark.slow

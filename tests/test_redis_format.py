@@ -1,6 +1,7 @@
-"""Redis format 2 (bot/compact.py, REDIS_FORMAT=2): compact sessions and one media status record per
-report, read side by side with format 1 and with what the first release wrote, so a switch-over
-loses nothing; the worker files media from format-2 records as it does from format-1 ones."""
+"""Redis format 2 (bot/compact.py; written by default, format 1 with REDIS_FORMAT=1): compact sessions
+and one media status record per report, read side by side with format 1 and with what the first
+release wrote, so a switch-over loses nothing; the worker files media from format-2 records as it does
+from format-1 ones."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from bot.constants import MEDIA_STATUS_TTL
 from bot.keys import RedisKeys
 from bot.media_status import DISCARDED, MediaStatus, seal_status
 from bot.sessions import Session, SessionStore
-from config.settings import Settings, load_settings
+from config.settings import Settings, SettingsError, load_settings
 from flows.conversation import Conversation
 from secure_store.analyst import list_reports, open_media
 from secure_store.backends import FileStore
@@ -198,11 +199,19 @@ async def test_the_worker_files_media_it_fetched_promptly_from_a_format_2_record
 
 
 @pytest.mark.slow
-@pytest.mark.redis_format(2)
-async def test_nothing_at_rest_in_format_2_contains_report_text_sender_or_media(
+@pytest.mark.redis_format(1)
+async def test_nothing_at_rest_in_format_1_contains_report_text_sender_or_media(
     settings: Settings, service_env: dict[str, str], store: FileStore, analyst_key: AnalystKey,
     redis_client: redis.Redis, aiohttp_client: Any, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    assert settings.redis_format == 2
+    assert settings.redis_format == 1
     await privacy.test_nothing_written_at_rest_contains_report_text_sender_or_media(
         settings, service_env, store, analyst_key, redis_client, aiohttp_client, caplog)
+
+
+def test_format_2_is_written_unless_an_operator_asks_for_format_1(service_env: dict[str, str]) -> None:
+    without = {key: value for key, value in service_env.items() if key != "REDIS_FORMAT"}
+    assert load_settings(without).redis_format == 2
+    assert load_settings({**without, "REDIS_FORMAT": " 1 "}).redis_format == 1
+    with pytest.raises(SettingsError, match="REDIS_FORMAT must be 1 or 2"):
+        load_settings({**without, "REDIS_FORMAT": "3"})

@@ -15,6 +15,7 @@ from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 from bot.embedded_redis import EmbeddedRedis
 from bot.redis_wire import Address, Wire
+from config.settings import SettingsError
 from tests.conftest import stop_redis
 
 COUNT_SCRIPT = "return redis.call('INCRBY', KEYS[1], ARGV[1])"
@@ -134,7 +135,8 @@ def test_what_a_redis_url_may_say() -> None:
     assert Address.from_url("redis://ops:p%40ss@cache.internal:6380/3") == Address(
         host="cache.internal", port=6380, username="ops", password="p@ss", db=3)
     assert Address.from_url("rediss://cache.internal").tls is not None
-    with pytest.raises(ValueError):
-        Address.from_url("redis://cache.internal?protocol=3")
-    with pytest.raises(ValueError):
-        Address.from_url("http://cache.internal")
+    with pytest.raises(SettingsError, match="protocol"):
+        Address.from_url("redis://:secret-pass@cache.internal?protocol=3")
+    with pytest.raises(SettingsError) as refused:
+        Address.from_url("http://:secret-pass@cache.internal")
+    assert "secret-pass" not in str(refused.value)

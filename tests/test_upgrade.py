@@ -1,5 +1,5 @@
-"""Rolling deploys and roll-back between the previous release (git tag `v0.1.0`, kept as
-`tests/releases/v0.1.0.tar.gz` so a clone without tags or history has it too, built into its own
+"""Rolling deploys and roll-back between the previous release (git tag `v0.2.0`, commit d77dd7a, kept as
+`tests/releases/v0.2.0.tar.gz` so a clone without tags or history has it too, built into its own
 venv from its own constraints) and this one, sharing one Redis and one store as they do while a
 deploy is under way:
 
@@ -40,7 +40,7 @@ from tests.chat import Phone
 from tests.conftest import ROOT, AnalystKey, run_burst_worker, worker_env
 from tests.scenario import RECEIPT, Script, complete_report, joined, walk_to, word
 
-PREVIOUS = "v0.1.0"
+PREVIOUS = "v0.2.0"
 RELEASES = ROOT / ".venv" / "releases"
 
 DRIVER = textwrap.dedent('''

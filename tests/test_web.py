@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
-from bot.app import make_app
+from bot.app import guard, make_app
 from config.settings import Settings
 from tests.chat import Phone, Reporter
 from tests.scenario import complete_report
@@ -82,3 +83,19 @@ async def test_a_megabyte_of_text_emoji_rtl_and_zero_width_characters_get_a_repl
     for text in ["x" * 1_000_000, "🙏🏽" * 500, "رأيت رجالاً محتجزين", "\u200b\u200f\u2060", "\x00\x01"]:
         replies = await reporter.say(text)
         assert replies and all(r["text"] for r in replies)
+
+
+async def test_an_unexpected_error_is_a_bare_500_with_the_request_id_and_a_log_line_naming_only_the_route(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def broken(request: web.Request) -> web.Response:
+        raise KeyError("+447700900123 said: they took my passport")
+
+    app = web.Application(middlewares=[guard])
+    app.router.add_post("/webhooks/broken", broken)
+    client = await aiohttp_client(app)
+    response = await client.post("/webhooks/broken", headers={"X-Request-Id": "lb-trace-0002"})
+    assert response.status == 500 and await response.text() == "internal error"
+    assert response.headers["X-Request-Id"] == "lb-trace-0002"
+    assert "unhandled KeyError on /webhooks/broken" in caplog.text
+    assert "447700900123" not in caplog.text and "passport" not in caplog.text
