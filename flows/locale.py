@@ -204,7 +204,8 @@ MIN_EXAMPLES = 3
 
 def understanding_problems(code: str, locale: Locale, reference: Locale) -> list[str]:
     """Missing meanings, too few examples, one phrase under two meanings, a FAQ topic without its
-    answer, missing negation or question words."""
+    answer, missing negation or question words, a contrast or spelling that is not one word, one
+    spelling for two words."""
     problems: list[str] = []
     for meaning in sorted(reference.examples):
         count = len(locale.examples.get(meaning, ()))
@@ -218,6 +219,18 @@ def understanding_problems(code: str, locale: Locale, reference: Locale) -> list
     for name in ("negations", "questions"):
         if not getattr(locale, name):
             problems.append(f"{code}: `understanding.{name}` is empty")
+    problems.extend(f"{code}: contrast {word!r} is not one word" for word in locale.contrasts
+                    if len(words_of(word)) != 1)
+    spelled: dict[str, str] = {}
+    for word, variants in sorted(locale.spellings.items()):
+        if not words_of(word):
+            problems.append(f"{code}: spellings of {word!r} stand for no word")
+        for variant in variants:
+            form = words_of(variant)
+            if len(form) != 1:
+                problems.append(f"{code}: spelling {variant!r} of {word!r} is not one word")
+            elif spelled.setdefault(form[0], word) != word:
+                problems.append(f"{code}: spelling {variant!r} stands for both {spelled[form[0]]!r} and {word!r}")
     seen: dict[tuple[str, str], str] = {}
     for meaning, examples in sorted(locale.understanding.examples.items()):
         for example in examples:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flows.locale import LocaleError, load_locales
+from flows.locale import LocaleError, load_locales, understanding_problems
 from flows.machine import Conversation, ReportFlow, Said
 from flows.understand import Understanding, bag_key
 
@@ -272,3 +272,15 @@ def test_spellings_and_contrasts_load_from_a_locale_file(tmp_path: Path) -> None
                                       encoding="utf-8")
     with pytest.raises(LocaleError, match="spellings"):
         load_locales(tmp_path)
+
+
+def test_flows_check_names_a_spelling_for_two_words_and_a_contrast_of_two_words(tmp_path: Path) -> None:
+    (tmp_path / "en.yaml").write_text(
+        "language: en\nmessages: {a: b}\nunderstanding:\n  negations: [not]\n  questions: [who]\n"
+        "  contrasts: [but, even though]\n  spellings: {you: [u], are: [u, r r]}\n", encoding="utf-8")
+    locale = load_locales(tmp_path)["en"]
+    problems = understanding_problems("en", locale, locale)
+    assert "en: contrast 'even though' is not one word" in problems
+    assert "en: spelling 'u' stands for both 'are' and 'you'" in problems
+    assert "en: spelling 'r r' of 'are' is not one word" in problems
+    assert understanding_problems("vi", FLOW.locales["vi"], FLOW.locales["en"]) == []
