@@ -32,6 +32,8 @@ SHORT_NO = 5
 """A "no" of at most this many words skips an optional step ("no", "nobody i saw")."""
 QUESTION_WORDS = 8
 """A message without a question mark is taken for a question only when this short or shorter."""
+SHORT_QUESTION = 6
+"""In a description, a message opening with a question word is a question up to this long."""
 PLAIN_QUESTION = 4
 """At a one-answer step, a message this long or longer ending with "?" is a question, not an answer."""
 ASIDE_CHARS = 200
@@ -471,6 +473,8 @@ class ReportFlow:
         reporter was asking about. A whole question of a topic's examples (SURE_TOPIC words, "will they
         find out it was me") is one in any message short enough to be an aside."""
         topic, score = ranked
+        if step.optional and understanding.opens_plainly(reading, ("unsure", "skip")):
+            return False  # "гадки не маю хто це" (no idea who this is) answers "who was there?"
         if step.kind == "yes_no":
             return reading.size <= ASIDE_YES_NO_WORDS and not understanding.opens_with(reading, ("yes", "no"))
         if not KINDS[step.kind].stores:  # nothing typed here is kept: a message strongly about a topic asks
@@ -515,7 +519,8 @@ class ReportFlow:
         """A question the FAQ does not cover: it opens with a question word and has a question
         mark; or, short and at a step that takes one answer, opens with a question word the step's
         own question does not use ("how does this work" at "where?", but not "when i got home" at
-        "when?"); or, short and with a question mark, has a question word further on ("il se passe
+        "when?"); in a description, when it is one short clause with no number ("do you give money
+        for info"); or, short and with a question mark, has a question word further on ("il se passe
         quoi après ?", "هيحصل ايه؟")."""
         if not reading.leads:
             understanding = self.understanding(conversation)
@@ -524,7 +529,9 @@ class ReportFlow:
                             for w in reading.words[reading.lead:]))
         if reading.marked:
             return True
-        if step.kind == "messages" or reading.size > QUESTION_WORDS:
+        if step.kind == "messages":
+            return len(reading.clauses) == 1 and reading.size <= SHORT_QUESTION and not self._numbered(reading)
+        if reading.size > QUESTION_WORDS:
             return False
         return not self._answers_with(conversation, step, reading)
 

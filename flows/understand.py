@@ -417,7 +417,8 @@ class Understanding:
             return None
         matches = self.find(reading, meanings)
         opening = reading.lead
-        while opening < reading.size and reading.words[opening] in self.common:  # "em ko biet": I don't know
+        while opening < reading.size and (reading.words[opening] in self.common  # "em ko biet": I don't know
+                                          or reading.words[opening] in self.fillers):
             opening += 1
         if not matches or matches[0].start not in (reading.lead, opening) or self.negated(reading, matches[0]):
             return None

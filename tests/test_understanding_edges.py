@@ -284,3 +284,17 @@ def test_flows_check_names_a_spelling_for_two_words_and_a_contrast_of_two_words(
     assert "en: spelling 'u' stands for both 'are' and 'you'" in problems
     assert "en: spelling 'r r' of 'are' is not one word" in problems
     assert understanding_problems("vi", FLOW.locales["vi"], FLOW.locales["en"]) == []
+
+
+@pytest.mark.parametrize(("language", "text"), [("en", "do you give money for info"), ("en", "can i finish this tomorrow"),
+                                                ("es", "puedo terminar mañana")])
+def test_a_short_question_opening_with_a_question_word_is_not_stored_in_a_description(language: str, text: str) -> None:
+    conversation = at("description", language)
+    FLOW.step(conversation, Said(text=text))
+    assert conversation.answers == {} and conversation.state == "description"
+
+
+@pytest.mark.parametrize(("language", "text"), [("uk", "гадки не маю хто це"), ("es", "la verdad no se quienes son")])
+def test_not_knowing_who_is_no_question_about_who_reads(language: str, text: str) -> None:
+    conversation = answer("people", language, text)
+    assert conversation.state == "media" and "people" not in conversation.answers
