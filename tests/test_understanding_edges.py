@@ -286,8 +286,9 @@ def test_flows_check_names_a_spelling_for_two_words_and_a_contrast_of_two_words(
     assert understanding_problems("vi", FLOW.locales["vi"], FLOW.locales["en"]) == []
 
 
-@pytest.mark.parametrize(("language", "text"), [("en", "do you give money for info"), ("en", "can i finish this tomorrow"),
-                                                ("es", "puedo terminar mañana")])
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "do you give money for info"), ("en", "can i finish this tomorrow"), ("es", "puedo terminar mañana"),
+])
 def test_a_short_question_opening_with_a_question_word_is_not_stored_in_a_description(language: str, text: str) -> None:
     conversation = at("description", language)
     FLOW.step(conversation, Said(text=text))
