@@ -77,6 +77,12 @@ def test_a_typo_is_never_corrected_into_a_filler() -> None:
     ("ar", "location", "مين حيقرا الكلام ده؟", "faq.who_reads"),
     ("en", "consent", "wait who will see this", "faq.who_reads"),
     ("fr", "description", "attends c'est anonyme ?", "faq.anonymous"),
+    ("en", "media", "i have a video of the house but if they go through my phone and find it they will kill me, "
+     "should i delete everything after", "faq.safety"),
+    ("en", "location", "if i tell you the street will they find out it was me", "faq.anonymous"),
+    ("es", "location", "si doy la direccion van a saber que fui yo", "faq.anonymous"),
+    ("en", "consent", "am i talking to a bot", "faq.who_reads"),
+    ("pt", "description", "posso continuar depois?", "faq.add_later"),
 ])
 def test_a_question_is_answered_from_the_faq(language: str, state: str, text: str, topic: str) -> None:
     conversation = at(state, language)
@@ -205,21 +211,6 @@ def test_a_pause_with_words_between_its_pause_words_is_a_pause() -> None:
     conversation = at("description", "en")
     outcome = FLOW.step(conversation, Said(text="one sec my boss just walked in brb"))
     assert conversation.answers == {} and outcome.replies[0].text == FLOW.message(conversation, "pause.ack").text
-
-
-@pytest.mark.parametrize(("language", "state", "text", "topic"), [
-    ("en", "media", "i have a video of the house but if they go through my phone and find it they will kill me, "
-     "should i delete everything after", "faq.safety"),
-    ("en", "location", "if i tell you the street will they find out it was me", "faq.anonymous"),
-    ("es", "location", "si doy la direccion van a saber que fui yo", "faq.anonymous"),
-    ("en", "consent", "am i talking to a bot", "faq.who_reads"),
-    ("pt", "description", "posso continuar depois?", "faq.add_later"),
-])
-def test_new_question_vocabulary_is_answered(language: str, state: str, text: str, topic: str) -> None:
-    conversation = at(state, language)
-    outcome = FLOW.step(conversation, Said(text=text))
-    assert conversation.state == state and conversation.answers == {}
-    assert outcome.replies[0].text == FLOW.message(conversation, topic, **FLOW.helplines(conversation)).text
 
 
 @pytest.mark.parametrize(("language", "text"), [("en", "do u pay money?"), ("es", "dan recompensa?")])
