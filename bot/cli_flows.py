@@ -53,7 +53,8 @@ Before a step's kind sees a message, every step (`ReportFlow.step`, in order): t
 the global words (HELP, BACK, RESTART, CANCEL, DELETE, LANGUAGE); files and shared locations (kept
 wherever they arrive: a pin becomes the report's place if it has none, else an extra place); a
 question or a pause (answered from the FAQ or acknowledged, then the same step asked again, nothing
-stored). A message longer than 16 words or 200 characters is always an answer.
+stored). A message longer than 200 characters is always an answer, and one longer than 16 words too
+at a step that keeps what is typed.
 
 ## Understanding replies
 
@@ -67,7 +68,16 @@ Each locale file has an `understanding:` section, the way Rasa keeps `nlu.yml`:
   ordinary answers ("como", "من"). `fillers:` words that carry no meaning at the start ("hi",
   "well", "bueno"). `common:` (optional) words that say nothing about a topic (articles, pronouns).
 - `corrections:` (optional) words that take back what came before ("i mean", "actually", "o sea",
-  "de fapt"): "yes... actually no" is a no. A correction never turns a no into a yes.
+  "de fapt"): "yes... actually no" is a no. An ellipsis that trails off does the same ("sim... pera
+  nao"). A correction never turns a no into a yes.
+- `contrasts:` (optional) single words that bring a condition or more to say: "but", "only" ("pero",
+  "nomás", "mas", "só", "بس", "nhưng", "chỉ"). "si pero nomas por mensaje, no me llamen" is a yes;
+  "yes but not now", "sim mas nao agora", "si pero no puedo" are never yes (asked again); after
+  "no idea" or "that's all", a contrast means more follows, so the words are kept.
+- `spellings:` (optional) word -> the short or dialect spellings people type for it (`"không": [ko,
+  k, hong]`, `"được": [dc, đc]`, `"que": [q, k]`, `"vocês": [vcs]`, `"що": [шо]`, `"nie wiem":
+  [nwm]`). They are read as that word everywhere, the locale's own examples included; an English
+  example with a token a locale spells otherwise is not borrowed (Spanish "k" is "que", not "ok").
 - Word lists are read as words: `no`, `yes`, `on`, `off` stay text (YAML would make them booleans);
   a real true/false in a word list is refused by `tipline flows check`.
 
@@ -84,7 +94,19 @@ reporter is asked which of the two.
 English yes/no/done/skip/wait examples work in every language (people mix in "ok", "yes"), except
 where an English word means something else in the reporter's language (Spanish "ya", Polish "no"):
 a borrowed word is never a local filler or question word. A yes-word after a negation is a no
-("not ok", "nu e ok").
+("not ok", "nu e ok"); a clause that opens with a no is not turned by a yes-word well inside it
+("cant now my boss is right here"). A word shorter than six letters is never typo-corrected into a
+negation (Vietnamese "phong" is not "khong").
+
+Phrases that open or end a message count beyond whole-message matches: at an optional step, a short
+message that opens with not-knowing or passing and says nothing more skips ("no idea what their
+names are", "nu stiu cine sunt"; but "no idea, one of them is called marco" is kept); at the
+description, "that's all i can say" is done, "not done" never is; at the files step, a short message
+ending with done or "no pics" goes on ("ya mande los audios, listo"); a pause that opens and ends a
+message is a pause ("hang on someones at the door brb"). At a step that keeps no typed text (files,
+review), a message strongly about a FAQ topic is answered whatever its length; a whole FAQ phrase of
+five words or more is a question in any message up to 16 words; a short one-clause message with "?"
+in the description is a question; a "?" after a number ("i think no. 23?") is part of an answer.
 
 How to add:
 

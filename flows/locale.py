@@ -67,6 +67,10 @@ class Locale:
     common: tuple[str, ...] = ()
     corrections: tuple[str, ...] = ()
     """Words that take back what came before ("i mean", "o sea"): optional."""
+    contrasts: tuple[str, ...] = ()
+    """Words that bring a condition ("but", "only", "pero", "nomás"): optional."""
+    spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Word -> the short or dialect spellings people type for it ("không": [ko, k]): optional."""
 
     @cached_property
     def understanding(self) -> Understanding:
@@ -75,7 +79,7 @@ class Locale:
         for meaning in ("yes", "no", "done", "skip"):
             examples[meaning] = (*self.words.get(meaning, ()), *examples.get(meaning, ()))
         return Understanding.build(examples, self.negations, self.questions, self.fillers, self.common,
-                                   self.corrections)
+                                   self.corrections, self.contrasts, self.spellings)
 
     def text(self, key: str, **values: object) -> str:
         template = self.messages[key]
@@ -138,6 +142,8 @@ def load_locales(directory: Path = LOCALES_DIR) -> dict[str, Locale]:
             fillers=_strings(understanding.get("fillers"), path, "fillers"),
             common=_strings(understanding.get("common"), path, "common"),
             corrections=_strings(understanding.get("corrections"), path, "corrections"),
+            contrasts=_strings(understanding.get("contrasts"), path, "contrasts"),
+            spellings=_lists(understanding.get("spellings"), path, "spellings"),
         )
     if "en" not in locales:
         raise LocaleError(f"{directory}: the English locale (en.yaml) is required as the reference")

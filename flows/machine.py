@@ -37,6 +37,8 @@ PLAIN_QUESTION = 4
 ASIDE_CHARS = 200
 ASIDE_TOPIC_WORDS = 10
 """A message about an FAQ topic without a question mark or question word is a question up to this long."""
+SURE_TOPIC = 5
+"""A phrase of a topic's examples this long makes a message up to SHORT_TOKENS words a question."""
 ASIDE_YES_NO_WORDS = 8
 """Longer messages are answers, never questions or pauses."""
 
@@ -374,42 +376,69 @@ class ReportFlow:
     def declines(self, conversation: Conversation, text: str, most: int) -> bool:
         """A short "no" ("no photos", "nope", "not now"), at most `most` words."""
         understanding, reading = self.read(conversation, text)
-        return 0 < reading.size <= most and understanding.yes_no(reading) == "no"
+        return 0 < reading.size <= most and understanding.yes_no(reading) == "no" and not understanding.find(
+            reading, ("done",))
+
+    @staticmethod
+    def _not_done(understanding: Understanding, reading: Reading) -> bool:
+        """"not done", "nu am terminat": a done phrase after a negation; nothing ends or is skipped."""
+        return any(understanding.negated(reading, match) for match in understanding.find(reading, ("done",)))
 
     def skips(self, conversation: Conversation, text: str) -> bool:
-        """SKIP and its kin ("none", "no idea", "didn't see anyone") at an optional step."""
+        """SKIP and its kin ("none", "no idea", "didn't see anyone") at an optional step, also when
+        the rest only says what is not known ("no idea what their names are", "nu stiu cine sunt")."""
         understanding, reading = self.read(conversation, text)
+        if self._not_done(understanding, reading):
+            return False
         if understanding.says(reading, ("skip", "unsure"), spare=1) is not None:
             return True
-        return 0 < reading.size <= SHORT_NO and understanding.yes_no(reading) == "no"
+        if understanding.opens_plainly(reading, ("skip", "unsure")) is not None:
+            return True
+        return (0 < reading.size <= SHORT_NO and understanding.yes_no(reading) == "no"
+                and not understanding.find(reading, ("done",)))  # "not done, sending more" is no skip
 
     def finished(self, conversation: Conversation, text: str, has_content: bool) -> bool:
-        """DONE and its kin ("that's all", "é só isso"); with something already sent, also a bare "no"."""
+        """DONE and its kin ("that's all", "é só isso", "that's all i can say"), never negated ("not
+        done"); with something already sent, also a bare "no"."""
         understanding, reading = self.read(conversation, text)
+        if self._not_done(understanding, reading):
+            return False
         if understanding.says(reading, ("done",)) is not None:
             return True
-        return has_content and 0 < reading.size <= 3 and understanding.yes_no(reading) == "no"
+        if understanding.opens_plainly(reading, ("done",)) is not None:
+            return True
+        return (has_content and 0 < reading.size <= 3 and understanding.yes_no(reading) == "no"
+                and not understanding.find(reading, ("done",)))
+
+    def ends_sending(self, conversation: Conversation, text: str, most: int) -> bool:
+        """A short message that ends with DONE or a "none" ("ya mande los audios, listo", "got no
+        pics sorry"): nothing more is coming."""
+        understanding, reading = self.read(conversation, text)
+        return 0 < reading.size <= most and understanding.ends_with(reading, ("done", "skip")) is not None
 
     def aside(self, conversation: Conversation, step: Step, text: str) -> list[Reply] | None:
         """The answer to a question or a pause, if `text` is one; None when it is an answer."""
         if len(text) > ASIDE_CHARS:
             return None
         understanding, reading = self.read(conversation, text)
-        if not 0 < reading.size <= SHORT_TOKENS:
+        keeps_text = KINDS[step.kind].stores
+        if reading.size == 0 or (keeps_text and reading.size > SHORT_TOKENS):
             return None
         ranked = understanding.rank(reading, self.faq_topics)
         topic = None
         if ranked and ranked[0][1] >= 1.0 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
             topic = ranked[0][0]
-        if understanding.says(reading, ("wait",), spare=2) or (
-                reading.size <= 6 and understanding.opens_with(reading, ("wait",))):
-            if topic is None or not self._asks_after_pause(understanding, reading):
+        if self._pauses(understanding, reading):
+            if topic is None or not (self._asks_after_pause(understanding, reading) or ranked[0][1] >= 2.0):
                 return [self.message(conversation, "pause.ack")]
             return [self.message(conversation, topic, **self.helplines(conversation))]
         if understanding.says(reading, self.faq_topics, spare=0) is not None:
             asks = True
         elif topic is not None:
-            asks = reading.marked or reading.leads or self._asks_by_topic(understanding, step, reading, ranked[0][1])
+            # "flat above the chippy, i think number 12?": a number with "?" and one weak topic word is an answer
+            unsure_answer = ranked[0][1] < 2.0 and self._numbered(reading)
+            asks = (reading.marked and not unsure_answer) or reading.leads or self._asks_by_topic(
+                understanding, step, reading, ranked[0])
             if step.kind == "messages":  # a description may contain a question; only a short one is an aside
                 # "ela ta apanhando agora, ligo pra quem": two clauses, strongly about one topic
                 strong = ranked[0][1] >= 2.0 and reading.size <= ASIDE_TOPIC_WORDS
@@ -423,23 +452,52 @@ class ReportFlow:
         return [self.message(conversation, topic, **self.helplines(conversation))]
 
     @staticmethod
-    def _asks_by_topic(understanding: Understanding, step: Step, reading: Reading, score: float) -> bool:
+    def _pauses(understanding: Understanding, reading: Reading) -> bool:
+        """A pause: a pause phrase with at most two other words, or a short message opening with
+        one ("wait someone is here"), or one that opens and ends with one ("hang on someones at the
+        door brb")."""
+        if understanding.says(reading, ("wait",), spare=2):
+            return True
+        if reading.size > ASIDE_TOPIC_WORDS or not understanding.opens_with(reading, ("wait",)):
+            return False
+        return reading.size <= 6 or understanding.ends_with(reading, ("wait",)) is not None
+
+    @staticmethod
+    def _asks_by_topic(understanding: Understanding, step: Step, reading: Reading, ranked: tuple[str, float]) -> bool:
         """Questions typed with no mark and no leading question word ("y si le estan pegando ahorita a
         quien llamo", "c anonyme ou pas"): a short message strongly about one FAQ topic (a phrase of its
         examples, or two of its distinctive words) is one; at a yes/no step any short message about one
         is (unless it opens with a yes or a no), since reading it as "no" there could end the report the
-        reporter was asking about."""
+        reporter was asking about. A whole question of a topic's examples (SURE_TOPIC words, "will they
+        find out it was me") is one in any message short enough to be an aside."""
+        topic, score = ranked
         if step.kind == "yes_no":
             return reading.size <= ASIDE_YES_NO_WORDS and not understanding.opens_with(reading, ("yes", "no"))
-        return reading.size <= ASIDE_TOPIC_WORDS and score >= 2.0
+        if not KINDS[step.kind].stores:  # nothing typed here is kept: a message strongly about a topic asks
+            return score >= 2.0
+        if reading.size <= ASIDE_TOPIC_WORDS:
+            return score >= 2.0
+        return any(match.end - match.start >= SURE_TOPIC for match in understanding.find(reading, (topic,)))
 
     @staticmethod
     def _asks_plainly(step: Step, text: str, reading: Reading) -> bool:
         """A yes/no question has no question word ("will someone find out it was me?", "o sa afle
         cineva?"): at a step that keeps one typed answer, a message of PLAIN_QUESTION words or more
-        that ends with a question mark is a question. Shorter ones ("near the church?") are answers."""
-        return (step.kind != "messages" and reading.size >= PLAIN_QUESTION
-                and text.rstrip().endswith(("?", "\u061f")))
+        that ends with a question mark is a question, when its last clause is a sentence with no
+        number (not "i think no. 23?"). Shorter ones ("near the church?") are answers. In a
+        description, only a short one-clause message ("vcs pagam recompensa?") is."""
+        if not text.rstrip().endswith(("?", "\u061f")) or ReportFlow._numbered(reading):  # "i think number 12?"
+            return False
+        start, end = reading.clauses[-1]
+        if step.kind == "messages":
+            return len(reading.clauses) == 1 and 2 <= reading.size <= PLAIN_QUESTION + 1
+        return reading.size >= PLAIN_QUESTION and end - start >= PLAIN_QUESTION - 1
+
+    @staticmethod
+    def _numbered(reading: Reading) -> bool:
+        """The last clause has a number in it (a house number, a time, a count): an answer's."""
+        start, end = reading.clauses[-1]
+        return any(word[0].isdigit() for word in reading.words[start:end])
 
     @staticmethod
     def _asks_after_pause(understanding: Understanding, reading: Reading) -> bool:
@@ -462,7 +520,8 @@ class ReportFlow:
         if not reading.leads:
             understanding = self.understanding(conversation)
             return (reading.marked and reading.size <= QUESTION_WORDS
-                    and any(w in understanding.questions for w in reading.words[reading.lead:]))
+                    and any(w in understanding.questions and w not in understanding.common
+                            for w in reading.words[reading.lead:]))
         if reading.marked:
             return True
         if step.kind == "messages" or reading.size > QUESTION_WORDS:

@@ -38,6 +38,8 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufe0e\uf
 _APOSTROPHES = re.compile("['`\u2019\u2018\u00b4\u02bc]")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _BOUNDARY = set(",.;:!?¿¡…\n")
+_TRAILING = {"\u2026"}
+"""An ellipsis ("…", or two dots or more) that trails off before a change of mind."""
 _ARTICLE = re.compile("^(?:وال|بال|فال|كال|لل|ال)(?=...)")
 _VERB_PREFIX = re.compile("^(?:\u0631\u062d|\u062d|\u0647|\u0628|\u0647\u064a|\u0628\u064a)(?=[\u064a\u062a\u0646]..)")
 """Dialect tense prefixes on an Arabic verb (Egyptian ha-/ha- "will", Levantine rah "will", bi- "is
@@ -116,36 +118,56 @@ class Understanding:
     common: frozenset[str] = frozenset()
     corrections: tuple[tuple[str, ...], ...] = ()
     """Words that take back what came before ("i mean", "o sea", "de fapt"): a clause ends there."""
+    contrasts: frozenset[str] = frozenset()
+    """Words that bring a condition or more to say ("but", "only", "pero", "nomás", "بس"): "yes but
+    only by text" is a yes; "no idea, but one is tall" says more than "no idea"."""
+    spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Short or dialect spellings, folded, and the words they stand for ("ko" -> "khong", "q" -> "que")."""
     phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
     vocabulary: dict[str, None] = field(default_factory=dict)
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
     _plain: frozenset[str] = frozenset()
     """Fillers and common words: a typo is never corrected into one ("الكلام" is not "السلام")."""
     _canon: dict[str, str] = field(default_factory=dict)
+    _quiet: frozenset[str] = frozenset()
+    """Words that say nothing of their own next to a meaning: fillers, common, question, negation and
+    contrast words."""
+    _own: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Each meaning's example words."""
 
     @classmethod
     def build(cls, examples: Mapping[str, Iterable[str]], negations: Iterable[str] = (),
               questions: Iterable[str] = (), fillers: Iterable[str] = (), common: Iterable[str] = (),
-              corrections: Iterable[str] = ()) -> Understanding:
+              corrections: Iterable[str] = (), contrasts: Iterable[str] = (),
+              spellings: Mapping[str, Iterable[str]] | None = None) -> Understanding:
+        spelled = {fold(variant): tuple(words_of(word)) for word, variants in (spellings or {}).items()
+                   for variant in variants if words_of(word)}
+
+        def respelled(text: str) -> list[str]:
+            return [w for word in words_of(text) for w in spelled.get(word, (word,))]
+
         def folded(items: Iterable[str]) -> frozenset[str]:
-            return frozenset(w for item in items for w in words_of(item))
+            return frozenset(w for item in items for w in respelled(item))
 
         meaning_words = {meaning: tuple(e for e in items) for meaning, items in examples.items()}
         self = cls(examples=meaning_words, negations=folded(negations), questions=folded(questions),
                    fillers=folded(fillers), common=folded(common),
                    corrections=tuple(sorted({tuple(words_of(c)) for c in corrections if words_of(c)}, key=len,
-                                            reverse=True)))
+                                            reverse=True)),
+                   contrasts=folded(contrasts), spellings=spelled)
         self._plain = (self.fillers | self.common) - self.negations - self.questions
+        self._quiet = self.fillers | self.common | self.negations | self.questions | self.contrasts
         keys_by_meaning: dict[str, set[str]] = {}
         for meaning, items in meaning_words.items():
             for example in items:
-                phrase = tuple(words_of(example))
+                phrase = tuple(respelled(example))
                 if not phrase:
                     continue
                 self.phrases.setdefault(phrase[0], []).append((phrase, meaning))
                 self.vocabulary.update(dict.fromkeys(phrase))
                 keys_by_meaning.setdefault(meaning, set()).update(
                     bag_key(w) for w in phrase if len(w) >= 3 or _is_symbol(w))
+                self._own[meaning] = self._own.get(meaning, frozenset()) | frozenset(phrase)
         for options in self.phrases.values():
             options.sort(key=lambda item: -len(item[0]))
         self.vocabulary.update(dict.fromkeys([*self.negations, *self.questions, *self.fillers, *self.common]))
@@ -175,7 +197,9 @@ class Understanding:
             cutoff = 2 if len(word) >= 8 else 1
             near = process.extract(word, list(self.vocabulary), scorer=Levenshtein.distance,
                                    score_cutoff=cutoff, limit=3)
-            near = [n for n in near if len(n[0]) >= 4 and n[0] not in self._plain]
+            # never into a filler or common word, nor a short word into a negation ("phong" is not "khong")
+            near = [n for n in near if len(n[0]) >= 4 and n[0] not in self._plain
+                    and not (len(word) < 6 and n[0] in self.negations)]
             best = min((n[1] for n in near), default=None)
             closest = [n[0] for n in near if n[1] == best]
             if len(closest) == 1:
@@ -199,11 +223,15 @@ class Understanding:
                 if len(words) > start:
                     clauses.append((start, len(words)))
                 start = len(words)
-                if taken_back:
+                # "yes... no": a trailing-off ellipsis takes back what came before, as "i mean" does
+                trailing = token in _TRAILING or tokens[index:index + 2] == [".", "."]
+                if taken_back or (trailing and words):
                     corrected.add(start)
                 index += max(taken_back, 1)
                 continue
-            if token[0].isalnum() or _is_symbol(token):
+            if token in self.spellings:
+                words.extend(self.spellings[token])
+            elif token[0].isalnum() or _is_symbol(token):
                 words.append(self.canonical(token))
             index += 1
         if len(words) > start:
@@ -211,7 +239,8 @@ class Understanding:
         lead = 0
         while lead < len(words) and words[lead] in self.fillers:
             lead += 1
-        leads = lead < len(words) and words[lead] in self.questions
+        # a question word that ends a message without "?" is an answer ("так, можу": yes, I can)
+        leads = lead < len(words) and words[lead] in self.questions and (marked or lead < len(words) - 1)
         return Reading(words=tuple(words), clauses=tuple(clauses), marked=marked, leads=leads, lead=lead,
                        corrected=frozenset(corrected))
 
@@ -268,12 +297,23 @@ class Understanding:
         signals = [(m.start, m.end, "no" if m.meaning == "yes" and self._negated(reading, m.start, negations)
                     else m.meaning) for m in matches]
         edges = {index for clause in reading.clauses for index in self._edges(reading, clause)}
+        edges |= {i + 1 for i in range(reading.size - 1) if self._refuses_after(reading, i)}
         signals += [(i, i + 1, "no") for i in sorted(negations) if i in edges]
         signals = self._without_lone_fillers(reading, signals)
         if not signals or any(meaning == "unsure" for _, _, meaning in signals):
             return None
+        if self._conditional_yes(reading, signals):
+            return "yes"
         first = reading.clauses[0]
-        leading = {meaning for start, _, meaning in signals if first[0] <= start < first[1]}
+        opening, closing = self._edges(reading, first)
+        in_first = [signal for signal in signals if first[0] <= signal[0] < first[1]]
+        refusal = next((end for start, end, meaning in in_first if start == opening and meaning == "no"), None)
+        if refusal is not None:
+            # a clause that opens with "no" is not turned by a yes-word well inside it ("cant now my
+            # boss is right here"); one next to it ("not really sure") or closing it ("no its ok") is
+            in_first = [(start, end, meaning) for start, end, meaning in in_first
+                        if meaning == "no" or end - 1 == closing or start < refusal + 3]
+        leading = {meaning for _, _, meaning in in_first}
         if len(leading) != 1:
             meanings = {meaning for _, _, meaning in signals}
             return next(iter(meanings)) if len(meanings) == 1 else None
@@ -283,12 +323,51 @@ class Understanding:
             short = sum(1 for i in range(*clause) if words[i] not in self.fillers) <= 2
             here = [(start, end, meaning) for start, end, meaning in signals if clause[0] <= start < clause[1]]
             turns = {meaning for start, end, meaning in here if end - 1 == closing or (start == opening and short)}
+            if clause[0] in reading.corrected:  # taken back: a no opening it counts, however long the clause
+                turns |= {meaning for start, _, meaning in here if start == opening}
             if turns == {"no"} and clause[0] in reading.corrected:
                 answer = "no"
             elif (turns and turns != {answer}) or any(start == opening and meaning != answer
                                                        for start, _, meaning in here):
                 answer = ""
         return answer or None
+
+    def _conditional_yes(self, reading: Reading, signals: list[tuple[int, int, str]]) -> bool:
+        """A yes with a condition: the message opens with yes, then "but" or "only" and something of
+        its own ("si pero nomas por mensaje, no me llamen", "pode sim mas so msg, ligacao nao"): a
+        negation there is part of the condition. Not when what follows is itself a no or unsure
+        phrase ("yes but not now", "si pero no puedo"), opens with a negation ("sim mas nao agora"),
+        has nothing of its own ("yes but i cant"), or is taken back by a correction."""
+        words = reading.words
+        ordered = sorted(signals)
+        if ordered[0][2] != "yes" or ordered[0][0] > reading.lead:
+            return False
+        ends = {start: end for start, end, meaning in ordered if meaning == "yes"}
+        after = ordered[0][1]
+        while after < reading.size and words[after] not in self.contrasts:
+            if after in ends:
+                after = ends[after]
+            elif words[after] in self.fillers:
+                after += 1
+            else:
+                return False
+        if after + 1 >= reading.size or self._refuses_after(reading, after) or any(
+                start > after for start in reading.corrected):
+            return False
+        if any(start > after and (end - start > 1 or meaning == "unsure") and meaning != "yes"
+               for start, end, meaning in ordered):
+            return False
+        covered = {i for start, end, _ in ordered for i in range(start, end)}
+        return any(words[i] not in self._quiet and i not in covered for i in range(after + 1, reading.size))
+
+    def _refuses_after(self, reading: Reading, index: int) -> bool:
+        """Word `index` is "but", and a refusal follows it: a negation alone or with a word of the
+        no-examples ("sim mas nao agora", "yes but not now"), not one with a thing of its own ("oui
+        mais pas d'appel" is a condition)."""
+        words = reading.words
+        if words[index] not in self.contrasts or index + 1 >= reading.size or words[index + 1] not in self.negations:
+            return False
+        return index + 2 >= reading.size or words[index + 2] in self._own.get("no", frozenset())
 
     def _negated(self, reading: Reading, index: int, negations: set[int]) -> bool:
         """The yes-word at `index` follows a negation in its clause, next to it or past one short
@@ -329,6 +408,55 @@ class Understanding:
             return None
         return next(iter(kinds))
 
+    def opens_plainly(self, reading: Reading, meanings: Collection[str], spare: int = 1, most: int = 8) -> str | None:
+        """The meaning of `meanings` a short message opens with when the rest only says more of the
+        same ("no idea what their names are", "thats all i can say"): its other words are fillers,
+        common, question or negation words or words of those meanings' examples, but for `spare` in
+        the first clause and none in later ones. A "but" or "only" after it says something more."""
+        if not 0 < reading.size <= most:
+            return None
+        matches = self.find(reading, meanings)
+        opening = reading.lead
+        while opening < reading.size and reading.words[opening] in self.common:  # "em ko biet": I don't know
+            opening += 1
+        if not matches or matches[0].start not in (reading.lead, opening) or self.negated(reading, matches[0]):
+            return None
+        own = frozenset().union(*(self._own.get(meaning, frozenset()) for meaning in meanings))
+        first_end = reading.clauses[0][1]
+        others = 0
+        for index in range(matches[0].end, reading.size):
+            word = reading.words[index]
+            if word in own:
+                continue
+            if word in self.contrasts:
+                return None
+            if word not in self._quiet:
+                if index >= first_end:
+                    return None
+                others += 1
+        return matches[0].meaning if others <= spare else None
+
+    def ends_with(self, reading: Reading, meanings: Collection[str]) -> str | None:
+        """The meaning of `meanings` whose example ends the message (before trailing fillers), and
+        no negation comes before it in its clause ("ya mande los audios, listo"; not "not done")."""
+        matches = self.find(reading, meanings)
+        if not matches:
+            return None
+        last = matches[-1]
+        end = reading.size
+        while end > last.end and reading.words[end - 1] in self.fillers:
+            end -= 1
+        clause = reading.clauses[reading.clause_of(last.start)]
+        if last.end != end or any(reading.words[i] in self.negations for i in range(clause[0], last.start)):
+            return None
+        return last.meaning
+
+    def negated(self, reading: Reading, match: Match) -> bool:
+        """A negation right before the match, or one short word before it, in its clause ("not
+        done", "nu am terminat")."""
+        clause = reading.clauses[reading.clause_of(match.start)]
+        return any(reading.words[i] in self.negations for i in range(max(clause[0], match.start - 2), match.start))
+
     def opens_with(self, reading: Reading, meanings: Collection[str]) -> str | None:
         """The meaning of `meanings` whose example the message starts with (after fillers)."""
         matches = self.find(reading, meanings)
@@ -355,12 +483,20 @@ class Understanding:
         Portuguese "no" is "in the", but a lone "no" there is still no)."""
         def foreign(meaning: str, example: str) -> bool:
             local = self.fillers | self.questions | (self.common if meaning not in ("no", "unsure") else frozenset())
-            return not any(word in local for word in words_of(example))
+            return not any(word in local or word in self.spellings for word in words_of(example))
         examples = {m: tuple(e) + (tuple(x for x in other.examples.get(m, ()) if foreign(m, x)) if m in CORE else ())
                     for m, e in self.examples.items()}
         negations = self.negations | (other.negations - self.fillers)
         return Understanding.build(examples, negations, self.questions, self.fillers,
-                                   self.common, [" ".join(c) for c in (*self.corrections, *other.corrections)])
+                                   self.common, [" ".join(c) for c in (*self.corrections, *other.corrections)],
+                                   self.contrasts, self.spelled())
+
+    def spelled(self) -> dict[str, list[str]]:
+        """The spellings as a locale file gives them: word -> its variants."""
+        variants: dict[str, list[str]] = {}
+        for variant, words in self.spellings.items():
+            variants.setdefault(" ".join(words), []).append(variant)
+        return variants
 
 
 CORE = ("yes", "no", "unsure", "done", "skip", "wait")

@@ -126,3 +126,149 @@ def test_english_words_that_mean_something_else_locally_are_not_borrowed() -> No
     spanish = spanish_like.with_core(english)
     assert spanish.yes_no(spanish.read("ya")) is None and spanish.yes_no(spanish.read("yes")) == "yes"
     assert spanish.yes_no(spanish.read("no thanks")) == "no"
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "yes but only by text please"), ("es", "si pero solo whatsapp"), ("pt", "sim mas so por mensagem"),
+    ("ro", "da dar doar pe mesaje"), ("pl", "tak ale tylko smsy"), ("ar", "ايوه بس رسايل"),
+    ("vi", "dc nhung chi nhan tin"), ("en", "yes but no calls"), ("fr", "oui mais pas d'appel"),
+])
+def test_a_yes_with_a_condition_is_yes(language: str, text: str) -> None:
+    assert answer("follow_up", language, text).answers["follow_up"] is True
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "yes but not now"), ("en", "yes but i cant"), ("es", "si pero no puedo"), ("pt", "sim mas nao agora"),
+    ("ro", "da dar nu acum"), ("pl", "tak ale nie teraz"), ("sq", "po por jo tani"), ("en", "yes but no"),
+])
+def test_a_yes_whose_condition_is_a_refusal_is_never_yes(language: str, text: str) -> None:
+    assert answer("consent", language, text).answers.get("consent") is not True
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "yes... no, forget it"), ("es", "si... no mejor no"), ("ro", "da... nu, lasa"), ("uk", "так… ні"),
+])
+def test_a_yes_that_trails_off_into_a_no_is_no(language: str, text: str) -> None:
+    assert answer("consent", language, text).answers["consent"] is False
+
+
+def test_a_no_is_not_turned_by_a_yes_word_deep_inside_its_clause() -> None:
+    assert answer("consent", "en", "cant talk my husband is right next to me").answers["consent"] is False
+    assert "consent" not in answer("consent", "en", "not really sure").answers
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "i dont know who any of them are"), ("es", "ni idea de como se llaman"), ("fr", "je sais pas leurs noms"),
+    ("pt", "nao sei quem sao eles"), ("ro", "nu stiu cum ii cheama"), ("pl", "nie wiem jak sie nazywaja"),
+    ("vi", "toi ko biet ho la ai"), ("en", "skip this one pls"), ("fr", "je passe"), ("pt", "pode pular"),
+])
+def test_not_knowing_or_passing_skips_the_optional_people_step(language: str, text: str) -> None:
+    conversation = answer("people", language, text)
+    assert conversation.state == "media" and "people" not in conversation.answers
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "dont know his name but hes tall with a beard"), ("en", "no idea, one of them is called marco"),
+    ("es", "no se como se llama el jefe pero es gordo"),
+])
+def test_not_knowing_then_a_description_is_kept(language: str, text: str) -> None:
+    assert answer("people", language, text).answers["people"] == text
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "thats all i can tell you"), ("es", "es todo lo que se"), ("pt", "e tudo que eu sei"),
+    ("uk", "це все що знаю"),
+])
+def test_thats_all_i_know_ends_the_description(language: str, text: str) -> None:
+    conversation = at("description", language, description=["a man keeps workers in a shed"])
+    FLOW.step(conversation, Said(text=text))
+    assert conversation.state == "location" and conversation.answers["description"] == ["a man keeps workers in a shed"]
+
+
+@pytest.mark.parametrize(("state", "text"), [("description", "not finished"), ("description", "im not done yet"),
+                                             ("media", "not done, sending more"), ("media", "nu am terminat")])
+def test_not_done_is_never_done(state: str, text: str) -> None:
+    conversation = at(state, "ro" if text.startswith("nu") else "en", description=["a man keeps workers in a shed"])
+    FLOW.step(conversation, Said(text=text))
+    assert conversation.state == state
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "sent you the video, done"), ("es", "ya te mande las fotos, listo"), ("pt", "mandei as fotos, pronto"),
+    ("ar", "ba3att el sowar, khalas"), ("en", "sorry got no pics"),
+])
+def test_a_short_media_message_ending_with_done_goes_on(language: str, text: str) -> None:
+    assert answer("media", language, text).state == "danger"
+
+
+def test_a_pause_with_words_between_its_pause_words_is_a_pause() -> None:
+    conversation = at("description", "en")
+    outcome = FLOW.step(conversation, Said(text="one sec my boss just walked in brb"))
+    assert conversation.answers == {} and outcome.replies[0].text == FLOW.message(conversation, "pause.ack").text
+
+
+@pytest.mark.parametrize(("language", "state", "text", "topic"), [
+    ("en", "media", "i have a video of the house but if they go through my phone and find it they will kill me, "
+     "should i delete everything after", "faq.safety"),
+    ("en", "location", "if i tell you the street will they find out it was me", "faq.anonymous"),
+    ("es", "location", "si doy la direccion van a saber que fui yo", "faq.anonymous"),
+    ("en", "consent", "am i talking to a bot", "faq.who_reads"),
+    ("pt", "description", "posso continuar depois?", "faq.add_later"),
+])
+def test_new_question_vocabulary_is_answered(language: str, state: str, text: str, topic: str) -> None:
+    conversation = at(state, language)
+    outcome = FLOW.step(conversation, Said(text=text))
+    assert conversation.state == state and conversation.answers == {}
+    assert outcome.replies[0].text == FLOW.message(conversation, topic, **FLOW.helplines(conversation)).text
+
+
+@pytest.mark.parametrize(("language", "text"), [("en", "do u pay money?"), ("es", "dan recompensa?")])
+def test_a_short_question_in_a_description_is_not_stored(language: str, text: str) -> None:
+    conversation = at("description", language)
+    FLOW.step(conversation, Said(text=text))
+    assert conversation.answers == {}
+
+
+def test_a_number_with_a_question_mark_is_part_of_an_answer() -> None:
+    text = "flat above the chippy, i think number 12?"
+    assert answer("location", "en", text).answers["location"] == text
+
+
+@pytest.mark.parametrize(("language", "text", "category"), [
+    ("en", "they make the girls sleep with customers for cash", "sexual"),
+    ("en", "she is a live in carer for an old man and never allowed out", "domestic"),
+    ("es", "los obligan a robar en tiendas", "crime"),
+    ("pt", "criancas pedindo no sinal o dia todo", "begging"),
+    ("ro", "au grija de o batrana zi si noapte si nu o lasa sa iasa niciodata", "domestic"),
+])
+def test_a_category_in_words_is_never_taken_wrongly(language: str, text: str, category: str) -> None:
+    conversation = answer("category", language, text)
+    assert conversation.answers.get("category", category) == category
+    assert conversation.answers.get("category") == category or category in conversation.narrowed
+
+
+def test_short_spellings_stand_for_their_words() -> None:
+    vietnamese = FLOW.understanding(at("consent", "vi"))
+    assert vietnamese.read("ko dc").words == ("khong", "duoc")
+    assert answer("follow_up", "vi", "dc").answers["follow_up"] is True
+    assert "danger" not in answer("danger", "vi", "ko chac nua").answers
+    made = Understanding.build({"yes": ["yes"], "no": ["no thanks"]}, negations=["not"], spellings={"not": ["nt"]})
+    assert made.read("nt").words == ("not",) and made.yes_no(made.read("nt")) == "no"
+
+
+def test_a_short_word_is_never_typo_corrected_into_a_negation() -> None:
+    vietnamese = FLOW.understanding(at("consent", "vi"))
+    assert vietnamese.canonical("phong") != "khong"
+    assert answer("danger", "vi", "co, co dua nho bi nhot trong phong").answers["danger"] is True
+
+
+def test_spellings_and_contrasts_load_from_a_locale_file(tmp_path: Path) -> None:
+    (tmp_path / "en.yaml").write_text(
+        "language: en\nmessages: {a: b}\nunderstanding:\n  contrasts: [but, only]\n  spellings: {you: [u, ya]}\n",
+        encoding="utf-8")
+    locale = load_locales(tmp_path)["en"]
+    assert locale.contrasts == ("but", "only") and locale.spellings == {"you": ("u", "ya")}
+    (tmp_path / "en.yaml").write_text("language: en\nmessages: {a: b}\nunderstanding: {spellings: [u]}\n",
+                                      encoding="utf-8")
+    with pytest.raises(LocaleError, match="spellings"):
+        load_locales(tmp_path)

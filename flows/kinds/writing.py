@@ -106,6 +106,6 @@ class MediaStep(StepKind):
         if said.media_count and not text:
             return Outcome(replies=[flow.message(conversation, "media.received", count=len(conversation.media))])
         if flow.finished(conversation, text, True) or flow.skips(conversation, text) or flow.declines(
-                conversation, text, MEDIA_NO):
+                conversation, text, MEDIA_NO) or flow.ends_sending(conversation, text, MEDIA_NO):
             return flow.forward(conversation, step)
         return Outcome(replies=[flow.message(conversation, "reprompt.media")])
