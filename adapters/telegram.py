@@ -70,9 +70,10 @@ def webhook_replies(settings: Settings) -> bool:
     """`TELEGRAM_WEBHOOK_REPLIES`: off (the default) or on. On, the last message of each answer to a
     message travels in the webhook's response, and "erase this chat" then deletes every id between the
     conversation's first and last known messages, since Telegram never tells the id of a message sent
-    that way. That relies on a private chat numbering both sides' messages in one sequence, which
-    Telegram does not promise (its Bot API maintainer: "never do any arithmetic operations on message
-    identifiers", tdlib/telegram-bot-api#403): off keeps the erase exact."""
+    that way. That relies on numbering Telegram does not promise (its Bot API maintainer: "never do any
+    arithmetic operations on message identifiers", tdlib/telegram-bot-api#403); and a bot account
+    numbers the messages of all its private chats from one counter, so on a busy bot the span passes
+    `MAX_ERASE_SPAN` and those replies are not erased. Off keeps the erase exact."""
     value = settings.for_adapter(CHANNEL).get("WEBHOOK_REPLIES", "").strip().lower()
     if value not in _SWITCH:
         raise SettingsError("TELEGRAM_WEBHOOK_REPLIES must be on or off")
