@@ -98,6 +98,8 @@ class Reading:
     """Index of the first word that is not a filler (greeting, "well", "ok so")."""
     corrected: frozenset[int] = frozenset()
     """Where clauses start that follow a correction ("yes... actually | no")."""
+    phrases: tuple[Match, ...] = ()
+    """Every example phrase of every meaning in the message (overlapping), found once when read."""
 
     @property
     def size(self) -> int:
@@ -134,6 +136,7 @@ class Understanding:
     contrast words."""
     _own: dict[str, frozenset[str]] = field(default_factory=dict)
     """Each meaning's example words."""
+    _last: tuple[str, Reading | None] = ("", None)
 
     @classmethod
     def build(cls, examples: Mapping[str, Iterable[str]], negations: Iterable[str] = (),
@@ -209,6 +212,9 @@ class Understanding:
         return result
 
     def read(self, text: str) -> Reading:
+        last = self._last  # one step reads its message several times (aside, then the step's kind)
+        if last[0] == text and last[1] is not None:
+            return last[1]
         words: list[str] = []
         clauses: list[tuple[int, int]] = []
         start = 0
@@ -241,8 +247,16 @@ class Understanding:
             lead += 1
         # a question word that ends a message without "?" is an answer ("так, можу": yes, I can)
         leads = lead < len(words) and words[lead] in self.questions and (marked or lead < len(words) - 1)
-        return Reading(words=tuple(words), clauses=tuple(clauses), marked=marked, leads=leads, lead=lead,
-                       corrected=frozenset(corrected))
+        found = []
+        for clause_start, clause_end in clauses:
+            for i in range(clause_start, clause_end):
+                for phrase, meaning in self.phrases.get(words[i], ()):
+                    if i + len(phrase) <= clause_end and tuple(words[i:i + len(phrase)]) == phrase:
+                        found.append(Match(meaning, i, i + len(phrase)))
+        reading = Reading(words=tuple(words), clauses=tuple(clauses), marked=marked, leads=leads, lead=lead,
+                          corrected=frozenset(corrected), phrases=tuple(found))
+        self._last = (text, reading)
+        return reading
 
     def _correction_at(self, tokens: list[str], index: int) -> int:
         """How many tokens a correction ("i mean", "enfin") starting at `index` spans, else 0."""
@@ -253,13 +267,9 @@ class Understanding:
 
     def find(self, reading: Reading, meanings: Collection[str]) -> list[Match]:
         """Non-overlapping example phrases of `meanings` in the message, longest first."""
-        found: list[Match] = []
-        words = reading.words
-        for start, end in reading.clauses:
-            for i in range(start, end):
-                for phrase, meaning in self.phrases.get(words[i], ()):
-                    if meaning in meanings and words[i:i + len(phrase)] == phrase and i + len(phrase) <= end:
-                        found.append(Match(meaning, i, i + len(phrase)))
+        found = [match for match in reading.phrases if match.meaning in meanings]
+        if len(found) < 2:
+            return found
         found.sort(key=lambda m: (m.start - m.end, m.start))
         chosen: list[Match] = []
         taken: set[int] = set()
