@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.workers
 	$(BIN)/python -m bench.telegram
 	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.understanding
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
