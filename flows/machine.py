@@ -438,8 +438,9 @@ class ReportFlow:
         topic = None
         if ranked and ranked[0][1] >= 1.0 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
             topic = ranked[0][0]
+        writes = keeps_text and not KINDS[step.kind].chooses  # the answer is what was typed
         if keeps_text and reading.size > SHORT_TOKENS:
-            if topic is None or not self._asks_at_length(understanding, reading):
+            if not writes or topic is None or not self._asks_at_length(understanding, reading):
                 return None
             return [self.message(conversation, topic, **self.helplines(conversation))]
         if self._pauses(understanding, reading):
@@ -459,7 +460,7 @@ class ReportFlow:
                 asks = asks and (reading.leads or len(reading.clauses) == 1 or strong) and reading.size <= 12
         else:
             asks = self._asks(conversation, step, reading) or self._asks_plainly(step, text, reading)
-        if not asks and not (keeps_text and topic is not None and self._asks_at_length(understanding, reading)):
+        if not asks and not (writes and topic is not None and self._asks_at_length(understanding, reading)):
             return None
         if topic is None:
             return [self.message(conversation, "faq.unknown")]
