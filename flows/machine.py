@@ -472,7 +472,7 @@ class ReportFlow:
         every clause but ASIDE_STATEMENT_WORDS words in all asks (a question mark closes it, or it
         opens with a question word), and nothing in it tells of a report (its words score less than
         REPORT_WORDS for every category): a description that asks "is this legal?" is kept."""
-        if not reading.asked or reading.size > LONG_QUESTION:
+        if not reading.asked or reading.size > LONG_QUESTION or self._numbered(reading):  # "i think number 12?"
             return False
         said = 0
         for start, end in reading.clauses:

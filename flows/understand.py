@@ -38,6 +38,8 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufe0e\uf
 _APOSTROPHES = re.compile("['`\u2019\u2018\u00b4\u02bc]")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _BOUNDARY = set(",.;:!?¿¡…\n")
+_ASKING = {"?"}
+"""The mark that closes a question (folding makes "؟" one)."""
 _TRAILING = {"\u2026"}
 """An ellipsis ("…", or two dots or more) that trails off before a change of mind."""
 _ARTICLE = re.compile("^(?:وال|بال|فال|كال|لل|ال)(?=...)")
@@ -231,7 +233,7 @@ class Understanding:
             if token in _BOUNDARY or taken_back:
                 if len(words) > start:
                     clauses.append((start, len(words)))
-                if token == "?" and words:
+                if words and token in _ASKING:
                     asked.add(len(words))
                 start = len(words)
                 # "yes... no": a trailing-off ellipsis takes back what came before, as "i mean" does
