@@ -106,7 +106,8 @@ ending with done or "no pics" goes on ("ya mande los audios, listo"); a pause th
 message is a pause ("hang on someones at the door brb"). At a step that keeps no typed text (files,
 review), a message strongly about a FAQ topic is answered whatever its length; a whole FAQ phrase of
 five words or more is a question in any message up to 16 words; a short one-clause message with "?"
-in the description is a question; a "?" after a number ("i think no. 23?") is part of an answer.
+in the description is a question, and so is one with "?" and no yes or no at a yes/no step; a "?"
+after a number ("i think no. 23?") is part of an answer.
 
 How to add:
 

@@ -459,7 +459,7 @@ class ReportFlow:
                 strong = ranked[0][1] >= 2.0 and reading.size <= ASIDE_TOPIC_WORDS
                 asks = asks and (reading.leads or len(reading.clauses) == 1 or strong) and reading.size <= 12
         else:
-            asks = self._asks(conversation, step, reading) or self._asks_plainly(step, text, reading)
+            asks = self._asks(conversation, step, reading) or self._asks_plainly(understanding, step, text, reading)
         if not asks and not (writes and topic is not None and self._asks_at_length(understanding, reading)):
             return None
         if topic is None:
@@ -517,17 +517,20 @@ class ReportFlow:
         return any(match.end - match.start >= SURE_TOPIC for match in understanding.find(reading, (topic,)))
 
     @staticmethod
-    def _asks_plainly(step: Step, text: str, reading: Reading) -> bool:
+    def _asks_plainly(understanding: Understanding, step: Step, text: str, reading: Reading) -> bool:
         """A yes/no question has no question word ("will someone find out it was me?", "o sa afle
         cineva?"): at a step that keeps one typed answer, a message of PLAIN_QUESTION words or more
         that ends with a question mark is a question, when its last clause is a sentence with no
         number (not "i think no. 23?"). Shorter ones ("near the church?") are answers. In a
-        description, only a short one-clause message ("vcs pagam recompensa?") is."""
+        description, only a short one-clause message ("vcs pagam recompensa?") is; at a yes/no step,
+        any with "?" and no yes or no in it ("placicie za informacje?")."""
         if not text.rstrip().endswith(("?", "\u061f")) or ReportFlow._numbered(reading):  # "i think number 12?"
             return False
         start, end = reading.clauses[-1]
         if step.kind == "messages":
             return len(reading.clauses) == 1 and 2 <= reading.size <= PLAIN_QUESTION + 1
+        if step.kind == "yes_no" and reading.size >= 2 and not understanding.find(reading, ("yes", "no", "unsure")):
+            return not any(word in understanding.negations for word in reading.words)
         return reading.size >= PLAIN_QUESTION and end - start >= PLAIN_QUESTION - 1
 
     @staticmethod

@@ -290,3 +290,11 @@ def test_a_short_question_opening_with_a_question_word_is_not_stored_in_a_descri
 def test_not_knowing_who_is_no_question_about_who_reads(language: str, text: str) -> None:
     conversation = answer("people", language, text)
     assert conversation.state == "media" and "people" not in conversation.answers
+
+
+@pytest.mark.parametrize(("language", "text"), [("pl", "dajecie nagrody?"), ("en", "u guys get paid for this?")])
+def test_a_question_mark_with_no_yes_or_no_at_a_yes_no_step_is_a_question(language: str, text: str) -> None:
+    conversation = at("follow_up", language)
+    outcome = FLOW.step(conversation, Said(text=text))
+    assert "follow_up" not in conversation.answers
+    assert outcome.replies[0].text == FLOW.message(conversation, "faq.unknown").text
