@@ -43,6 +43,11 @@ SURE_TOPIC = 5
 """A phrase of a topic's examples this long makes a message up to SHORT_TOKENS words a question."""
 ASIDE_YES_NO_WORDS = 8
 """Longer messages are answers, never questions or pauses."""
+REFUSAL_WORDS = 12
+"""At an optional step, "no", "skip" or "rather not say" with a reason ("nuk dua te them emra, kam
+frike") skips up to this many words."""
+FEARS = ("faq.safety", "faq.anonymous")
+"""The meanings whose words give a reason for not answering (being afraid, being found out)."""
 LONG_QUESTION = 25
 """A message of questions about the service is a question up to this many words ("before i write
 every thing, who exactly will be reading these messages?"), when it says nothing of a report."""
@@ -402,7 +407,7 @@ class ReportFlow:
             return False
         if understanding.says(reading, ("skip", "unsure"), spare=1) is not None:
             return True
-        if understanding.opens_plainly(reading, ("skip", "unsure")) is not None:
+        if understanding.opens_plainly(reading, ("skip", "unsure"), most=REFUSAL_WORDS, reasons=FEARS) is not None:
             return True
         return (0 < reading.size <= SHORT_NO and understanding.yes_no(reading) == "no"
                 and not understanding.find(reading, ("done",)))  # "not done, sending more" is no skip
@@ -506,7 +511,7 @@ class ReportFlow:
         reporter was asking about. A whole question of a topic's examples (SURE_TOPIC words, "will they
         find out it was me") is one in any message short enough to be an aside."""
         topic, score = ranked
-        if step.optional and understanding.opens_plainly(reading, ("unsure", "skip")):
+        if step.optional and understanding.opens_plainly(reading, ("unsure", "skip"), most=REFUSAL_WORDS, reasons=FEARS):
             return False  # "гадки не маю хто це" (no idea who this is) answers "who was there?"
         if step.kind == "yes_no":
             return reading.size <= ASIDE_YES_NO_WORDS and not understanding.opens_with(reading, ("yes", "no"))

@@ -46,6 +46,8 @@ _ARTICLE = re.compile("^(?:وال|بال|فال|كال|لل|ال)(?=...)")
 _VERB_PREFIX = re.compile("^(?:\u0631\u062d|\u062d|\u0647|\u0628|\u0647\u064a|\u0628\u064a)(?=[\u064a\u062a\u0646]..)")
 """Dialect tense prefixes on an Arabic verb (Egyptian ha-/ha- "will", Levantine rah "will", bi- "is
 doing"): "حيقرا" and "بيقرا" are "يقرا" (reads)."""
+REASON_WORDS = 2
+"""A reason given after a refusal ("..., mi-e frica") has at most this many words besides its own."""
 SHORT_TOKENS = 16
 """Messages longer than this (in words) are answers, never asides or yes/no words."""
 
@@ -432,11 +434,14 @@ class Understanding:
             return None
         return next(iter(kinds))
 
-    def opens_plainly(self, reading: Reading, meanings: Collection[str], spare: int = 1, most: int = 8) -> str | None:
+    def opens_plainly(self, reading: Reading, meanings: Collection[str], spare: int = 1, most: int = 8,
+                      reasons: Collection[str] = ()) -> str | None:
         """The meaning of `meanings` a short message opens with when the rest only says more of the
         same ("no idea what their names are", "thats all i can say"): its other words are fillers,
         common, question or negation words or words of those meanings' examples, but for `spare` in
-        the first clause and none in later ones. A "but" or "only" after it says something more."""
+        the first clause and none in later ones. A "but" or "only" after it says something more.
+        A later clause may instead give a reason, a word of the `reasons` meanings' examples with at
+        most REASON_WORDS others ("prefer sa nu spun numele, mi-e frica": I'd rather not, I'm afraid)."""
         if not 0 < reading.size <= most:
             return None
         matches = self.find(reading, meanings)
@@ -447,8 +452,10 @@ class Understanding:
         if not matches or matches[0].start not in (reading.lead, opening) or self.negated(reading, matches[0]):
             return None
         own = frozenset().union(*(self._own.get(meaning, frozenset()) for meaning in meanings))
+        why = frozenset().union(*(self._own.get(meaning, frozenset()) for meaning in reasons))
         first_end = reading.clauses[0][1]
         others = 0
+        later: dict[int, list[str]] = {}
         for index in range(matches[0].end, reading.size):
             word = reading.words[index]
             if word in own:
@@ -457,8 +464,11 @@ class Understanding:
                 return None
             if word not in self._quiet:
                 if index >= first_end:
-                    return None
-                others += 1
+                    later.setdefault(reading.clause_of(index), []).append(word)
+                else:
+                    others += 1
+        if any(not why.intersection(words) or len(words) > REASON_WORDS + 1 for words in later.values()):
+            return None
         return matches[0].meaning if others <= spare else None
 
     def ends_with(self, reading: Reading, meanings: Collection[str]) -> str | None:
