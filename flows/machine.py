@@ -511,10 +511,12 @@ class ReportFlow:
         reporter was asking about. A whole question of a topic's examples (SURE_TOPIC words, "will they
         find out it was me") is one in any message short enough to be an aside."""
         topic, score = ranked
-        if step.optional and understanding.opens_plainly(reading, ("unsure", "skip"), most=REFUSAL_WORDS, reasons=FEARS):
-            return False  # "гадки не маю хто це" (no idea who this is) answers "who was there?"
+        # "гадки не маю хто це" (no idea who this is) answers "who was there?"; so does "rather not, i'm afraid"
+        if step.optional and understanding.opens_plainly(reading, ("unsure", "skip"), most=REFUSAL_WORDS,
+                                                         reasons=FEARS):
+            return False
         if step.kind == "yes_no":
-            return reading.size <= ASIDE_YES_NO_WORDS and not understanding.opens_with(reading, ("yes", "no"))
+            return reading.size <= ASIDE_YES_NO_WORDS and not understanding.opens_with(reading, ("yes", "no", "unsure"))
         if not KINDS[step.kind].stores:  # nothing typed here is kept: a message strongly about a topic asks
             return score >= 2.0
         if reading.size <= ASIDE_TOPIC_WORDS:
@@ -562,7 +564,11 @@ class ReportFlow:
         own question does not use ("how does this work" at "where?", but not "when i got home" at
         "when?"); in a description, when it is one short clause with no number ("do you give money
         for info"); or, short and with a question mark, has a question word further on ("il se passe
-        quoi après ?", "هيحصل ايه؟")."""
+        quoi après ?", "هيحصل ايه؟"). At a yes/no step, a yes or no that opens the message unasked
+        ("так, можу писати": yes, I can write) answers it, even when it is also a filler."""
+        if step.kind == "yes_no" and not reading.marked and any(
+                match.start == 0 for match in self.understanding(conversation).find(reading, ("yes", "no"))):
+            return False
         if not reading.leads:
             understanding = self.understanding(conversation)
             return (reading.marked and reading.size <= QUESTION_WORDS

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 MEDIA_NO = 8
 """At the files step, a "no" of at most this many words goes on ("i dont have any photos sorry")."""
+MEDIA_ENDS = 12
+"""At the files step, a message of at most this many words ending with DONE goes on ("ok thats the 2
+pics of the van, done"): nothing typed there is kept, so saying what was sent is no answer to lose."""
 
 
 def too_long(flow: ReportFlow, conversation: Conversation, size: int, step: Step) -> Outcome | None:
@@ -106,6 +109,6 @@ class MediaStep(StepKind):
         if said.media_count and not text:
             return Outcome(replies=[flow.message(conversation, "media.received", count=len(conversation.media))])
         if flow.finished(conversation, text, True) or flow.skips(conversation, text) or flow.declines(
-                conversation, text, MEDIA_NO) or flow.ends_sending(conversation, text, MEDIA_NO):
+                conversation, text, MEDIA_NO) or flow.ends_sending(conversation, text, MEDIA_ENDS):
             return flow.forward(conversation, step)
         return Outcome(replies=[flow.message(conversation, "reprompt.media")])
