@@ -566,7 +566,7 @@ class ReportFlow:
         for info"); or, short and with a question mark, has a question word further on ("il se passe
         quoi après ?", "هيحصل ايه؟"). At a yes/no step, a yes or no that opens the message unasked
         ("так, можу писати": yes, I can write) answers it, even when it is also a filler."""
-        if step.kind == "yes_no" and not reading.marked and any(
+        if step.kind == "yes_no" and reading.lead > 0 and not reading.marked and any(
                 match.start == 0 for match in self.understanding(conversation).find(reading, ("yes", "no"))):
             return False
         if not reading.leads:
