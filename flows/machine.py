@@ -43,6 +43,13 @@ SURE_TOPIC = 5
 """A phrase of a topic's examples this long makes a message up to SHORT_TOKENS words a question."""
 ASIDE_YES_NO_WORDS = 8
 """Longer messages are answers, never questions or pauses."""
+LONG_QUESTION = 25
+"""A message of questions about the service is a question up to this many words ("before i write
+every thing, who exactly will be reading these messages?"), when it says nothing of a report."""
+ASIDE_STATEMENT_WORDS = 10
+"""Such a message may say this many words besides its questions ("... ? i dont trust the police")."""
+REPORT_WORDS = 1.0
+"""A message whose words score this much for a category tells something of a report: it is kept."""
 
 
 class ReportFlow:
@@ -67,6 +74,7 @@ class ReportFlow:
         self._understanding = {code: locale.understanding if code == "en" else locale.understanding.with_core(english)
                                for code, locale in self.locales.items()}
         self.faq_topics = sorted(m for m in self.locales["en"].examples if m.startswith("faq."))
+        self.categories = sorted(m for m in self.locales["en"].examples if m.startswith("category."))
         self._prompt_words: dict[tuple[str, str], frozenset[str]] = {}
         self.location_store = next((s.store for s in self.spec.steps.values() if s.kind == "location"), None)
 
@@ -424,12 +432,17 @@ class ReportFlow:
             return None
         understanding, reading = self.read(conversation, text)
         keeps_text = KINDS[step.kind].stores
-        if reading.size == 0 or (keeps_text and reading.size > SHORT_TOKENS):
+        if reading.size == 0 or (keeps_text and reading.size > LONG_QUESTION):
             return None
         ranked = understanding.rank(reading, self.faq_topics)
         topic = None
         if ranked and ranked[0][1] >= 1.0 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
             topic = ranked[0][0]
+        writes = keeps_text and not KINDS[step.kind].chooses  # the answer is what was typed
+        if keeps_text and reading.size > SHORT_TOKENS:
+            if not writes or topic is None or not self._asks_at_length(understanding, reading):
+                return None
+            return [self.message(conversation, topic, **self.helplines(conversation))]
         if self._pauses(understanding, reading):
             if topic is None or not (self._asks_after_pause(understanding, reading) or ranked[0][1] >= 2.0):
                 return [self.message(conversation, "pause.ack")]
@@ -447,11 +460,31 @@ class ReportFlow:
                 asks = asks and (reading.leads or len(reading.clauses) == 1 or strong) and reading.size <= 12
         else:
             asks = self._asks(conversation, step, reading) or self._asks_plainly(understanding, step, text, reading)
-        if not asks:
+        if not asks and not (writes and topic is not None and self._asks_at_length(understanding, reading)):
             return None
         if topic is None:
             return [self.message(conversation, "faq.unknown")]
         return [self.message(conversation, topic, **self.helplines(conversation))]
+
+    def _asks_at_length(self, understanding: Understanding, reading: Reading) -> bool:
+        """A longer message about an FAQ topic that is made of questions ("if they go thru my phone
+        will they see this chat??"; "y esto lo lee la policia o quien? xq yo no confio en la poli"):
+        every clause but ASIDE_STATEMENT_WORDS words in all asks (a question mark closes it, or it
+        opens with a question word), and nothing in it tells of a report (its words score less than
+        REPORT_WORDS for every category): a description that asks "is this legal?" is kept."""
+        if not reading.asked or reading.size > LONG_QUESTION or self._numbered(reading):  # "i think number 12?"
+            return False
+        said = 0
+        for start, end in reading.clauses:
+            opening = start
+            while opening < end - 1 and reading.words[opening] in understanding.fillers:
+                opening += 1
+            if end not in reading.asked and reading.words[opening] not in understanding.questions:
+                said += end - start
+        if said > ASIDE_STATEMENT_WORDS:
+            return False
+        ranked = understanding.rank(reading, self.categories)
+        return not ranked or ranked[0][1] < REPORT_WORDS
 
     @staticmethod
     def _pauses(understanding: Understanding, reading: Reading) -> bool:

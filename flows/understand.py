@@ -38,6 +38,8 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufe0e\uf
 _APOSTROPHES = re.compile("['`\u2019\u2018\u00b4\u02bc]")
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _BOUNDARY = set(",.;:!?¿¡…\n")
+_ASKING = {"?"}
+"""The mark that closes a question (folding makes "؟" one)."""
 _TRAILING = {"\u2026"}
 """An ellipsis ("…", or two dots or more) that trails off before a change of mind."""
 _ARTICLE = re.compile("^(?:وال|بال|فال|كال|لل|ال)(?=...)")
@@ -100,6 +102,8 @@ class Reading:
     """Where clauses start that follow a correction ("yes... actually | no")."""
     phrases: tuple[Match, ...] = ()
     """Every example phrase of every meaning in the message (overlapping), found once when read."""
+    asked: frozenset[int] = frozenset()
+    """Where clauses end that a question mark closes ("i think so?? he gets back at 6": the first)."""
 
     @property
     def size(self) -> int:
@@ -221,6 +225,7 @@ class Understanding:
         marked = "?" in text or "\u061f" in text or "\u00bf" in text
         tokens = _TOKEN.findall(fold(text))
         corrected: set[int] = set()
+        asked: set[int] = set()
         index = 0
         while index < len(tokens):
             token = tokens[index]
@@ -228,6 +233,8 @@ class Understanding:
             if token in _BOUNDARY or taken_back:
                 if len(words) > start:
                     clauses.append((start, len(words)))
+                if words and token in _ASKING:
+                    asked.add(len(words))
                 start = len(words)
                 # "yes... no": a trailing-off ellipsis takes back what came before, as "i mean" does
                 trailing = token in _TRAILING or tokens[index:index + 2] == [".", "."]
@@ -254,7 +261,7 @@ class Understanding:
                     if i + len(phrase) <= clause_end and tuple(words[i:i + len(phrase)]) == phrase:
                         found.append(Match(meaning, i, i + len(phrase)))
         reading = Reading(words=tuple(words), clauses=tuple(clauses), marked=marked, leads=leads, lead=lead,
-                          corrected=frozenset(corrected), phrases=tuple(found))
+                          corrected=frozenset(corrected), phrases=tuple(found), asked=frozenset(asked))
         self._last = (text, reading)
         return reading
 
@@ -310,7 +317,7 @@ class Understanding:
         edges |= {i + 1 for i in range(reading.size - 1) if self._refuses_after(reading, i)}
         signals += [(i, i + 1, "no") for i in sorted(negations) if i in edges]
         signals = self._without_lone_fillers(reading, signals)
-        if not signals or any(meaning == "unsure" for _, _, meaning in signals):
+        if not signals or any(meaning == "unsure" for _, _, meaning in signals) or self._asked_back(reading, signals):
             return None
         if self._conditional_yes(reading, signals):
             return "yes"
@@ -341,6 +348,13 @@ class Understanding:
                                                        for start, _, meaning in here):
                 answer = ""
         return answer or None
+
+    @staticmethod
+    def _asked_back(reading: Reading, signals: list[tuple[int, int, str]]) -> bool:
+        """The first answer is a yes asked back, a question mark closing it ("i think so?? he gets
+        back at 6", "yes?"): the reporter is not sure."""
+        start, end, meaning = min(signals)
+        return meaning == "yes" and end == reading.clauses[reading.clause_of(start)][1] and end in reading.asked
 
     def _conditional_yes(self, reading: Reading, signals: list[tuple[int, int, str]]) -> bool:
         """A yes with a condition: the message opens with yes, then "but" or "only" and something of

@@ -81,7 +81,7 @@ def test_a_typo_is_never_corrected_into_a_filler() -> None:
      "should i delete everything after", "faq.safety"),
     ("en", "location", "if i tell you the street will they find out it was me", "faq.anonymous"),
     ("es", "location", "si doy la direccion van a saber que fui yo", "faq.anonymous"),
-    ("en", "consent", "am i talking to a bot", "faq.who_reads"),
+    ("en", "consent", "am i talking to a bot", "faq.unknown"),
     ("pt", "description", "posso continuar depois?", "faq.add_later"),
 ])
 def test_a_question_is_answered_from_the_faq(language: str, state: str, text: str, topic: str) -> None:
