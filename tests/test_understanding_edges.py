@@ -302,8 +302,8 @@ def test_a_question_mark_with_no_yes_or_no_at_a_yes_no_step_is_a_question(langua
 
 @pytest.mark.parametrize(("language", "state", "text", "topic"), [
     ("en", "description", "before i go on, if they check my phone later will they find this chat?", "faq.safety"),
-    ("fr", "location", "si je vous donne la rue exacte est-ce qu'ils vont savoir que c'est moi ? j'habite juste en face",
-     "faq.anonymous"),
+    ("fr", "location", "si je vous donne la rue exacte est-ce qu'ils vont savoir que c'est moi ? "
+                       "j'habite juste en face", "faq.anonymous"),
     ("es", "description", "antes de contar todo, que pasa despues de que mando esto? va a ir la policia?", "faq.next"),
     ("pt", "when", "e depois que eu mandar isso, o que vocês fazem? a policia vai la?", "faq.next"),
     ("es", "description", "eres un bot o una persona real?", "faq.unknown"),
