@@ -83,6 +83,13 @@ def test_a_typo_is_never_corrected_into_a_filler() -> None:
     ("es", "location", "si doy la direccion van a saber que fui yo", "faq.anonymous"),
     ("en", "consent", "am i talking to a bot", "faq.unknown"),
     ("pt", "description", "posso continuar depois?", "faq.add_later"),
+    # longer messages made of questions about the service
+    ("en", "description", "before i go on, if they check my phone later will they find this chat?", "faq.safety"),
+    ("fr", "location", "si je vous donne la rue exacte est-ce qu'ils vont savoir que c'est moi ? "
+                       "j'habite juste en face", "faq.anonymous"),
+    ("es", "description", "antes de contar todo, que pasa despues de que mando esto? va a ir la policia?", "faq.next"),
+    ("pt", "when", "e depois que eu mandar isso, o que vocês fazem? a policia vai la?", "faq.next"),
+    ("es", "description", "eres un bot o una persona real?", "faq.unknown"),
 ])
 def test_a_question_is_answered_from_the_faq(language: str, state: str, text: str, topic: str) -> None:
     conversation = at(state, language)
@@ -298,22 +305,6 @@ def test_a_question_mark_with_no_yes_or_no_at_a_yes_no_step_is_a_question(langua
     outcome = FLOW.step(conversation, Said(text=text))
     assert "follow_up" not in conversation.answers
     assert outcome.replies[0].text == FLOW.message(conversation, "faq.unknown").text
-
-
-@pytest.mark.parametrize(("language", "state", "text", "topic"), [
-    ("en", "description", "before i go on, if they check my phone later will they find this chat?", "faq.safety"),
-    ("fr", "location", "si je vous donne la rue exacte est-ce qu'ils vont savoir que c'est moi ? "
-                       "j'habite juste en face", "faq.anonymous"),
-    ("es", "description", "antes de contar todo, que pasa despues de que mando esto? va a ir la policia?", "faq.next"),
-    ("pt", "when", "e depois que eu mandar isso, o que vocês fazem? a policia vai la?", "faq.next"),
-    ("es", "description", "eres un bot o una persona real?", "faq.unknown"),
-])
-def test_a_longer_message_of_questions_about_the_service_is_answered(language: str, state: str, text: str,
-                                                                     topic: str) -> None:
-    conversation = at(state, language)
-    outcome = FLOW.step(conversation, Said(text=text))
-    assert conversation.state == state and conversation.answers == {}
-    assert outcome.replies[0].text == FLOW.message(conversation, topic, **FLOW.helplines(conversation)).text
 
 
 @pytest.mark.parametrize(("language", "text"), [
