@@ -107,7 +107,14 @@ message is a pause ("hang on someones at the door brb"). At a step that keeps no
 review), a message strongly about a FAQ topic is answered whatever its length; a whole FAQ phrase of
 five words or more is a question in any message up to 16 words; a short one-clause message with "?"
 in the description is a question, and so is one with "?" and no yes or no at a yes/no step; a "?"
-after a number ("i think no. 23?") is part of an answer.
+after a number ("i think no. 23?") is part of an answer. At a step that keeps typed text, a longer
+message (up to 25 words) about a FAQ topic is a question when it is made of questions, at most 10
+of its words outside them ("if i give the address will they work out it was me? im the only one on
+this side"); a message whose words tell of a report (a category's vocabulary scores 2 or more) is
+kept whatever it asks ("the boss keeps their passports, will police come?"). A yes asked back ("i
+think so?? he gets back at 6") is unsure. At an optional step, declining with a reason of fear or
+being found out skips ("prefer sa nu spun numele, mi-e frica"); declining, then describing someone,
+is kept. `faq.unknown` examples (a bot? a reward?) get the honest "I can't answer that here".
 
 How to add:
 

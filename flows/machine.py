@@ -53,8 +53,9 @@ LONG_QUESTION = 25
 every thing, who exactly will be reading these messages?"), when it says nothing of a report."""
 ASIDE_STATEMENT_WORDS = 10
 """Such a message may say this many words besides its questions ("... ? i dont trust the police")."""
-REPORT_WORDS = 1.0
-"""A message whose words score this much for a category tells something of a report: it is kept."""
+REPORT_WORDS = 2.0
+"""A message whose words score this much for a category (two of its words, or one phrase of two)
+tells something of a report: it is kept ("rue", street, alone does not)."""
 
 
 class ReportFlow:
@@ -463,6 +464,7 @@ class ReportFlow:
                 # "ela ta apanhando agora, ligo pra quem": two clauses, strongly about one topic
                 strong = ranked[0][1] >= 2.0 and reading.size <= ASIDE_TOPIC_WORDS
                 asks = asks and (reading.leads or len(reading.clauses) == 1 or strong) and reading.size <= 12
+                asks = asks and (len(reading.clauses) == 1 or not self._tells_report(understanding, reading))
         else:
             asks = self._asks(conversation, step, reading) or self._asks_plainly(understanding, step, text, reading)
         if not asks and not (writes and topic is not None and self._asks_at_length(understanding, reading)):
@@ -486,10 +488,12 @@ class ReportFlow:
                 opening += 1
             if end not in reading.asked and reading.words[opening] not in understanding.questions:
                 said += end - start
-        if said > ASIDE_STATEMENT_WORDS:
-            return False
+        return said <= ASIDE_STATEMENT_WORDS and not self._tells_report(understanding, reading)
+
+    def _tells_report(self, understanding: Understanding, reading: Reading) -> bool:
+        """Its words score REPORT_WORDS or more for a category: it tells something of a report."""
         ranked = understanding.rank(reading, self.categories)
-        return not ranked or ranked[0][1] < REPORT_WORDS
+        return bool(ranked) and ranked[0][1] >= REPORT_WORDS
 
     @staticmethod
     def _pauses(understanding: Understanding, reading: Reading) -> bool:

@@ -83,6 +83,13 @@ def test_a_typo_is_never_corrected_into_a_filler() -> None:
     ("es", "location", "si doy la direccion van a saber que fui yo", "faq.anonymous"),
     ("en", "consent", "am i talking to a bot", "faq.unknown"),
     ("pt", "description", "posso continuar depois?", "faq.add_later"),
+    # longer messages made of questions about the service
+    ("en", "description", "before i go on, if they check my phone later will they find this chat?", "faq.safety"),
+    ("fr", "location", "si je vous donne la rue exacte est-ce qu'ils vont savoir que c'est moi ? "
+                       "j'habite juste en face", "faq.anonymous"),
+    ("es", "description", "antes de contar todo, que pasa despues de que mando esto? va a ir la policia?", "faq.next"),
+    ("pt", "when", "e depois que eu mandar isso, o que vocês fazem? a policia vai la?", "faq.next"),
+    ("es", "description", "eres un bot o una persona real?", "faq.unknown"),
 ])
 def test_a_question_is_answered_from_the_faq(language: str, state: str, text: str, topic: str) -> None:
     conversation = at(state, language)
@@ -298,3 +305,40 @@ def test_a_question_mark_with_no_yes_or_no_at_a_yes_no_step_is_a_question(langua
     outcome = FLOW.step(conversation, Said(text=text))
     assert "follow_up" not in conversation.answers
     assert outcome.replies[0].text == FLOW.message(conversation, "faq.unknown").text
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "the boss keeps their passports, will police come?"),
+    ("en", "young girls in the massage place upstairs, who reads this?"),
+    ("es", "les quitaron los pasaportes en la fabrica, quien lee esto?"),
+    ("fr", "des filles travaillent dans le salon de massage la nuit, le patron garde leurs passeports, qui peut "
+           "les aider ?"),
+])
+def test_a_description_that_tells_of_a_report_and_asks_is_kept(language: str, text: str) -> None:
+    assert answer("description", language, text).answers["description"] == [text]
+
+
+@pytest.mark.parametrize(("language", "state", "text"), [
+    ("en", "consent", "yes?? my husband comes home soon"), ("pt", "consent", "acho que sim?? ele volta as 5"),
+])
+def test_a_yes_asked_back_is_asked_again(language: str, state: str, text: str) -> None:
+    conversation = answer(state, language, text)
+    assert conversation.state == state and conversation.answers == {}
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "rather not say, im scared"), ("ro", "prefer sa nu spun, mi-e frica de ei"),
+    ("es", "prefiero no decir, tengo miedo"),
+])
+def test_declining_for_fear_skips_the_optional_people_step(language: str, text: str) -> None:
+    conversation = answer("people", language, text)
+    assert conversation.state != "people" and "people" not in conversation.answers
+
+
+def test_declining_then_describing_someone_is_kept() -> None:
+    text = "rather not say, the driver was tall and bald"
+    assert answer("people", "en", text).answers["people"] == text
+
+
+def test_a_yes_that_is_also_a_filler_answers_a_yes_no_step() -> None:
+    assert answer("consent", "uk", "так, я згодна").answers == {"consent": True}
