@@ -31,12 +31,13 @@ from redis.exceptions import (
     TimeoutError,
 )
 
-from bot.redis_connection import COMMAND_SECONDS, CONNECT_SECONDS, backoff, retries_within
+from bot.redis_connection import COMMAND_SECONDS, CONNECT_SECONDS, HEALTH_CHECK_SECONDS, backoff, retries_within
 from config.settings import Settings, SettingsError
 
 Arg = bytes | str | int | float
 WATCH_SECONDS = 1.0
-"""How often a connection looks for a command unanswered past its deadline."""
+"""How often a connection looks for a command unanswered past its deadline, or for a long silence."""
+PING = b"*1\r\n$4\r\nPING\r\n"
 _ERRORS: dict[str, type[ResponseError]] = {"NOSCRIPT": NoScriptError, "READONLY": ReadOnlyError}
 
 
@@ -114,9 +115,12 @@ class _Waiting:
 
 class _Connection(asyncio.Protocol):
     """One socket: writes in call order, hands replies back in that order; fails every waiting call
-    when the socket goes (ConnectionError) or a reply is overdue (TimeoutError)."""
+    when the socket goes (ConnectionError) or a reply is overdue (TimeoutError). After `idle_seconds`
+    without a command it sends a PING, as redis-py's health check does: a firewall or NAT that drops
+    idle connections without a word is found out then, not by the next webhook (which would wait
+    `command_seconds` for nothing)."""
 
-    def __init__(self, command_seconds: float) -> None:
+    def __init__(self, command_seconds: float, idle_seconds: float) -> None:
         self.loop = asyncio.get_running_loop()
         self.reader = hiredis.Reader(replyError=ResponseError)
         self.waiting: collections.deque[_Waiting] = collections.deque()
@@ -124,6 +128,8 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.failure: Exception | None = None
         self.outgoing: list[bytes] = []
+        self.idle_seconds = idle_seconds
+        self.last_sent = self.loop.time()
         self.watch = self.loop.call_later(WATCH_SECONDS, self._watch)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -136,7 +142,8 @@ class _Connection(asyncio.Protocol):
         if self.failure is not None or self.transport is None:
             future.set_exception(ConnectionError("Redis connection closed"))
             return future
-        self.waiting.append(_Waiting(future, count, self.loop.time() + self.command_seconds))
+        self.last_sent = now = self.loop.time()
+        self.waiting.append(_Waiting(future, count, now + self.command_seconds))
         if not self.outgoing:
             self.loop.call_soon(self._flush)
         self.outgoing.append(payload)
@@ -170,9 +177,12 @@ class _Connection(asyncio.Protocol):
     def _watch(self) -> None:
         if self.failure is not None:
             return
-        if self.waiting and self.waiting[0].deadline < self.loop.time():
+        now = self.loop.time()
+        if self.waiting and self.waiting[0].deadline < now:
             self._fail(TimeoutError("Redis did not answer in time"))
             return
+        if not self.waiting and now - self.last_sent >= self.idle_seconds:
+            self.send(PING, 1).add_done_callback(_seen)
         self.watch = self.loop.call_later(WATCH_SECONDS, self._watch)
 
     def _fail(self, exc: Exception) -> None:
@@ -189,6 +199,12 @@ class _Connection(asyncio.Protocol):
     @property
     def usable(self) -> bool:
         return self.failure is None and self.transport is not None and not self.transport.is_closing()
+
+
+def _seen(ping: asyncio.Future[list[Any]]) -> None:
+    """A PING nobody waits for: its failure is the connection's, already handled there."""
+    if not ping.cancelled():
+        ping.exception()
 
 
 class WireScript:
@@ -214,10 +230,11 @@ class Wire:
     after it failed. Not for blocking commands (BLPOP...): they would hold every other caller."""
 
     def __init__(self, url: str, retry_seconds: float, command_seconds: float = COMMAND_SECONDS,
-                 connect_seconds: float = CONNECT_SECONDS) -> None:
+                 connect_seconds: float = CONNECT_SECONDS, idle_seconds: float = HEALTH_CHECK_SECONDS) -> None:
         self.address = Address.from_url(url)
         self.retries = retries_within(retry_seconds)
         self.command_seconds = command_seconds
+        self.idle_seconds = idle_seconds
         self.connect_seconds = connect_seconds
         self._backoff = backoff()
         self._connection: _Connection | None = None
@@ -290,15 +307,15 @@ class Wire:
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         address = self.address
-        command_seconds = self.command_seconds
+        command_seconds, idle_seconds = self.command_seconds, self.idle_seconds
         try:
             async with asyncio.timeout(self.connect_seconds):
                 if address.path:
                     _, connection = await loop.create_unix_connection(
-                        lambda: _Connection(command_seconds), address.path)
+                        lambda: _Connection(command_seconds, idle_seconds), address.path)
                 else:
                     _, connection = await loop.create_connection(
-                        lambda: _Connection(command_seconds), address.host, address.port, ssl=address.tls)
+                        lambda: _Connection(command_seconds, idle_seconds), address.host, address.port, ssl=address.tls)
                 hello = []
                 if address.password:
                     hello.append(pack("AUTH", *([address.username] if address.username else []), address.password))

@@ -187,3 +187,16 @@ async def test_a_password_and_database_in_the_url_are_used_and_a_wrong_password_
         assert "not-it" not in str(refused.value)
     finally:
         await wrong.aclose()
+
+
+async def test_a_quiet_connection_is_pinged_so_a_dropped_one_is_found_before_a_webhook_needs_it(
+    redis_url: str, redis_client: redis.Redis,
+) -> None:
+    wire = Wire(redis_url, retry_seconds=1, idle_seconds=1)
+    try:
+        redis_client.config_resetstat()
+        await wire.call("SET", "k", "v")
+        await asyncio.sleep(2.5)
+        assert int(redis_client.info("commandstats").get("cmdstat_ping", {}).get("calls", 0)) >= 1
+    finally:
+        await wire.aclose()
