@@ -4,6 +4,7 @@ settings for a throw-away var dir; the web app; real RQ worker processes."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import os
 import signal
@@ -177,15 +178,43 @@ def filing_jobs_running(queue: Queue) -> list[str]:
     return [j for j in StartedJobRegistry(queue=queue).get_job_ids() if j.startswith(("media-", "file-"))]
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, read from /proc (children first found, then theirs)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid:
+            children.append(int(stat.parent.name))
+    return children + [grandchild for child in children for grandchild in descendants(child)]
+
+
 def kill_worker(worker: subprocess.Popen[str]) -> None:
-    """SIGKILL a worker started by `start_worker` with its whole process group (its job's work
-    horse, its scheduler), and wait until none of them is left."""
+    """SIGKILL a worker started by `start_worker`, as a machine that dies would: its process group
+    (its scheduler) and every process below it, the job's work horse included, which RQ moves into a
+    process group of its own (`os.setpgrp()` in `fork_work_horse`: a kill of the worker's group alone
+    left the horse running its job, holding its file's claim); then wait until none is left."""
+    below = descendants(worker.pid)
     os.killpg(worker.pid, signal.SIGKILL)
+    for pid in below:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     worker.wait()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        try:
-            os.killpg(worker.pid, 0)
-        except ProcessLookupError:
+        if not any(running(pid) for pid in [worker.pid, *below]):
             return
         time.sleep(0.01)
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a live process (not gone, not a zombie waiting to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
