@@ -132,8 +132,6 @@ async def metrics_view(request: web.Request) -> web.Response:
 def make_app(settings: Settings, clock: Callable[[], float] = time.time) -> web.Application:
     """Build the app for `settings`; Redis must be reachable at `settings.redis_url`. `clock`:
     wall-clock seconds for the quiet timers (tests move it instead of waiting)."""
-    if not settings.redis_url:
-        raise ValueError("settings.redis_url must be set (the CLI starts the embedded Redis in dev)")
     redis = async_redis(settings)
     wire = Wire.from_settings(settings)
     blocking_redis = sync_redis(settings)

@@ -33,7 +33,8 @@ retried, instead of holding a webhook for ever on a half-dead connection."""
 _RETRY_ON = (ConnectionError, TimeoutError)
 
 
-def _url(settings: Settings) -> str:
+def redis_url_of(settings: Settings) -> str:
+    """`settings.redis_url`, which every client of the service's needs (the CLI starts the embedded one)."""
     if not settings.redis_url:
         raise ValueError("settings.redis_url must be set (the CLI starts the embedded Redis in dev)")
     return settings.redis_url
@@ -55,7 +56,7 @@ def backoff() -> ExponentialBackoff:
 def async_redis(settings: Settings) -> Redis:
     """The web process's (and workers' short-lived loops') asyncio client."""
     pool = BlockingConnectionPool.from_url(
-        _url(settings), max_connections=settings.redis_max_connections, timeout=POOL_WAIT,
+        redis_url_of(settings), max_connections=settings.redis_max_connections, timeout=POOL_WAIT,
         health_check_interval=HEALTH_CHECK_SECONDS, socket_timeout=COMMAND_SECONDS,
         socket_connect_timeout=CONNECT_SECONDS,
         retry=AsyncRetry(backoff(), retries_within(settings.redis_retry_seconds), supported_errors=_RETRY_ON),
@@ -67,7 +68,7 @@ def async_redis(settings: Settings) -> Redis:
 def sync_redis(settings: Settings) -> SyncRedis:
     """The blocking client (RQ, enqueueing from the web process, the CLI)."""
     pool = SyncBlockingPool.from_url(
-        _url(settings), max_connections=settings.redis_max_connections, timeout=POOL_WAIT,
+        redis_url_of(settings), max_connections=settings.redis_max_connections, timeout=POOL_WAIT,
         health_check_interval=HEALTH_CHECK_SECONDS, socket_connect_timeout=CONNECT_SECONDS,
         retry=Retry(backoff(), retries_within(settings.redis_retry_seconds), supported_errors=_RETRY_ON),
         retry_on_error=list(_RETRY_ON),

@@ -31,7 +31,14 @@ from redis.exceptions import (
     TimeoutError,
 )
 
-from bot.redis_connection import COMMAND_SECONDS, CONNECT_SECONDS, HEALTH_CHECK_SECONDS, backoff, retries_within
+from bot.redis_connection import (
+    COMMAND_SECONDS,
+    CONNECT_SECONDS,
+    HEALTH_CHECK_SECONDS,
+    backoff,
+    redis_url_of,
+    retries_within,
+)
 from config.settings import Settings, SettingsError
 
 Arg = bytes | str | int | float
@@ -242,9 +249,7 @@ class Wire:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Wire:
-        if not settings.redis_url:
-            raise ValueError("settings.redis_url must be set (the CLI starts the embedded Redis in dev)")
-        return cls(settings.redis_url, settings.redis_retry_seconds)
+        return cls(redis_url_of(settings), settings.redis_retry_seconds)
 
     def register_script(self, source: str) -> WireScript:
         return WireScript(self, source)
