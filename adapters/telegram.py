@@ -1,6 +1,7 @@
 """Built-in adapter `telegram`: the Bot API webhook, replies as POSTs over kept-alive connections
-(`adapters.telegram_api`, `adapters.http_origin`), updates read straight from their JSON (`adapters.telegram_parse`), media fetched
-with `getFile` from `TELEGRAM_API_BASE` (the cloud Bot API or a local Bot API server).
+(`adapters.telegram_api`, `adapters.http_origin`), updates read straight from their JSON
+(`adapters.telegram_parse`), media fetched with `getFile` from `TELEGRAM_API_BASE` (the cloud Bot API
+or a local Bot API server).
 The webhook's own response carries one Bot API call, which costs no request of ours: a button
 press's acknowledgement (`answerCallbackQuery`), or, with `TELEGRAM_WEBHOOK_REPLIES=on`, the last
 message of the replies (see `webhook_replies` for what that trades).
