@@ -12,6 +12,7 @@ thread (redis-py pools reconnect in a forked child; the store and adapters conne
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 from typing import Any
@@ -38,6 +39,7 @@ def start_once() -> None:
     for module in job_modules():
         importlib.import_module(module)
     report_validator()
+    gc.freeze()  # what a horse inherits is never collected there: its pages stay shared, not copied
     try:
         worker_context()
     except (SettingsError, StoreError) as exc:  # as before: each job fails visibly, re-runnable once fixed
