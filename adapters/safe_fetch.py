@@ -8,6 +8,7 @@ passing trouble (5xx, 429, network) raises `FetchUnavailable` so the filing job 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -20,6 +21,8 @@ from config.errors import Transient
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
 _TYPE_CHARS = re.compile(r"[^a-z0-9/.+-]")
+CONNECT_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=10)
+"""Per connection attempt; the whole fetch is bounded by its policy's `timeout_seconds`."""
 
 
 class FetchUnavailable(Transient):
@@ -83,9 +86,19 @@ async def fetch(
     url: str, policy: FetchPolicy, auth_header: str | None = None, declared_type: str | None = None
 ) -> tuple[bytes, str]:
     """GET `url` within `policy`; return (bytes, content type). `declared_type` is what the
-    provider said the media is, used only when the server answers with a generic type."""
-    timeout = aiohttp.ClientTimeout(total=policy.timeout_seconds, sock_connect=10)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    provider said the media is, used only when the server answers with a generic type.
+    `policy.timeout_seconds` bounds the whole fetch, every redirect hop and the body included: a
+    host that stalls, drips or hangs up raises `FetchUnavailable` then, and no partial file is returned."""
+    try:
+        async with asyncio.timeout(policy.timeout_seconds):
+            return await _follow(url, policy, auth_header, declared_type)
+    except TimeoutError:
+        raise FetchUnavailable("media host unreachable (TimeoutError)") from None
+
+
+async def _follow(url: str, policy: FetchPolicy, auth_header: str | None,
+                  declared_type: str | None) -> tuple[bytes, str]:
+    async with aiohttp.ClientSession(timeout=CONNECT_TIMEOUT) as session:
         for hop in range(policy.max_redirects + 1):
             if not allowed(url, policy):
                 raise MediaRefused("media is not hosted where this channel's media may come from")

@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.embedded_redis import EmbeddedRedis
 from config.settings import Settings, load_settings
 from secure_store.keys import generate_keypair
+from tests.processes import stat_fields
 
 
 @contextmanager
@@ -83,5 +84,5 @@ def profiled() -> list[str]:
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used so far: what a server spent, whatever the machine's load."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = stat_fields(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

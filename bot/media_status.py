@@ -29,26 +29,38 @@ DISCARDED = {"status": "discarded"}
 
 
 def seal_status(session_key: bytes, entry: dict[str, Any]) -> bytes:
-    return SecretBox(session_key).encrypt(json.dumps(entry, separators=(",", ":")).encode())
+    return _seal(SecretBox(session_key), entry)
 
 
 def open_status(session_key: bytes, raw: object) -> dict[str, Any] | None:
     """Decrypt a record read from Redis; None when absent or unreadable."""
+    return _open(SecretBox(session_key), raw)
+
+
+def open_statuses(session_key: bytes, raw: object) -> dict[str, dict[str, Any]]:
+    """Decrypt a report's record (format 2): its shrunk entries by item ({} when absent or unreadable)."""
+    return _open_all(SecretBox(session_key), raw)
+
+
+def _seal(box: SecretBox, entry: dict[str, Any]) -> bytes:
+    return box.encrypt(json.dumps(entry, separators=(",", ":")).encode())
+
+
+def _open(box: SecretBox, raw: object) -> dict[str, Any] | None:
     if not isinstance(raw, bytes):
         return None
     try:
-        entry: dict[str, Any] = json.loads(SecretBox(session_key).decrypt(raw))
+        entry: dict[str, Any] = json.loads(box.decrypt(raw))
     except (CryptoError, ValueError):
         return None
     return entry
 
 
-def open_statuses(session_key: bytes, raw: object) -> dict[str, dict[str, Any]]:
-    """Decrypt a report's record (format 2): its shrunk entries by item ({} when absent or unreadable)."""
+def _open_all(box: SecretBox, raw: object) -> dict[str, dict[str, Any]]:
     if not isinstance(raw, bytes):
         return {}
     try:
-        entries = json.loads(unpack(SecretBox(session_key).decrypt(raw)))
+        entries = json.loads(unpack(box.decrypt(raw)))
     except (CryptoError, ValueError, zlib.error):
         return {}
     return entries if isinstance(entries, dict) else {}
@@ -79,25 +91,25 @@ class MediaStatus:
     """The media status records of one Redis (synchronous: workers use it).
 
     `report_id` names the report an item belongs to (None for jobs queued by the first release);
-    with `compact`, records are written in format 2 (one per report)."""
+    with `compact`, records are written in format 2 (one per report). One `SecretBox` of
+    `session_key` serves every record this instance reads and writes."""
 
     def __init__(self, redis: Redis, session_key: bytes, keys: RedisKeys | None = None,
                  compact: bool = False) -> None:
         self.redis = redis
-        self.session_key = session_key
         self.box = SecretBox(session_key)
         self.keys = keys or RedisKeys()
         self.compact = compact
 
     def _entries(self, raw: object) -> dict[str, dict[str, Any]]:
-        return open_statuses(self.session_key, raw)
+        return _open_all(self.box, raw)
 
     def load(self, media_id: str, report_id: str | None = None) -> dict[str, Any] | None:
         if report_id:
             shrunk = self._entries(self.redis.get(self.keys.media_statuses(report_id))).get(_field(media_id))
             if isinstance(shrunk, dict):
                 return _restored(media_id, shrunk)
-        return open_status(self.session_key, self.redis.get(self.keys.media_status(media_id)))
+        return _open(self.box, self.redis.get(self.keys.media_status(media_id)))
 
     def discarded(self, media_id: str, report_id: str | None = None) -> bool:
         return self.load(media_id, report_id) == DISCARDED
@@ -109,8 +121,8 @@ class MediaStatus:
         if report_id and self.discarded(media_id, report_id):
             return False
         key = self.keys.media_status(media_id)
-        old = self.redis.set(key, seal_status(self.session_key, entry), ex=MEDIA_STATUS_TTL, get=True)
-        if open_status(self.session_key, old) == DISCARDED:
+        old = self.redis.set(key, _seal(self.box, entry), ex=MEDIA_STATUS_TTL, get=True)
+        if _open(self.box, old) == DISCARDED:
             self.mark_discarded(media_id)
             return False
         return True
@@ -119,16 +131,17 @@ class MediaStatus:
         if self.compact and report_id:
             self._update(report_id, [media_id], DISCARDED)
             return
-        self.redis.set(self.keys.media_status(media_id), seal_status(self.session_key, DISCARDED),
+        self.redis.set(self.keys.media_status(media_id), _seal(self.box, DISCARDED),
                        ex=MEDIA_STATUS_TTL)
 
     def forget(self, media_ids: list[str], report_id: str | None = None) -> None:
         """Drop these items' records once their report is filed: their entries in the report's record
-        (the record goes with its last entry) and their per-item records."""
+        (the record goes with its last entry) and their per-item records. No items: nothing to do."""
+        if not media_ids:
+            return
         if report_id:
             self._update(report_id, media_ids, None)
-        if media_ids:
-            self.redis.delete(*(self.keys.media_status(m) for m in media_ids))
+        self.redis.delete(*(self.keys.media_status(m) for m in media_ids))
 
     def _update(self, report_id: str, media_ids: list[str], entry: dict[str, Any] | None) -> bool:
         """Set (or, with None, remove) these items' entries in their report's record, atomically
@@ -142,7 +155,7 @@ class MediaStatus:
             entries = self._entries(pipe.get(key))
             wiped = [m for m in media_ids if entries.get(_field(m)) == DISCARDED]
             wiped += [m for m, k in zip(media_ids, legacy, strict=False)
-                      if open_status(self.session_key, pipe.get(k)) == DISCARDED]
+                      if _open(self.box, pipe.get(k)) == DISCARDED]
             recorded = entry is not None and not wiped
             for media_id in media_ids:
                 if entry is None:

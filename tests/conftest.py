@@ -26,6 +26,7 @@ from bot.embedded_redis import EmbeddedRedis
 from config.settings import Settings, load_settings
 from secure_store.backends import FileStore
 from secure_store.keys import generate_keypair, load_private_key, write_private_key
+from tests.processes import stat_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -181,13 +182,13 @@ def filing_jobs_running(queue: Queue) -> list[str]:
 def descendants(pid: int) -> list[int]:
     """Every process below `pid`, read from /proc (children first found, then theirs)."""
     children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for entry in Path("/proc").glob("[0-9]*"):
         try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            parent = int(stat_fields(int(entry.name))[1])
         except (OSError, IndexError, ValueError):
             continue
         if parent == pid:
-            children.append(int(stat.parent.name))
+            children.append(int(entry.name))
     return children + [grandchild for child in children for grandchild in descendants(child)]
 
 
@@ -214,7 +215,7 @@ def kill_worker(worker: subprocess.Popen[str]) -> None:
 def running(pid: int) -> bool:
     """Whether `pid` is a live process (not gone, not a zombie waiting to be reaped)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        state = stat_fields(pid)[0]
     except (OSError, IndexError):
         return False
     return state != "Z"
