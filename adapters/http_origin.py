@@ -14,6 +14,7 @@ import asyncio
 import collections
 import ssl
 from dataclasses import dataclass, field
+from typing import cast
 from urllib.parse import urlsplit
 
 from config.errors import Transient
@@ -50,8 +51,7 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is one without subclassing it
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True

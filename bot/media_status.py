@@ -136,11 +136,12 @@ class MediaStatus:
 
     def forget(self, media_ids: list[str], report_id: str | None = None) -> None:
         """Drop these items' records once their report is filed: their entries in the report's record
-        (the record goes with its last entry) and their per-item records."""
+        (the record goes with its last entry) and their per-item records. No items: nothing to do."""
+        if not media_ids:
+            return
         if report_id:
             self._update(report_id, media_ids, None)
-        if media_ids:
-            self.redis.delete(*(self.keys.media_status(m) for m in media_ids))
+        self.redis.delete(*(self.keys.media_status(m) for m in media_ids))
 
     def _update(self, report_id: str, media_ids: list[str], entry: dict[str, Any] | None) -> bool:
         """Set (or, with None, remove) these items' entries in their report's record, atomically

@@ -4,6 +4,7 @@ on embedded defaults)."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import signal
@@ -54,8 +55,10 @@ def run_web() -> int:
 
     settings, embedded = _settings_with_redis()
     try:
-        web.run_app(make_app(settings), host=settings.host, port=settings.port, print=None,
-                    access_log=None)
+        app = make_app(settings)
+        gc.freeze()  # the ~80k objects loaded to start live as long as the process: a full collection
+        # walking them held every webhook for 10-20 ms (the p99 at half load)
+        web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     finally:
         if embedded:
             embedded.stop()

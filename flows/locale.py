@@ -71,6 +71,9 @@ class Locale:
     """Words that bring a condition ("but", "only", "pero", "nomás"): optional."""
     spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Word -> the short or dialect spellings people type for it ("không": [ko, k]): optional."""
+    tails: tuple[str, ...] = ()
+    """Phrases that close a question typed with no "?" ("or not", "ou pas"), or an opening and a closing
+    around one ("có ... không"): optional."""
 
     @cached_property
     def understanding(self) -> Understanding:
@@ -79,7 +82,7 @@ class Locale:
         for meaning in ("yes", "no", "done", "skip"):
             examples[meaning] = (*self.words.get(meaning, ()), *examples.get(meaning, ()))
         return Understanding.build(examples, self.negations, self.questions, self.fillers, self.common,
-                                   self.corrections, self.contrasts, self.spellings)
+                                   self.corrections, self.contrasts, self.spellings, self.tails)
 
     def text(self, key: str, **values: object) -> str:
         template = self.messages[key]
@@ -144,6 +147,7 @@ def load_locales(directory: Path = LOCALES_DIR) -> dict[str, Locale]:
             corrections=_strings(understanding.get("corrections"), path, "corrections"),
             contrasts=_strings(understanding.get("contrasts"), path, "contrasts"),
             spellings=_lists(understanding.get("spellings"), path, "spellings"),
+            tails=_strings(understanding.get("tails"), path, "tails"),
         )
     if "en" not in locales:
         raise LocaleError(f"{directory}: the English locale (en.yaml) is required as the reference")
@@ -219,6 +223,8 @@ def understanding_problems(code: str, locale: Locale, reference: Locale) -> list
     for name in ("negations", "questions"):
         if not getattr(locale, name):
             problems.append(f"{code}: `understanding.{name}` is empty")
+    problems.extend(f"{code}: tail {tail!r} is not words, or words ... words" for tail in locale.tails
+                    if tail.count("...") > 1 or not all(words_of(part) for part in tail.split("...")))
     problems.extend(f"{code}: contrast {word!r} is not one word" for word in locale.contrasts
                     if len(words_of(word)) != 1)
     spelled: dict[str, str] = {}

@@ -467,6 +467,9 @@ class ReportFlow:
                 asks = asks and (len(reading.clauses) == 1 or not self._tells_report(understanding, reading))
         else:
             asks = self._asks(conversation, step, reading) or self._asks_plainly(understanding, step, text, reading)
+        # "ramane anonim sau nu": where a yes or no is asked for, or nothing typed is kept, a tail makes a question
+        asks = asks or (reading.tailed and reading.size <= ASIDE_YES_NO_WORDS and (
+            step.kind == "yes_no" or not keeps_text))
         if not asks and not (writes and topic is not None and self._asks_at_length(understanding, reading)):
             return None
         if topic is None:
@@ -520,9 +523,14 @@ class ReportFlow:
                                                          reasons=FEARS):
             return False
         if step.kind == "yes_no":
-            return reading.size <= ASIDE_YES_NO_WORDS and not understanding.opens_with(reading, ("yes", "no", "unsure"))
+            # "pls dont contact me again" answers; "co an danh ko vay" opens with a question, not with "co" (yes)
+            refuses = not reading.marked and score < 2.0 and reading.words[reading.lead] in understanding.negations
+            return reading.size <= ASIDE_YES_NO_WORDS and not refuses and understanding.opens_with(
+                reading, ("yes", "no", "unsure", topic)) in (None, topic)
         if not KINDS[step.kind].stores:  # nothing typed here is kept: a message strongly about a topic asks
-            return score >= 2.0
+            # or a short one about it with a question word anywhere ("e agora o que acontece")
+            return score >= 2.0 or (reading.size <= QUESTION_WORDS and any(
+                word in understanding.questions for word in reading.words[reading.lead:]))
         if reading.size <= ASIDE_TOPIC_WORDS:
             return score >= 2.0
         return any(match.end - match.start >= SURE_TOPIC for match in understanding.find(reading, (topic,)))
@@ -568,10 +576,12 @@ class ReportFlow:
         own question does not use ("how does this work" at "where?", but not "when i got home" at
         "when?"); in a description, when it is one short clause with no number ("do you give money
         for info"); or, short and with a question mark, has a question word further on ("il se passe
-        quoi après ?", "هيحصل ايه؟"). At a yes/no step, a yes or no that opens the message unasked
-        ("так, можу писати": yes, I can write) answers it, even when it is also a filler."""
-        if step.kind == "yes_no" and reading.lead > 0 and not reading.marked and any(
-                match.start == 0 for match in self.understanding(conversation).find(reading, ("yes", "no"))):
+        quoi après ?", "هيحصل ايه؟"). At a yes/no step, a yes, no or unsure phrase that opens the message
+        unasked ("так, можу писати": yes, I can write; "quien sabe, a lo mejor") answers it, even when
+        it is also a filler or a question word."""
+        if step.kind == "yes_no" and not reading.marked and any(
+                match.start in (0, reading.lead)
+                for match in self.understanding(conversation).find(reading, ("yes", "no", "unsure"))):
             return False
         if not reading.leads:
             understanding = self.understanding(conversation)

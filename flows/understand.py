@@ -75,9 +75,14 @@ def _squeezed(token: str) -> str:
     return re.sub(r"(.)\1+", r"\1", token)
 
 
+_FEMININE = re.compile("(?<=[\u0621-\u064a]{3})(?:\u0627\u062a|\u0647)$")
+"""An Arabic feminine ending, singular (ta marbuta, folded to ha) or plural (-at): "شغالة", "شغالات"."""
+
+
 def bag_key(token: str) -> str:
-    """A crude stem for topic words: no Arabic article, the first five letters of long words."""
-    token = _VERB_PREFIX.sub("", _ARTICLE.sub("", token))
+    """A crude stem for topic words: no Arabic article nor feminine ending ("الشغالات" is "شغالة"),
+    the first five letters of long words."""
+    token = _FEMININE.sub("", _VERB_PREFIX.sub("", _ARTICLE.sub("", token)))
     return token[:5] if len(token) >= 6 else token
 
 
@@ -106,6 +111,8 @@ class Reading:
     """Every example phrase of every meaning in the message (overlapping), found once when read."""
     asked: frozenset[int] = frozenset()
     """Where clauses end that a question mark closes ("i think so?? he gets back at 6": the first)."""
+    tailed: bool = False
+    """It ends with a tail of a question or is framed as one ("... or not", "co ... khong"), no "?"."""
 
     @property
     def size(self) -> int:
@@ -131,6 +138,10 @@ class Understanding:
     only by text" is a yes; "no idea, but one is tall" says more than "no idea"."""
     spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Short or dialect spellings, folded, and the words they stand for ("ko" -> "khong", "q" -> "que")."""
+    tails: tuple[tuple[str, ...], ...] = ()
+    """Phrases that close a question typed with no question mark ("or not", "ou pas", "không vậy")."""
+    frames: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()
+    """An opening and a closing phrase around a question ("có ... không": "co an danh ko")."""
     phrases: dict[str, list[tuple[tuple[str, ...], str]]] = field(default_factory=dict)
     vocabulary: dict[str, None] = field(default_factory=dict)
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -148,7 +159,7 @@ class Understanding:
     def build(cls, examples: Mapping[str, Iterable[str]], negations: Iterable[str] = (),
               questions: Iterable[str] = (), fillers: Iterable[str] = (), common: Iterable[str] = (),
               corrections: Iterable[str] = (), contrasts: Iterable[str] = (),
-              spellings: Mapping[str, Iterable[str]] | None = None) -> Understanding:
+              spellings: Mapping[str, Iterable[str]] | None = None, tails: Iterable[str] = ()) -> Understanding:
         spelled = {fold(variant): tuple(words_of(word)) for word, variants in (spellings or {}).items()
                    for variant in variants if words_of(word)}
 
@@ -164,6 +175,12 @@ class Understanding:
                    corrections=tuple(sorted({tuple(words_of(c)) for c in corrections if words_of(c)}, key=len,
                                             reverse=True)),
                    contrasts=folded(contrasts), spellings=spelled)
+        for tail in tails:
+            opening, framed, closing = (tuple(respelled(part)) for part in tail.partition("..."))
+            if closing and opening:
+                self.frames += ((opening, closing),)
+            elif not framed and opening:
+                self.tails += (opening,)
         self._plain = (self.fillers | self.common) - self.negations - self.questions
         self._quiet = self.fillers | self.common | self.negations | self.questions | self.contrasts
         keys_by_meaning: dict[str, set[str]] = {}
@@ -180,6 +197,8 @@ class Understanding:
         for options in self.phrases.values():
             options.sort(key=lambda item: -len(item[0]))
         self.vocabulary.update(dict.fromkeys([*self.negations, *self.questions, *self.fillers, *self.common]))
+        self.vocabulary.update(dict.fromkeys(w for phrase in (*self.tails, *(p for f in self.frames for p in f))
+                                             for w in phrase))
         spread: dict[str, int] = {}
         for keys in keys_by_meaning.values():
             for key in keys:
@@ -256,6 +275,10 @@ class Understanding:
             lead += 1
         # a question word that ends a message without "?" is an answer ("так, можу": yes, I can)
         leads = lead < len(words) and words[lead] in self.questions and (marked or lead < len(words) - 1)
+        tailed = not marked and self._tailed(words, lead, clauses[0][1] if clauses else 0)  # "c anonyme ou pas"
+        if tailed:
+            marked = True
+            asked.add(len(words))
         found = []
         for clause_start, clause_end in clauses:
             for i in range(clause_start, clause_end):
@@ -263,9 +286,19 @@ class Understanding:
                     if i + len(phrase) <= clause_end and tuple(words[i:i + len(phrase)]) == phrase:
                         found.append(Match(meaning, i, i + len(phrase)))
         reading = Reading(words=tuple(words), clauses=tuple(clauses), marked=marked, leads=leads, lead=lead,
-                          corrected=frozenset(corrected), phrases=tuple(found), asked=frozenset(asked))
+                          corrected=frozenset(corrected), phrases=tuple(found), asked=frozenset(asked),
+                          tailed=tailed)
         self._last = (text, reading)
         return reading
+
+    def _tailed(self, words: list[str], lead: int, first_end: int) -> bool:
+        """The message ends with a tail of a question ("or not"), or a frame opens and closes it
+        round at least one word of the same clause ("co an danh ko", not "co, nhung ... khong")."""
+        if any(len(words) > len(tail) and tuple(words[-len(tail):]) == tail for tail in self.tails):
+            return True
+        return any(tuple(words[lead:lead + len(opening)]) == opening and tuple(words[-len(closing):]) == closing
+                   and first_end > lead + len(opening) and len(words) - lead > len(opening) + len(closing)
+                   for opening, closing in self.frames)
 
     def _correction_at(self, tokens: list[str], index: int) -> int:
         """How many tokens a correction ("i mean", "enfin") starting at `index` spans, else 0."""
@@ -310,9 +343,11 @@ class Understanding:
             return None
         words = reading.words
         matches = [m for m in self.find(reading, ("yes", "no", "unsure"))
-                   if not (m.end - m.start == 1 and words[m.start] in self.negations)]
+                   if not (m.end - m.start == 1 and (words[m.start] in self.negations
+                                                     or self._common_inside(reading, m.start)))]
         covered = {i for m in matches for i in range(m.start, m.end)}
-        negations = {i for i, w in enumerate(words) if w in self.negations and i not in covered}
+        negations = {i for i, w in enumerate(words) if w in self.negations and i not in covered
+                     and not self._common_inside(reading, i)}
         signals = [(m.start, m.end, "no" if m.meaning == "yes" and self._negated(reading, m.start, negations)
                     else m.meaning) for m in matches]
         edges = {index for clause in reading.clauses for index in self._edges(reading, clause)}
@@ -341,7 +376,8 @@ class Understanding:
             opening, closing = self._edges(reading, clause)
             short = sum(1 for i in range(*clause) if words[i] not in self.fillers) <= 2
             here = [(start, end, meaning) for start, end, meaning in signals if clause[0] <= start < clause[1]]
-            turns = {meaning for start, end, meaning in here if end - 1 == closing or (start == opening and short)}
+            turns = {meaning for start, end, meaning in here if (end - 1 == closing and not self._describes(
+                reading, (start, end, meaning), clause)) or (start == opening and short)}
             if clause[0] in reading.corrected:  # taken back: a no opening it counts, however long the clause
                 turns |= {meaning for start, _, meaning in here if start == opening}
             if turns == {"no"} and clause[0] in reading.corrected:
@@ -350,6 +386,21 @@ class Understanding:
                                                        for start, _, meaning in here):
                 answer = ""
         return answer or None
+
+    def _common_inside(self, reading: Reading, index: int) -> bool:
+        """Word `index` is a common word of this language with other words in its clause: a borrowed
+        "no" there is a pronoun or an article ("co, no dang danh chi ay": yes, he is beating her)."""
+        if reading.words[index] not in self.common:
+            return False
+        start, end = reading.clauses[reading.clause_of(index)]
+        return any(i != index and reading.words[i] not in self.fillers for i in range(start, end))
+
+    def _describes(self, reading: Reading, signal: tuple[int, int, str], clause: tuple[int, int]) -> bool:
+        """A one-word yes closing a later clause after a word of its own describes something ("nu
+        cred, acum sunt ok": no, they are ok now); it answers nothing."""
+        start, end, meaning = signal
+        return meaning == "yes" and end - start == 1 and any(
+            reading.words[i] not in self._quiet for i in range(clause[0], start))
 
     @staticmethod
     def _asked_back(reading: Reading, signals: list[tuple[int, int, str]]) -> bool:
@@ -524,7 +575,11 @@ class Understanding:
         negations = self.negations | (other.negations - self.fillers)
         return Understanding.build(examples, negations, self.questions, self.fillers,
                                    self.common, [" ".join(c) for c in (*self.corrections, *other.corrections)],
-                                   self.contrasts, self.spelled())
+                                   self.contrasts, self.spelled(), self.tail_phrases())
+
+    def tail_phrases(self) -> list[str]:
+        """The tails and frames as a locale file gives them."""
+        return [*(" ".join(t) for t in self.tails), *(f"{' '.join(o)} ... {' '.join(c)}" for o, c in self.frames)]
 
     def spelled(self) -> dict[str, list[str]]:
         """The spellings as a locale file gives them: word -> its variants."""

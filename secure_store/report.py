@@ -36,8 +36,9 @@ def schema() -> dict[str, Any]:
 
 
 @cache
-def _validator() -> jsonschema.protocols.Validator:
-    """Built once: `jsonschema.validate` re-checks the schema itself on every call (~15 ms)."""
+def report_validator() -> jsonschema.protocols.Validator:
+    """Built once: `jsonschema.validate` re-checks the schema itself on every call (~15 ms). A worker
+    builds it before it forks (workers/worker.py), or each job's work horse would build it again."""
     cls = jsonschema.validators.validator_for(schema())
     cls.check_schema(schema())
     return cls(schema())
@@ -45,7 +46,7 @@ def _validator() -> jsonschema.protocols.Validator:
 
 def validate_report(report: dict[str, Any]) -> None:
     try:
-        _validator().validate(report)
+        report_validator().validate(report)
     except jsonschema.ValidationError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "report"
         raise InvalidReport(f"{where}: {exc.message}") from None

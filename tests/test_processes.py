@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,9 @@ def test_a_command_name_with_spaces_and_parentheses_does_not_shift_the_fields(tm
     sleeper.symlink_to(shutil.which("sleep") or "/bin/sleep")
     child = subprocess.Popen([str(sleeper), "30"])
     try:
+        deadline = time.monotonic() + 10  # until the child has exec'd (before that it is a copy of pytest)
+        while Path(f"/proc/{child.pid}/comm").read_text().strip() != "a) b (c" and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert Path(f"/proc/{child.pid}/comm").read_text().strip() == "a) b (c"
         fields = stat_fields(child.pid)
         assert fields[0] in "RSD"

@@ -10,7 +10,7 @@ import pytest
 
 from flows.locale import LocaleError, load_locales, understanding_problems
 from flows.machine import Conversation, ReportFlow, Said
-from flows.understand import Understanding, bag_key
+from flows.understand import Understanding, bag_key, fold
 
 FLOW = ReportFlow()
 
@@ -342,3 +342,121 @@ def test_declining_then_describing_someone_is_kept() -> None:
 
 def test_a_yes_that_is_also_a_filler_answers_a_yes_no_step() -> None:
     assert answer("consent", "uk", "так, я згодна").answers == {"consent": True}
+
+
+def faq_of(language: str, state: str, text: str) -> str | None:
+    """The FAQ topic (or "faq.unknown") answered to `text`; None when it was taken as an answer."""
+    conversation = at(state, language)
+    outcome = FLOW.step(conversation, Said(text=text))
+    texts = [reply.text for reply in outcome.replies]
+    topics = [*FLOW.faq_topics, "faq.unknown"]
+    answered = [t for t in topics if FLOW.message(conversation, t, **FLOW.helplines(conversation)).text in texts]
+    assert not answered or (conversation.state == state and not conversation.answers), conversation
+    return answered[0] if answered else None
+
+
+@pytest.mark.parametrize(("language", "state", "text", "topic"), [
+    ("es", "consent", "esto es anonimo o no", "faq.anonymous"),
+    ("fr", "follow_up", "vous gardez mon numero ou pas", "faq.anonymous"),
+    ("ro", "consent", "ramane anonim sau nu", "faq.anonymous"),
+    ("vi", "consent", "gui tin nay co an toan khong vay", "faq.safety"),
+    ("vi", "follow_up", "co ai biet so cua em ko", "faq.anonymous"),
+])
+def test_a_question_closed_by_a_tail_or_framed_is_a_question(language: str, state: str, text: str,
+                                                              topic: str) -> None:
+    """"o no", "ou pas", "sau nu", "có ... không" close a question as "?" does."""
+    assert faq_of(language, state, text) == topic
+
+
+def test_a_frame_opened_by_a_yes_clause_is_an_answer() -> None:
+    assert answer("danger", "vi", "co, tui no dang nhot ba ay khong cho ra").answers["danger"] is True
+
+
+def test_tails_load_and_a_bad_tail_is_named(tmp_path: Path) -> None:
+    (tmp_path / "en.yaml").write_text(
+        "language: en\nmessages: {a: b}\nunderstanding:\n  tails: [or not, \"is ... or ... not\", \"...\"]\n",
+        encoding="utf-8")
+    locale = load_locales(tmp_path)["en"]
+    assert locale.tails == ("or not", "is ... or ... not", "...")
+    problems = understanding_problems("en", locale, locale)
+    assert sum("tail" in problem for problem in problems) == 2, problems
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "dont ring me back ever"), ("fr", "ne me recontactez pas svp"), ("ro", "nu ma mai contactati va rog"),
+    ("en", "please never message me again"),
+])
+def test_a_reply_opening_with_a_negation_at_a_yes_no_step_is_no(language: str, text: str) -> None:
+    assert answer("follow_up", language, text).answers["follow_up"] is False
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "who knows, maybe"), ("fr", "qui sait, peut etre"), ("pt", "quem sabe, talvez"), ("ro", "cine stie, poate"),
+])
+def test_who_knows_is_unsure_not_a_question(language: str, text: str) -> None:
+    conversation = at("danger", language)
+    outcome = FLOW.step(conversation, Said(text=text))
+    assert conversation.answers == {} and conversation.state == "danger"
+    assert outcome.replies[0].text != FLOW.message(conversation, "faq.unknown").text
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "no, theyre all fine"), ("es", "no creo, ahorita estan bien"), ("ro", "nu, acum sunt bine"),
+])
+def test_a_no_then_a_clause_saying_they_are_fine_is_no(language: str, text: str) -> None:
+    assert answer("danger", language, text).answers["danger"] is False
+
+
+def test_a_borrowed_no_that_is_a_local_word_inside_a_clause_is_not_a_no() -> None:
+    assert answer("danger", "vi", "co, no dang khoa cua nhot chi ay").answers["danger"] is True
+    assert answer("danger", "vi", "no").answers["danger"] is False
+
+
+@pytest.mark.parametrize(("language", "text", "topic"), [
+    ("pt", "e depois o que voces fazem", "faq.next"), ("ro", "si apoi ce faceti cu asta", "faq.next"),
+])
+def test_a_short_question_about_a_topic_at_the_review_is_answered(language: str, text: str, topic: str) -> None:
+    assert faq_of(language, "review", text) == topic
+
+
+def test_arabic_feminine_and_plural_endings_share_a_stem() -> None:
+    assert bag_key(fold("الخادمات")) == bag_key(fold("خادمة")) == bag_key(fold("خادمه"))
+
+
+@pytest.mark.parametrize(("language", "state", "text", "topic"), [
+    ("en", "follow_up", "who exactly will contact me after this?", "faq.who_reads"),
+    ("pl", "follow_up", "a kto sie do mnie odezwie?", "faq.who_reads"),
+    ("fr", "follow_up", "et qui va me contacter du coup ?", "faq.who_reads"),
+    ("en", "review", "do i ring 911 or what", "faq.danger"),
+    ("pl", "review", "czy lepiej dzwonic na 112?", "faq.danger"),
+    ("es", "location", "pueden rastrear mi ubicacion con esto?", "faq.anonymous"),
+    ("ro", "consent", "costa ceva serviciul asta?", "faq.unknown"),
+    ("en", "review", "will i need to testify in court", "faq.next"),
+])
+def test_questions_of_round_six_classes_are_answered(language: str, state: str, text: str, topic: str) -> None:
+    assert faq_of(language, state, text) == topic
+
+
+@pytest.mark.parametrize(("language", "state", "text"), [
+    ("pl", "people", "nie widzialem ich twarzy, sorry"), ("en", "people", "didnt see their faces really"),
+    ("fr", "description", "ce serait tout je pense"), ("uk", "media", "я не фотографувала"),
+])
+def test_not_seeing_faces_or_taking_photos_and_that_would_be_all_go_on(language: str, state: str, text: str) -> None:
+    conversation = at(state, language, description=["a man keeps workers in a shed"])
+    FLOW.step(conversation, Said(text=text))
+    assert conversation.state != state and "people" not in conversation.answers
+
+
+@pytest.mark.parametrize(("language", "text", "category"), [
+    ("ro", "baieti la spalatorie auto fara bani", "labour"),
+    ("uk", "продають квіти в переходах, гроші забирає дядько", "begging"),
+    ("en", "they post the girls in online ads and move them hotel to hotel", "sexual"),
+    ("ar", "عندهم خدامات ما يطلعون من البيت", "domestic"),
+])
+def test_categories_of_round_six_words_are_understood(language: str, text: str, category: str) -> None:
+    assert answer("category", language, text).answers["category"] == category
+
+
+@pytest.mark.parametrize(("language", "text"), [("pt", "ahan"), ("ro", "mhm"), ("vi", "ừm"), ("en", "mhmm")])
+def test_yes_noises_are_yes(language: str, text: str) -> None:
+    assert answer("consent", language, text).answers == {"consent": True}

@@ -310,7 +310,8 @@ def file_report(payload: str) -> str:
     context.media_status.forget([item.id for item in done], report_id)
     if draft.late_file:  # its "missing" entry, in the record of the report filed without it
         context.media_status.forget([item.id for item in done], draft.late_file)
-    asyncio.run(_discard(context, done))
+    if done:
+        asyncio.run(_discard(context, done))
     _forget_at_provider(context, draft.copies)
     log.info("report filed (new=%s, media=%d, missing=%d)", written, len(items), len(missing))
     return "filed" if written else "already filed"

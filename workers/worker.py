@@ -12,6 +12,7 @@ thread (redis-py pools reconnect in a forked child; the store and adapters conne
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 from typing import Any
@@ -22,6 +23,7 @@ from bot.jobs import Job
 from bot.worker_metrics import CountingWorker
 from config.settings import SettingsError
 from secure_store.backends import StoreError
+from secure_store.report import report_validator
 from workers.context import worker_context
 
 log = logging.getLogger("tipline.worker")
@@ -36,6 +38,8 @@ def start_once() -> None:
     """Load, in the calling process, what every job needs."""
     for module in job_modules():
         importlib.import_module(module)
+    report_validator()
+    gc.freeze()  # what a horse inherits is never collected there: its pages stay shared, not copied
     try:
         worker_context()
     except (SettingsError, StoreError) as exc:  # as before: each job fails visibly, re-runnable once fixed
