@@ -16,7 +16,7 @@ import hashlib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import hiredis
@@ -140,8 +140,7 @@ class _Connection(asyncio.Protocol):
         self.watch = self.loop.call_later(WATCH_SECONDS, self._watch)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is one without subclassing it
 
     def send(self, payload: bytes, count: int) -> asyncio.Future[list[Any]]:
         """Write `payload` (`count` commands); the future gets their `count` replies."""

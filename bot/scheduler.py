@@ -51,14 +51,21 @@ def scheduler_name(queue_name: str) -> str:
     return f"tipline-{queue_name}-{socket.gethostname()}"
 
 
+def last_beat(connection: Redis, name: str) -> datetime | None:
+    """When the scheduler named `name` last beat (UTC, by its host's clock); None when it left no record
+    (RQ lets a scheduler's record lapse a minute after its last beat)."""
+    beat = connection.hget(SCHEDULER_KEY_TEMPLATE % name, "last_heartbeat")
+    if beat is None:
+        return None
+    text = beat.decode() if isinstance(beat, bytes) else str(beat)
+    return utcparse(text).replace(tzinfo=UTC)
+
+
 def holder_is_stale(connection: Redis, holder: str, now: datetime, stale: float = STALE_SECONDS) -> bool:
     """True when the scheduler named `holder` last beat more than `stale` seconds before `now`
     (or left no record of itself)."""
-    beat = connection.hget(SCHEDULER_KEY_TEMPLATE % holder, "last_heartbeat")
-    if beat is None:
-        return True
-    text = beat.decode() if isinstance(beat, bytes) else str(beat)
-    return (now - utcparse(text).replace(tzinfo=UTC)).total_seconds() > stale
+    beat = last_beat(connection, holder)
+    return beat is None or (now - beat).total_seconds() > stale
 
 
 def dedicated(name: str) -> bool:

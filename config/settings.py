@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from config.errors import TiplineError
 
@@ -227,6 +228,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         adapter_env=env,
     )
     check_quiet_times(settings)
+    check_api_bases(settings)
     if settings.analyst_webhook_url:
         if not settings.analyst_webhook_url.startswith(("http://", "https://")):
             raise SettingsError("ANALYST_WEBHOOK_URL must start with http:// or https://")
@@ -251,6 +253,21 @@ def check_quiet_times(settings: Settings) -> None:
         )
     if settings.default_country and not (len(settings.default_country) == 2 and settings.default_country.isalpha()):
         raise SettingsError(f"DEFAULT_COUNTRY must be a two-letter country code, got {settings.default_country!r}")
+
+
+def check_api_bases(settings: Settings) -> None:
+    """The providers' APIs (or their local stand-ins) are http(s)://host[:port][/path]; in production over
+    https, unless on this machine (a local Bot API server): the requests carry the bot token or account key."""
+    for name, base in (("TELEGRAM_API_BASE", settings.telegram_api_base),
+                       ("TWILIO_API_BASE", settings.twilio_api_base)):
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise SettingsError(f"{name} must be http(s)://host[:port][/path], got {base!r}")
+        if settings.production and parts.scheme != "https" and parts.hostname not in LOOPBACK_HOSTS:
+            raise SettingsError(f"{name} must use https:// in production (or name this machine: 127.0.0.1)")
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 def check_production(settings: Settings) -> None:

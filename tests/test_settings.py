@@ -36,6 +36,8 @@ def production_env(**changes: str) -> dict[str, str]:
 def test_a_complete_production_configuration_loads() -> None:
     settings = load_settings(production_env())
     assert settings.production and settings.channels == ("twilio",)
+    local = load_settings(production_env(TELEGRAM_API_BASE="http://127.0.0.1:8081"))  # a local Bot API server
+    assert local.telegram_api_base == "http://127.0.0.1:8081"
 
 
 @pytest.mark.parametrize(
@@ -51,6 +53,8 @@ def test_a_complete_production_configuration_loads() -> None:
         ({"TWILIO_AUTH_TOKEN": ""}, "TWILIO_AUTH_TOKEN"),
         ({"CHANNELS": "telegram", "TELEGRAM_BOT_TOKEN": "1:abc", "TELEGRAM_WEBHOOK_SECRET": "short"},
          "TELEGRAM_WEBHOOK_SECRET"),
+        ({"TELEGRAM_API_BASE": "http://bot-api.example.org"}, "TELEGRAM_API_BASE must use https"),
+        ({"TWILIO_API_BASE": "http://api.twilio.com"}, "TWILIO_API_BASE must use https"),
     ],
 )
 def test_production_refuses_unsafe_defaults(changes: dict[str, str], message: str) -> None:
@@ -68,6 +72,8 @@ def test_production_refuses_unsafe_defaults(changes: dict[str, str], message: st
         ({"SESSION_TTL": "5"}, "SESSION_TTL must be at least"),
         ({"ANALYST_WEBHOOK_URL": "https://cases.example.org/hook"}, "ANALYST_WEBHOOK_SECRET"),
         ({"ANALYST_WEBHOOK_URL": "ftp://cases", "ANALYST_WEBHOOK_SECRET": "s" * 20}, "ANALYST_WEBHOOK_URL must start"),
+        ({"TELEGRAM_API_BASE": "api.telegram.org"}, "TELEGRAM_API_BASE must be http"),
+        ({"TWILIO_API_BASE": "https://api.twilio.com?x=1"}, "TWILIO_API_BASE must be http"),
     ],
 )
 def test_malformed_settings_are_one_line_errors(env: dict[str, str], message: str) -> None:

@@ -3,8 +3,8 @@
 Each check gives `Finding`s, one line each: `ok`, `warn` (works, but not as production should) or
 `FAIL` (reports would be lost, refused or leaked), a FAIL or warn always with its fix. The command
 exits 1 when anything failed, so deploy scripts can stop there. It lives with the workers because it
-checks what they rely on (Redis, the store, the providers, the analyst notification). Nothing here prints a secret or a
-reporter's anything; the numbers and URLs it names are the service's own.
+checks what they rely on (Redis, the scheduler, the store, the providers, the analyst notification).
+Nothing here prints a secret or a reporter's anything; the numbers and URLs it names are the service's own.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import asyncio
 import json
 import secrets
 import stat
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,7 +25,9 @@ import aiohttp
 from nacl.public import PrivateKey
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
+from rq.scheduler import RQScheduler
 
+from bot.scheduler import STALE_SECONDS, dedicated, last_beat
 from config.errors import Refused
 from config.settings import Settings
 from secure_store.backends import FileStore, S3Store, Store, StoreError, open_store
@@ -73,14 +77,16 @@ def check_settings(settings: Settings) -> list[Finding]:
 
 # Redis ----------------------------------------------------------------------------------------------
 
-def check_redis(redis_url: str | None) -> list[Finding]:
+def check_redis(redis_url: str | None, queue_name: str) -> list[Finding]:
+    """Redis itself, then who moves the queue's delayed jobs (the scheduler lives in Redis too)."""
     if not redis_url:
         return [fail("redis", "REDIS_URL is not set", "set REDIS_URL to a Redis 6.2+ with persistence")]
     client = Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
     try:
         server = client.info("server")
         persistence = client.info("persistence")
-        return [_redis_version(server), *_redis_persistence(client, persistence)]
+        return [_redis_version(server), *_redis_persistence(client, persistence),
+                check_scheduler(client, queue_name)]
     except RedisError as exc:
         return [fail("redis", f"cannot reach Redis at REDIS_URL ({type(exc).__name__})",
                      "check REDIS_URL (host, port, password, rediss:// for TLS) and the network path")]
@@ -129,6 +135,37 @@ def _redis_persistence(client: Redis, persistence: dict[str, Any]) -> list[Findi
         findings.append(fail("redis memory", f"maxmemory-policy {policy} may evict sessions and queued jobs",
                              "set maxmemory-policy noeviction"))
     return findings
+
+
+# scheduler ------------------------------------------------------------------------------------------
+
+RUN_SCHEDULER = ("start `tipline scheduler` under the supervisor with the web and the workers (Procfile: "
+                 "scheduler); just after a deploy, run the doctor again once it is up")
+
+
+def check_scheduler(client: Redis, queue_name: str, now: datetime | None = None) -> Finding:
+    """Who moves the queue's delayed jobs (retries, reminders, quiet sweeps) onto it: RQ's lock for the
+    queue names the scheduler holding it, and that scheduler's heartbeat (every second) says it is
+    alive. Never a FAIL: nothing is lost meanwhile, and deploy scripts run the doctor before they
+    (re)start the scheduler; a worker's own scheduler is the fallback, slow to replace when its worker dies."""
+    holder = client.get(RQScheduler.get_locking_key(queue_name))
+    if holder is None:
+        return warn("scheduler", f"no scheduler runs for queue {queue_name}: retries, reminders and quiet "
+                    "reports wait until one does", RUN_SCHEDULER)
+    name = holder.decode() if isinstance(holder, bytes) else str(holder)
+    beat, patience = last_beat(client, name), time.monotonic() + STALE_SECONDS
+    while beat is None and time.monotonic() < patience:  # a scheduler that has just started beats after it locks
+        time.sleep(0.05)
+        beat = last_beat(client, name)
+    silent = None if beat is None else ((now or datetime.now(UTC)) - beat).total_seconds()
+    if silent is None or silent > STALE_SECONDS:
+        since = "it left no heartbeat" if silent is None else f"last heartbeat {silent:.0f} s ago"
+        return warn("scheduler", f"the scheduler of queue {queue_name} stopped ({since}): retries, reminders "
+                    "and quiet reports wait until another takes over", RUN_SCHEDULER)
+    if not dedicated(name):
+        return warn("scheduler", f"only a worker's fallback scheduler moves delayed jobs of queue {queue_name} "
+                    "(no `tipline scheduler` runs): they stall for a minute when that worker dies", RUN_SCHEDULER)
+    return ok("scheduler", f"{name} moves delayed jobs of queue {queue_name} (last heartbeat {silent:.1f} s ago)")
 
 
 # store ----------------------------------------------------------------------------------------------
@@ -391,7 +428,7 @@ def run_checks(settings: Settings) -> list[Finding]:
         return [*findings, fail("analyst keys", "ANALYST_PUBLIC_KEYS is empty",
                                 "add each analyst's public key from `tipline keys generate`")]
     findings.append(ok("analyst keys", f"{len(recipients)} analyst public key(s)"))
-    findings += check_redis(settings.redis_url)
+    findings += check_redis(settings.redis_url, settings.queue_name)
     findings += check_store(settings, recipients)
     remote: list[Callable[[Settings], Awaitable[list[Finding]]]] = []
     if "twilio" in settings.channels:
