@@ -210,7 +210,7 @@ class Engine:
             if ends_quietly(message):
                 await self._stop(who, mark, session)
                 return Held([])
-            if session is None and self.followups is not None and (link := await self.followups.find(who)):
+            if session is None and self.followups is not None and (link := self.followups.opened(locked.link)):
                 return Held(await self._answer(who, mark, link, message, chat))
             agreed = session is not None and consented(session.conversation, self.flow.spec)
             now = self.clock()
@@ -219,7 +219,8 @@ class Engine:
             pending = session.acknowledgement if session is not None else []
             if session is not None:
                 session.acknowledgement, session.acknowledged_by = [], None
-            turn = await self._turn(who, session, message, erasing=chat is not None and chat.can_erase)
+            turn = await self._turn(who, session, message, erasing=chat is not None and chat.can_erase,
+                                    filed=locked.filed if session is None and self.addition_window else None)
             if turn.deleted:
                 await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
                 turn.session.late = False  # what waits is cancelled: the answer to DELETE goes at once
@@ -238,9 +239,8 @@ class Engine:
                 if chat.can_erase:
                     turn.session.erasable.extend(sent)
             if turn.ended:
-                await self.sessions.end(who, mark)
-                if chat is not None and chat.can_erase and turn.session.erasable:
-                    await self.sessions.keep_erasable(who, turn.session.erasable)
+                erasable = turn.session.erasable if chat is not None and chat.can_erase else None
+                await self.sessions.end(who, mark, erasable, release=locked.hold)
             else:
                 await self._keep(who, turn.session, mark, locked.hold)
                 await self._fetch_promptly(who, turn.session, self._to_fetch(turn, agreed))
@@ -274,10 +274,11 @@ class Engine:
         except Exception as exc:
             raise NotDelivered(replies, []) from exc
 
-    async def _turn(self, who: str, session: Session | None, message: Inbound, erasing: bool = False) -> Turn:
-        """Apply one message: the replies, the session as it now is, and whether it ended."""
+    async def _turn(self, who: str, session: Session | None, message: Inbound, erasing: bool = False,
+                    filed: dict[str, Any] | None = None) -> Turn:
+        """Apply one message: the replies, the session as it now is, and whether it ended. `filed`: the
+        report this sender filed within the addition window, for a first message (`Opened.filed`)."""
         opening: list[Reply] | None = None
-        filed = await self.sessions.recent_filing(who) if session is None and self.addition_window else None
         if session is None:
             session, opening = self._start(message)
         self._remember(session, message, erasing)

@@ -63,7 +63,10 @@ class FollowUps:
         await self.redis.set(self._link(who), self.box.encrypt(link.to_bytes()), ex=self.ttl)
 
     async def find(self, who: str) -> Link | None:
-        raw = await self.redis.get(self._link(who))
+        return self.opened(await self.redis.get(self._link(who)))
+
+    def opened(self, raw: object) -> Link | None:
+        """The link a sealed value holds (as `find` or the engine's lock-and-open read it), if any."""
         if not isinstance(raw, bytes):
             return None
         try:

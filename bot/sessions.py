@@ -56,14 +56,32 @@ processes of two releases can share live conversations during a deploy (docs/ope
 
 LOCK_OPEN_SCRIPT = """
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+local handled = redis.call('SISMEMBER', KEYS[2], ARGV[3])
 local session = redis.call('GET', KEYS[3])
-if session and ARGV[4] ~= '' and string.sub(session, 1, string.len(ARGV[4])) == ARGV[4] then session = 1 end
-return {redis.call('SISMEMBER', KEYS[2], ARGV[3]), session}
+if not session then return {handled, false, redis.call('GET', KEYS[4]), redis.call('GET', KEYS[5])} end
+if ARGV[4] ~= '' and string.sub(session, 1, string.len(ARGV[4])) == ARGV[4] then session = 1 end
+return {handled, session}
 """
-"""KEYS: lock, marks, session; ARGV: lock token, lock milliseconds, message mark, the nonce of the sealed
-session this process last wrote or read ('' for none). Take the conversation's lock and, when taken, read
-whether the message was handled and the session (1 instead when it is still the one with that nonce): one
-round trip, not three. Returns nil while another holder has the lock."""
+"""KEYS: lock, marks, session, recent filing, follow-up link; ARGV: lock token, lock milliseconds, message
+mark, the nonce of the sealed session this process last wrote or read ('' for none). Take the conversation's
+lock and, when taken, read whether the message was handled and the session (1 instead when it is still the
+one with that nonce) or, with none, what a first message needs: the report this sender just filed and
+their follow-up link. One round trip, not five. Returns nil while another holder has the lock."""
+
+END_SCRIPT = """
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+if ARGV[2] ~= '' then
+  redis.call('SADD', KEYS[3], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+end
+if ARGV[4] ~= '' then redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5]) end
+if ARGV[6] ~= '' and redis.call('GET', KEYS[5]) == ARGV[6] then redis.call('DEL', KEYS[5]) end
+return 1
+"""
+"""KEYS: session, quiet index, marks, erasable, lock; ARGV: pseudonym, message mark or '', the marks' TTL,
+sealed erasable ids or '', their TTL, lock token or ''. A conversation ends atomically: forgotten, its
+message marked, the chat's ids kept for "erase this chat", and its lock released."""
 
 SAVE_SCRIPT = """
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
@@ -229,11 +247,15 @@ class Hold:
 
 @dataclass
 class Opened:
-    """A message's conversation, locked: was the message handled already, and the live session."""
+    """A message's conversation, locked: was the message handled already, and the live session; with
+    none, the report the sender filed within the addition window (`remember_filing`) and their
+    follow-up link, still sealed (bot/followup.py opens it)."""
 
     hold: Hold
     handled: bool
     session: Session | None
+    filed: dict[str, Any] | None = None
+    link: bytes | None = None
 
 
 class Scripts(Protocol):
@@ -268,6 +290,7 @@ class SessionStore:
         self._filed = self.keys.filed
         scripts = scripts or redis
         self._lock_open = scripts.register_script(LOCK_OPEN_SCRIPT)
+        self._end = scripts.register_script(END_SCRIPT)
         self._recent: collections.OrderedDict[str, Recent] = collections.OrderedDict()
         self._save = scripts.register_script(SAVE_SCRIPT)
         self._release = scripts.register_script(RELEASE_SCRIPT)
@@ -295,7 +318,7 @@ class SessionStore:
         """`lock(who)` and, in the same round trip, whether `message` was handled and the live session.
         Pass `opened.hold` to `save` to release the lock in the saving round trip."""
         hold = Hold(self.keys.lock(who), secrets.token_hex(16))
-        keys = [hold.key, self._marks(who), self._session(who)]
+        keys = [hold.key, self._marks(who), self._session(who), self._filed(who), self.keys.followup_link(who)]
         recent = self._recall(who)
         args: list[str | int | bytes] = [hold.token, self._lock_ms, message, recent.nonce if recent else b""]
         found = await self._wait_for(lambda: self._lock_open(keys=keys, args=args))
@@ -303,8 +326,11 @@ class SessionStore:
             plaintext: bytes | None = recent.plaintext
         else:
             plaintext = self._unseal(found[1])
+        first = len(found) > 2
         async with self._holding(hold):
-            yield Opened(hold, bool(found[0]), self._session_of(plaintext))
+            yield Opened(hold, bool(found[0]), self._session_of(plaintext),
+                         filed=self._filing_of(found[2]) if first else None,
+                         link=found[3] if first and isinstance(found[3], bytes) else None)
 
     @property
     def _lock_ms(self) -> int:
@@ -421,27 +447,25 @@ class SessionStore:
             release.released = True
         return sweeper_token is not None and bool(claimed)
 
-    async def end(self, who: str, message: int | None = None) -> None:
-        """Forget the conversation (and its reply address) and mark the message handled (if any)."""
+    async def end(self, who: str, message: int | None = None, erasable: list[str] | None = None,
+                  release: Hold | None = None) -> None:
+        """Forget the conversation (and its reply address), mark the message handled (if any), and keep
+        `erasable` (encrypted, for 47 hours: Telegram lets bots delete messages younger than 48), the
+        ids of both sides, so the reporter can have the chat erased; atomically, releasing `release`."""
         self._recent.pop(who, None)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._session(who))
-            pipe.zrem(self.keys.quiet_index, who)
-            if message is not None:
-                self._mark(pipe, who, message)
-            await pipe.execute()
+        sealed = self._seal(json.dumps(erasable[-MAX_ERASABLE:]).encode()) if erasable else b""
+        await self._end(keys=[self._session(who), self.keys.quiet_index, self._marks(who), self._erasable(who),
+                              release.key if release else self.keys.lock(who)],
+                        args=[who, "" if message is None else message, DEDUPE_TTL, sealed, ERASABLE_TTL,
+                              release.token if release else ""])
+        if release is not None:
+            release.released = True
 
     async def mark(self, who: str, message: int) -> None:
         """Mark a message handled without touching the conversation."""
         async with self.redis.pipeline(transaction=True) as pipe:
             self._mark(pipe, who, message)
             await pipe.execute()
-
-    async def keep_erasable(self, who: str, message_ids: list[str]) -> None:
-        """After a conversation ends, keep (encrypted, for 47 hours: Telegram lets bots delete
-        messages younger than 48) the ids of both sides, so the reporter can have the chat erased."""
-        sealed = self._seal(json.dumps(message_ids[-MAX_ERASABLE:]).encode())
-        await self.redis.set(self._erasable(who), sealed, ex=ERASABLE_TTL)
 
     async def add_erasable(self, who: str, message_ids: list[str]) -> None:
         """Keep the ids of replies a worker sent late (the conversation may be live or over), so
@@ -507,9 +531,10 @@ class SessionStore:
             tried, _, all_tried, _ = await pipe.execute()
         return int(tried) <= RECEIPT_GUESSES_PER_SENDER and int(all_tried) <= RECEIPT_GUESSES_PER_MINUTE
 
-    async def recent_filing(self, who: str) -> dict[str, Any] | None:
-        """The report this sender filed within the window: `{"r": id, "l": language, "co": country}`."""
-        plaintext = self._unseal(await self.redis.get(self._filed(who)))
+    def _filing_of(self, raw: object) -> dict[str, Any] | None:
+        """The report this sender filed within the window (`remember_filing`): `{"r": id, "l": language,
+        "co": country}`, from the sealed value lock-and-open read."""
+        plaintext = self._unseal(raw)
         if plaintext is None:
             return None
         try:

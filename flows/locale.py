@@ -208,8 +208,9 @@ MIN_EXAMPLES = 3
 
 def understanding_problems(code: str, locale: Locale, reference: Locale) -> list[str]:
     """Missing meanings, too few examples, one phrase under two meanings, a FAQ topic without its
-    answer, missing negation or question words, a contrast or spelling that is not one word, one
-    spelling for two words."""
+    answer, missing negation or question words, a filler phrase with a whole yes or no in it ("так
+    от" made "так", yes, a filler), a tail that is not words, a contrast or spelling that is not one
+    word, one spelling for two words."""
     problems: list[str] = []
     for meaning in sorted(reference.examples):
         count = len(locale.examples.get(meaning, ()))
@@ -225,6 +226,11 @@ def understanding_problems(code: str, locale: Locale, reference: Locale) -> list
             problems.append(f"{code}: `understanding.{name}` is empty")
     problems.extend(f"{code}: tail {tail!r} is not words, or words ... words" for tail in locale.tails
                     if tail.count("...") > 1 or not all(words_of(part) for part in tail.split("...")))
+    answers = {" ".join(words_of(example)) for meaning in ("yes", "no")
+               for example in locale.understanding.examples.get(meaning, ())}
+    problems.extend(f"{code}: filler {filler!r} makes {word!r}, a whole yes or no, a filler (each of its words is one)"
+                    for filler in locale.fillers if len(words_of(filler)) > 1
+                    for word in words_of(filler) if word in answers)
     problems.extend(f"{code}: contrast {word!r} is not one word" for word in locale.contrasts
                     if len(words_of(word)) != 1)
     spelled: dict[str, str] = {}

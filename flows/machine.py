@@ -441,18 +441,17 @@ class ReportFlow:
         if reading.size == 0 or (keeps_text and reading.size > LONG_QUESTION):
             return None
         ranked = understanding.rank(reading, self.faq_topics)
-        topic = None
-        if ranked and ranked[0][1] >= 1.0 and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
-            topic = ranked[0][0]
+        topics = self._topics(ranked)
+        topic = topics[0] if topics else None
         writes = keeps_text and not KINDS[step.kind].chooses  # the answer is what was typed
         if keeps_text and reading.size > SHORT_TOKENS:
             if not writes or topic is None or not self._asks_at_length(understanding, reading):
                 return None
-            return [self.message(conversation, topic, **self.helplines(conversation))]
+            return self._answers(conversation, topics)
         if self._pauses(understanding, reading):
             if topic is None or not (self._asks_after_pause(understanding, reading) or ranked[0][1] >= 2.0):
                 return [self.message(conversation, "pause.ack")]
-            return [self.message(conversation, topic, **self.helplines(conversation))]
+            return self._answers(conversation, topics)
         if understanding.says(reading, self.faq_topics, spare=0) is not None:
             asks = True
         elif topic is not None:
@@ -468,13 +467,30 @@ class ReportFlow:
         else:
             asks = self._asks(conversation, step, reading) or self._asks_plainly(understanding, step, text, reading)
         # "ramane anonim sau nu": where a yes or no is asked for, or nothing typed is kept, a tail makes a question
+        # ("jsp s'ils sont en danger ou pas" opens unsure: an answer to ask again)
         asks = asks or (reading.tailed and reading.size <= ASIDE_YES_NO_WORDS and (
-            step.kind == "yes_no" or not keeps_text))
+            step.kind == "yes_no" or not keeps_text) and understanding.opens_with(reading, ("unsure",)) is None)
         if not asks and not (writes and topic is not None and self._asks_at_length(understanding, reading)):
             return None
         if topic is None:
             return [self.message(conversation, "faq.unknown")]
-        return [self.message(conversation, topic, **self.helplines(conversation))]
+        return self._answers(conversation, topics)
+
+    @staticmethod
+    def _topics(ranked: list[tuple[str, float]]) -> list[str]:
+        """The FAQ topic a message is about (a score of 1 or more, ahead of the rest); or the two it
+        is equally about ("who would be contacting me, police?": who reads it, and what happens next)."""
+        if not ranked or ranked[0][1] < 1.0:
+            return []
+        if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
+            return [ranked[0][0]]
+        if len(ranked) == 2 or ranked[1][1] > ranked[2][1]:
+            return [ranked[0][0], ranked[1][0]]
+        return []
+
+    def _answers(self, conversation: Conversation, topics: list[str]) -> list[Reply]:
+        """The FAQ answer to each topic, in the reporter's language."""
+        return [self.message(conversation, topic, **self.helplines(conversation)) for topic in topics]
 
     def _asks_at_length(self, understanding: Understanding, reading: Reading) -> bool:
         """A longer message about an FAQ topic that is made of questions ("if they go thru my phone

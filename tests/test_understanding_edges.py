@@ -460,3 +460,50 @@ def test_categories_of_round_six_words_are_understood(language: str, text: str, 
 @pytest.mark.parametrize(("language", "text"), [("pt", "ahan"), ("ro", "mhm"), ("vi", "ừm"), ("en", "mhmm")])
 def test_yes_noises_are_yes(language: str, text: str) -> None:
     assert answer("consent", language, text).answers == {"consent": True}
+
+
+def test_a_question_equally_about_two_topics_gets_both_answers() -> None:
+    conversation = at("follow_up")
+    outcome = FLOW.step(conversation, Said(text="who might get in touch, the cops?"))
+    texts = [reply.text for reply in outcome.replies]
+    assert FLOW.message(conversation, "faq.who_reads").text in texts
+    assert FLOW.message(conversation, "faq.next").text in texts
+    assert conversation.answers == {} and conversation.state == "follow_up"
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "not sure if theyre hurt or not"), ("fr", "je sais pas s'ils risquent quelque chose ou pas"),
+])
+def test_not_knowing_whether_or_not_is_asked_again(language: str, text: str) -> None:
+    conversation = at("danger", language)
+    outcome = FLOW.step(conversation, Said(text=text))
+    assert conversation.answers == {} and conversation.state == "danger"
+    assert outcome.replies[0].text != FLOW.message(conversation, "faq.unknown").text
+
+
+@pytest.mark.parametrize(("language", "state", "text", "topic"), [
+    ("es", "follow_up", "y quien me llama luego?", "faq.who_reads"),
+    ("ro", "follow_up", "cine o sa ma sune dupa asta?", "faq.who_reads"),
+])
+def test_who_will_call_me_is_who_reads(language: str, state: str, text: str, topic: str) -> None:
+    assert faq_of(language, state, text) == topic
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "couldnt see them, too far"), ("pt", "nao consegui ver ninguem"),
+])
+def test_not_having_been_able_to_see_skips_the_people_step(language: str, text: str) -> None:
+    conversation = answer("people", language, text)
+    assert conversation.state == "media" and "people" not in conversation.answers
+
+
+def test_a_filler_phrase_may_not_make_a_yes_a_filler(tmp_path: Path) -> None:
+    """Each word of a filler phrase is a filler: "так от" (so then) once made "так" (yes) one, and a
+    yes followed by a phrase about danger an aside."""
+    assert "так" not in FLOW.understanding(at("danger", "uk")).fillers
+    (tmp_path / "en.yaml").write_text(
+        "language: en\nmessages: {a: b}\nunderstanding:\n  fillers: [well, yes so]\n"
+        "  examples: {\"yes\": [\"yes\", yep]}\n", encoding="utf-8")
+    locale = load_locales(tmp_path)["en"]
+    problems = understanding_problems("en", locale, locale)
+    assert any("filler 'yes so'" in problem for problem in problems), problems
