@@ -225,8 +225,9 @@ class Understanding:
             cutoff = 2 if len(word) >= 8 else 1
             near = process.extract(word, list(self.vocabulary), scorer=Levenshtein.distance,
                                    score_cutoff=cutoff, limit=3)
-            # never into a filler or common word, nor a short word into a negation ("phong" is not "khong")
-            near = [n for n in near if len(n[0]) >= 4 and n[0] not in self._plain
+            # never into a filler or common word, nor a short word into a negation ("phong" is not "khong"),
+            # nor into a word of four letters ("still" is not "till")
+            near = [n for n in near if len(n[0]) >= 5 and n[0] not in self._plain
                     and not (len(word) < 6 and n[0] in self.negations)]
             best = min((n[1] for n in near), default=None)
             closest = [n[0] for n in near if n[1] == best]

@@ -544,3 +544,18 @@ def test_a_discourse_filler_before_done_is_done(language: str, text: str) -> Non
     conversation = at("description", language, description=["a man keeps workers in a shed"])
     FLOW.step(conversation, Said(text=text))
     assert conversation.state == "location"
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("en", "how soon will anyone act on this"), ("es", "cuanto tardan en venir?"), ("pl", "ile to wszystko potrwa?"),
+    ("vi", "bao lau thi co nguoi toi"),
+])
+def test_how_long_it_takes_is_what_happens_next(language: str, text: str) -> None:
+    assert faq_of(language, "review", text) == "faq.next"
+
+
+def test_a_typo_is_never_corrected_into_a_four_letter_word() -> None:
+    """"still" once read as "till" (of "how long till"), making "still happening" a question."""
+    assert answer("when", "en", "still going on, most nights").answers == {"when": "still going on, most nights"}
+    made = Understanding.build({"faq.next": ["how long till", "what happens"]})
+    assert made.canonical("still") == "still" and made.canonical("happend") == "happens"
