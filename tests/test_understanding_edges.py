@@ -507,3 +507,40 @@ def test_a_filler_phrase_may_not_make_a_yes_a_filler(tmp_path: Path) -> None:
     locale = load_locales(tmp_path)["en"]
     problems = understanding_problems("en", locale, locale)
     assert any("filler 'yes so'" in problem for problem in problems), problems
+
+
+@pytest.mark.parametrize(("language", "state", "text"), [
+    ("en", "when", "dunno, maybe 2 weeks back?"), ("pl", "when", "nie wiem, chyba w zeszly piatek?"),
+    ("pt", "location", "sei la, perto da feira?"), ("uk", "when", "не знаю, може в неділю?"),
+])
+def test_a_hedged_answer_ending_with_a_question_mark_is_kept(language: str, state: str, text: str) -> None:
+    assert answer(state, language, text).answers == {state: text}
+
+
+@pytest.mark.parametrize(("language", "text"), [("en", "dunno, is this safe?"), ("pt", "sei la, isso é seguro?"),
+                                                ("en", "hmm idk is it safe")])
+def test_not_knowing_then_asking_at_a_yes_no_step_is_a_question(language: str, text: str) -> None:
+    assert faq_of(language, "consent", text) == "faq.safety"
+
+
+@pytest.mark.parametrize(("language", "text"), [
+    ("es", "la ponen de criada y no le pagan nada"), ("en", "shes their maid and never gets paid"),
+    ("fr", "elle fait le ménage chez eux sans salaire"),
+])
+def test_a_category_named_by_its_own_word_is_never_overruled(language: str, text: str) -> None:
+    conversation = answer("category", language, text)
+    assert conversation.answers.get("category") in (None, "domestic")
+    assert conversation.answers.get("category") == "domestic" or "domestic" in conversation.narrowed
+
+
+@pytest.mark.parametrize(("language", "text"), [("en", "lets do this quick"), ("pl", "dawaj szybko"),
+                                                ("ar", "يلا بينا نبدأ")])
+def test_lets_go_is_yes(language: str, text: str) -> None:
+    assert answer("consent", language, text).answers == {"consent": True}
+
+
+@pytest.mark.parametrize(("language", "text"), [("fr", "bref c'est tout"), ("en", "anyway thats all")])
+def test_a_discourse_filler_before_done_is_done(language: str, text: str) -> None:
+    conversation = at("description", language, description=["a man keeps workers in a shed"])
+    FLOW.step(conversation, Said(text=text))
+    assert conversation.state == "location"

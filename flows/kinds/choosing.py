@@ -113,10 +113,15 @@ class ChoiceStep(StepKind):
         """The option the words clearly mean ([key]), the two it may mean, or none."""
         understanding = flow.understanding(conversation)
         meanings = {f"{step.id}.{option}": option for option in self.keys(step)}
-        ranked = understanding.rank(understanding.read(text), meanings)
+        reading = understanding.read(text)
+        ranked = understanding.rank(reading, meanings)
         if not ranked or ranked[0][1] < 1.0:
             return []
-        if len(ranked) > 1 and ranked[1][1] * CLEAR_LEAD > ranked[0][1]:
+        # "a mi prima la tienen de sirvienta sin sueldo": the runner-up's own word (a whole example,
+        # "sirvienta") is not overruled by the leader's ("sin sueldo"): the reporter is asked
+        named = len(ranked) > 1 and ranked[1][1] >= 1.0 and any(
+            match.end - match.start == 1 for match in understanding.find(reading, (ranked[1][0],)))
+        if len(ranked) > 1 and (ranked[1][1] * CLEAR_LEAD > ranked[0][1] or named):
             return [meanings[ranked[0][0]], meanings[ranked[1][0]]]
         return [meanings[ranked[0][0]]]
 
