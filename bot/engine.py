@@ -210,7 +210,9 @@ class Engine:
             if ends_quietly(message):
                 await self._stop(who, mark, session)
                 return Held([])
-            if session is None and self.followups is not None and (link := self.followups.opened(locked.link)):
+            followups = self.followups if session is None else None
+            link = followups.opened(locked.link, locked.link_before) if followups is not None else None
+            if link is not None:
                 return Held(await self._answer(who, mark, link, message, chat))
             agreed = session is not None and consented(session.conversation, self.flow.spec)
             now = self.clock()

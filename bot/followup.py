@@ -63,16 +63,18 @@ class FollowUps:
         await self.redis.set(self._link(who), self.box.encrypt(link.to_bytes()), ex=self.ttl)
 
     async def find(self, who: str) -> Link | None:
-        return self.opened(await self.redis.get(self._link(who)))
+        return self.opened(*await self.redis.mget(self._link(who), self.keys.followup_link_before(who)))
 
-    def opened(self, raw: object) -> Link | None:
-        """The link a sealed value holds (as `find` or the engine's lock-and-open read it), if any."""
-        if not isinstance(raw, bytes):
-            return None
-        try:
-            return Link.from_bytes(self.box.decrypt(raw))
-        except (CryptoError, ValueError, KeyError):
-            return None
+    def opened(self, raw: object, before: object = None) -> Link | None:
+        """The link a sealed value holds (as `find` or the engine's lock-and-open read it), if any; else the
+        one an earlier release kept under `before` (that key also holds recent filings, which are no link)."""
+        for value in (raw, before):
+            if isinstance(value, bytes):
+                try:
+                    return Link.from_bytes(self.box.decrypt(value))
+                except (CryptoError, ValueError, KeyError):
+                    continue
+        return None
 
     async def heard(self, who: str, link: Link) -> None:
         """The reporter wrote: keep the link (its clock restarts) and remember when, for WhatsApp's window."""
@@ -81,7 +83,7 @@ class FollowUps:
     async def end(self, who: str) -> None:
         """DELETE: forget the link and never deliver another question to this reporter."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self._link(who))
+            pipe.delete(self._link(who), self.keys.followup_link_before(who))
             pipe.set(self._opted_out(who), b"1", ex=FOLLOWUP_OPTED_OUT_TTL)
             await pipe.execute()
 

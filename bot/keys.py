@@ -98,7 +98,12 @@ class RedisKeys:
 
     def followup_link(self, who: str) -> str:
         """The encrypted link from reporter `who` to the report and question they may answer."""
-        return f"{self.prefix}:f:{who}"
+        return f"{self.prefix}:fl:{who}"
+
+    def followup_link_before(self, who: str) -> str:
+        """Where releases before v0.3.0 kept the link: `filed(who)`'s key, so filing a report overwrote an
+        analyst's open question. Still read (and deleted on DELETE) until those links age out (FOLLOWUP_TTL)."""
+        return self.filed(who)
 
     def followup_opted_out(self, who: str) -> str:
         """Reporter `who` sent DELETE to a question: never ask again."""

@@ -8,12 +8,10 @@ session holds the reply address (encrypted) and goes away when the conversation 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import json
 import logging
 import secrets
-import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -44,6 +42,7 @@ from bot.constants import (
 from bot.identity import media_id
 from bot.jobs import MediaItem
 from bot.keys import RedisKeys
+from bot.recent_sessions import RecentSessions
 from config.settings import Settings
 from flows.machine import Conversation
 
@@ -63,10 +62,11 @@ if ARGV[4] ~= '' and string.sub(session, 1, string.len(ARGV[4])) == ARGV[4] then
 return {handled, session}
 """
 """KEYS: lock, marks, session, recent filing, follow-up link; ARGV: lock token, lock milliseconds, message
-mark, the nonce of the sealed session this process last wrote or read ('' for none). Take the conversation's
-lock and, when taken, read whether the message was handled and the session (1 instead when it is still the
-one with that nonce) or, with none, what a first message needs: the report this sender just filed and
-their follow-up link. One round trip, not five. Returns nil while another holder has the lock."""
+mark, the nonce of the sealed session this process last saved ('' for none: bot/recent_sessions.py).
+Take the conversation's lock and, when taken, read whether the message was handled and the session (1
+instead when it is still the one with that nonce) or, with none, what a first message needs: the report
+this sender just filed and their follow-up link. One round trip, not five. Returns nil while another
+holder has the lock."""
 
 END_SCRIPT = """
 redis.call('DEL', KEYS[1])
@@ -219,23 +219,6 @@ def _derived_id(key: bytes, report_id: str, entry: dict[str, Any]) -> str | None
     return media_id(key, report_id, serial) if isinstance(serial, int) else None
 
 
-RECENT_SESSIONS = 4096
-RECENT_SECONDS = 120.0
-
-
-@dataclass
-class Recent:
-    """A session as this process last saved it: the nonce that names the sealed value in Redis, and its
-    plaintext. While Redis still holds that value, the next message's lock-and-open answers 1 instead
-    of the value, and decrypting and decompressing it (~25 us, a twentieth of a message's CPU) is skipped.
-    Another process's save has another (random) nonce, so what it wrote is always read. Kept for at most
-    `RECENT_SECONDS` and `RECENT_SESSIONS` conversations: this process holds the key to all of them anyway."""
-
-    nonce: bytes
-    plaintext: bytes
-    at: float
-
-
 @dataclass
 class Hold:
     """A conversation's lock while this process holds it: its key and this holder's random token."""
@@ -255,7 +238,9 @@ class Opened:
     handled: bool
     session: Session | None
     filed: dict[str, Any] | None = None
-    link: bytes | None = None
+    link: object = None
+    link_before: object = None
+    """What `RedisKeys.followup_link_before` holds: a link an earlier release kept there, or a filing."""
 
 
 class Scripts(Protocol):
@@ -291,7 +276,7 @@ class SessionStore:
         scripts = scripts or redis
         self._lock_open = scripts.register_script(LOCK_OPEN_SCRIPT)
         self._end = scripts.register_script(END_SCRIPT)
-        self._recent: collections.OrderedDict[str, Recent] = collections.OrderedDict()
+        self._recent = RecentSessions()
         self._save = scripts.register_script(SAVE_SCRIPT)
         self._release = scripts.register_script(RELEASE_SCRIPT)
         self._renew_script = scripts.register_script(RENEW_SCRIPT)
@@ -319,7 +304,7 @@ class SessionStore:
         Pass `opened.hold` to `save` to release the lock in the saving round trip."""
         hold = Hold(self.keys.lock(who), secrets.token_hex(16))
         keys = [hold.key, self._marks(who), self._session(who), self._filed(who), self.keys.followup_link(who)]
-        recent = self._recall(who)
+        recent = self._recent.take(who)
         args: list[str | int | bytes] = [hold.token, self._lock_ms, message, recent.nonce if recent else b""]
         found = await self._wait_for(lambda: self._lock_open(keys=keys, args=args))
         if found[1] == 1 and recent is not None:
@@ -330,7 +315,7 @@ class SessionStore:
         async with self._holding(hold):
             yield Opened(hold, bool(found[0]), self._session_of(plaintext),
                          filed=self._filing_of(found[2]) if first else None,
-                         link=found[3] if first and isinstance(found[3], bytes) else None)
+                         link=found[3] if first else None, link_before=found[2] if first else None)
 
     @property
     def _lock_ms(self) -> int:
@@ -383,21 +368,6 @@ class SessionStore:
     async def load(self, who: str) -> Session | None:
         return self._decrypt(await self.redis.get(self._session(who)))
 
-    def _recall(self, who: str) -> Recent | None:
-        """The session this process last saved for `who`, taken out (its message now owns it), if recent.
-        Entries older than `RECENT_SECONDS` are dropped on the way, so no plaintext lingers here."""
-        recent = self._recent.pop(who, None)
-        stale = time.monotonic() - RECENT_SECONDS
-        while self._recent and next(iter(self._recent.values())).at < stale:
-            self._recent.popitem(last=False)
-        return recent if recent is not None and recent.at >= stale else None
-
-    def _remember(self, who: str, sealed: bytes, plaintext: bytes) -> None:
-        self._recent.pop(who, None)  # to the end: the entries stay in the order they were saved
-        self._recent[who] = Recent(bytes(sealed[:SecretBox.NONCE_SIZE]), plaintext, time.monotonic())
-        if len(self._recent) > RECENT_SESSIONS:
-            self._recent.popitem(last=False)
-
     def _seal(self, plaintext: bytes) -> bytes:
         return self.box.encrypt(pack(plaintext, self.compact))
 
@@ -442,7 +412,7 @@ class SessionStore:
             args=[sealed, self.ttl, "" if message is None else message, DEDUPE_TTL, who,
                   "" if quiet_check_at is None else repr(quiet_check_at), sweeper_token or "",
                   SWEEPER_CLAIM_SECONDS, release.token if release else ""])
-        self._remember(who, sealed, plaintext)
+        self._recent.keep(who, bytes(sealed[:SecretBox.NONCE_SIZE]), plaintext)
         if release is not None:
             release.released = True
         return sweeper_token is not None and bool(claimed)
@@ -452,7 +422,7 @@ class SessionStore:
         """Forget the conversation (and its reply address), mark the message handled (if any), and keep
         `erasable` (encrypted, for 47 hours: Telegram lets bots delete messages younger than 48), the
         ids of both sides, so the reporter can have the chat erased; atomically, releasing `release`."""
-        self._recent.pop(who, None)
+        self._recent.forget(who)
         sealed = self._seal(json.dumps(erasable[-MAX_ERASABLE:]).encode()) if erasable else b""
         await self._end(keys=[self._session(who), self.keys.quiet_index, self._marks(who), self._erasable(who),
                               release.key if release else self.keys.lock(who)],

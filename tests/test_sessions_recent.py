@@ -1,18 +1,22 @@
-"""A web process reuses the session it last saved while Redis still holds that very value (bot/sessions.py,
-`Recent`), against a real Redis: what another process saved, ended or let expire is always what the next
-message sees; only the value this process wrote is skipped, and only for `RECENT_SECONDS`."""
+"""A web process reuses the session it last saved while Redis still holds that very value
+(bot/recent_sessions.py), against a real Redis: what another process saved, ended or let expire is always
+what the next message sees; only the value this process wrote is skipped, only for `SECONDS`, and no
+plaintext outlives that even in a process that gets no more messages."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import secrets
 from collections.abc import AsyncIterator
 
 import pytest
+import redis
 from redis.asyncio import Redis as AsyncRedis
 
-from bot import sessions
+from bot import recent_sessions
 from bot.keys import RedisKeys
+from bot.recent_sessions import RecentSessions
 from bot.sessions import SessionStore
 from tests.test_redis_format import draft
 
@@ -20,7 +24,8 @@ KEYS = RedisKeys()
 
 
 @pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[AsyncRedis]:
+async def client(redis_url: str, redis_client: redis.Redis) -> AsyncIterator[AsyncRedis]:
+    """The service's asyncio client on the test Redis (flushed around each test by `redis_client`)."""
     connection = AsyncRedis.from_url(redis_url)
     yield connection
     await connection.aclose()
@@ -86,9 +91,51 @@ async def test_only_the_value_this_process_wrote_is_skipped_and_only_while_recen
     async with store.opened("who", 4) as opened:
         assert opened.session is None
 
-    monkeypatch.setattr(sessions, "RECENT_SECONDS", 0.05)
+    monkeypatch.setattr(recent_sessions, "SECONDS", 0.05)
     await store.save("who", session, message=5)
     await client.set(KEYS.session("who"), (await client.get(KEYS.session("who")) or b"")[:24] + bytes(64))
     await asyncio.sleep(0.1)
     async with store.opened("who", 6) as opened:  # too old to trust: read from Redis (and refused)
         assert opened.session is None
+
+
+def held_by(store: SessionStore) -> list[bytes]:
+    """Every bytes object the store references, however deep (what its process keeps of conversations)."""
+    seen, found, todo = set(), [], [store]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen or isinstance(item, type):
+            continue
+        seen.add(id(item))
+        if isinstance(item, bytes):
+            found.append(item)
+            continue
+        todo.extend(gc.get_referents(item))
+    return found
+
+
+async def test_an_idle_process_keeps_no_plaintext_of_a_conversation_ended_elsewhere_past_its_time(
+    client: AsyncRedis, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two web processes: the reporter's message goes to A, DELETE to B, which ends the conversation.
+    A gets no message afterwards (a quiet night); its copy in clear still goes within `SECONDS`."""
+    monkeypatch.setattr(recent_sessions, "SECONDS", 0.05)
+    key = secrets.token_bytes(32)
+    a, b = SessionStore(client, key, 600, compact=True), SessionStore(client, key, 600, compact=True)
+    marker = f"passports in the office safe {secrets.token_hex(8)}".encode()
+    await a.save("who", draft(1), message=1)
+    await answer(a, "who", 2, marker.decode())
+    assert [raw for raw in held_by(a) if raw.startswith(b'{"v":') and marker in raw]
+    await b.end("who", 3)
+    await asyncio.sleep(0.2)
+    assert [raw for raw in held_by(a) if raw.startswith(b'{"v":') and marker in raw] == []
+
+
+async def test_what_is_kept_in_clear_is_bounded_in_bytes() -> None:
+    recent = RecentSessions()
+    for n in range(400):
+        recent.keep(f"who-{n}", secrets.token_bytes(24), secrets.token_bytes(40_000))
+    assert len(recent) * 40_000 <= recent_sessions.MAX_BYTES < (len(recent) + 1) * 40_000
+    assert recent.take("who-399") is not None and recent.take("who-0") is None  # the oldest went first
+    recent.keep("huge", secrets.token_bytes(24), bytes(recent_sessions.MAX_ENTRY_BYTES + 1))
+    assert recent.take("huge") is None
