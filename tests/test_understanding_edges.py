@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flows.locale import LocaleError, load_locales, understanding_problems
+from flows.locale import Locale, LocaleError, load_locales, understanding_problems
 from flows.machine import Conversation, ReportFlow, Said
 from flows.understand import Understanding, bag_key, fold
 
@@ -372,11 +372,15 @@ def test_a_frame_opened_by_a_yes_clause_is_an_answer() -> None:
     assert answer("danger", "vi", "co, tui no dang nhot ba ay khong cho ra").answers["danger"] is True
 
 
+def english_locale(tmp_path: Path, understanding: str) -> Locale:
+    """An English locale file with this `understanding:` section (YAML lines), loaded."""
+    (tmp_path / "en.yaml").write_text(f"language: en\nmessages: {{a: b}}\nunderstanding:\n{understanding}",
+                                      encoding="utf-8")
+    return load_locales(tmp_path)["en"]
+
+
 def test_tails_load_and_a_bad_tail_is_named(tmp_path: Path) -> None:
-    (tmp_path / "en.yaml").write_text(
-        "language: en\nmessages: {a: b}\nunderstanding:\n  tails: [or not, \"is ... or ... not\", \"...\"]\n",
-        encoding="utf-8")
-    locale = load_locales(tmp_path)["en"]
+    locale = english_locale(tmp_path, '  tails: [or not, "is ... or ... not", "..."]\n')
     assert locale.tails == ("or not", "is ... or ... not", "...")
     problems = understanding_problems("en", locale, locale)
     assert sum("tail" in problem for problem in problems) == 2, problems
@@ -501,10 +505,7 @@ def test_a_filler_phrase_may_not_make_a_yes_a_filler(tmp_path: Path) -> None:
     """Each word of a filler phrase is a filler: "так от" (so then) once made "так" (yes) one, and a
     yes followed by a phrase about danger an aside."""
     assert "так" not in FLOW.understanding(at("danger", "uk")).fillers
-    (tmp_path / "en.yaml").write_text(
-        "language: en\nmessages: {a: b}\nunderstanding:\n  fillers: [well, yes so]\n"
-        "  examples: {\"yes\": [\"yes\", yep]}\n", encoding="utf-8")
-    locale = load_locales(tmp_path)["en"]
+    locale = english_locale(tmp_path, '  fillers: [well, yes so]\n  examples: {"yes": ["yes", yep]}\n')
     problems = understanding_problems("en", locale, locale)
     assert any("filler 'yes so'" in problem for problem in problems), problems
 
