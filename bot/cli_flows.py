@@ -78,6 +78,9 @@ Each locale file has an `understanding:` section, the way Rasa keeps `nlu.yml`:
   k, hong]`, `"được": [dc, đc]`, `"que": [q, k]`, `"vocês": [vcs]`, `"що": [шо]`, `"nie wiem":
   [nwm]`). They are read as that word everywhere, the locale's own examples included; an English
   example with a token a locale spells otherwise is not borrowed (Spanish "k" is "que", not "ok").
+- `tails:` (optional) phrases that close a question typed without "?" ("or not", "ou pas", "sau nu",
+  "ولا لا"), or an opening and a closing around one ("có ... không"): such a message is read as if it
+  ended with "?" ("ramane anonim sau nu" is a question at a yes/no step, never a no).
 - Word lists are read as words: `no`, `yes`, `on`, `off` stay text (YAML would make them booleans);
   a real true/false in a word list is refused by `tipline flows check`.
 
