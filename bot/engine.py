@@ -210,9 +210,8 @@ class Engine:
             if ends_quietly(message):
                 await self._stop(who, mark, session)
                 return Held([])
-            followups = self.followups if session is None else None
-            link = followups.opened(locked.link, locked.link_before) if followups is not None else None
-            if link is not None:
+            link = self.followups.opened(locked.link, locked.link_before) if self.followups is not None else None
+            if link is not None:  # (lock-and-open reads a link only where there is no session)
                 return Held(await self._answer(who, mark, link, message, chat))
             agreed = session is not None and consented(session.conversation, self.flow.spec)
             now = self.clock()
@@ -222,7 +221,7 @@ class Engine:
             if session is not None:
                 session.acknowledgement, session.acknowledged_by = [], None
             turn = await self._turn(who, session, message, erasing=chat is not None and chat.can_erase,
-                                    filed=locked.filed if session is None and self.addition_window else None)
+                                    filed=locked.filed if self.addition_window else None)
             if turn.deleted:
                 await self.sessions.mark_deleted(who, now)  # before any of this turn's replies is queued
                 turn.session.late = False  # what waits is cancelled: the answer to DELETE goes at once

@@ -76,7 +76,7 @@ class RecentSessions:
     def _purge_later(self) -> None:
         """A timer (one at a time) that purges when the oldest entry goes stale, while any is kept."""
         loop = asyncio.get_running_loop()
-        if self._timer is not None and self._timer_loop is loop and not self._timer.cancelled():
+        if self._timer is not None and self._timer_loop is loop:
             return
         oldest = next(iter(self._entries.values()), None)
         if oldest is None:

@@ -276,10 +276,10 @@ class SessionStore:
         scripts = scripts or redis
         self._lock_open = scripts.register_script(LOCK_OPEN_SCRIPT)
         self._end = scripts.register_script(END_SCRIPT)
-        self._recent = RecentSessions()
         self._save = scripts.register_script(SAVE_SCRIPT)
         self._release = scripts.register_script(RELEASE_SCRIPT)
         self._renew_script = scripts.register_script(RENEW_SCRIPT)
+        self._recent = RecentSessions()
 
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings, scripts: Scripts | None = None) -> SessionStore:
