@@ -88,7 +88,7 @@ class _Connection(asyncio.Protocol):
         self._buffer += data
         try:
             self._parse()
-        except (_NotHttp, ValueError, IndexError):
+        except (ValueError, IndexError):  # _NotHttp, or a head too broken to split
             self._fail("the origin's answer is not HTTP/1.1 this client accepts")
 
     def _parse(self) -> None:

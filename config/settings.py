@@ -96,8 +96,8 @@ class Settings:
     session_key: bytes = b""
     session_ttl: int = 24 * 3600
     redis_format: int = 2
-    """What this release writes to Redis: 1 (the first release reads it) or 2 (compact; read by this
-    release on). Both are always read: set 2 once no process of an earlier release is left (bot/compact.py)."""
+    """What this release writes to Redis: 2 (compact, the default; read from v0.2.0 on) or 1 (what v0.1.0
+    reads). Both are always read (bot/compact.py, docs/operations.md)."""
     reminder_after: int = 30 * 60
     draft_expiry: int = 6 * 3600
     expiry_policy: str = "file"
