@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import secrets
-from collections.abc import AsyncIterator
 
 import pytest
-import redis
 from redis.asyncio import Redis as AsyncRedis
 
 from bot import recent_sessions
@@ -21,14 +19,6 @@ from bot.sessions import SessionStore
 from tests.test_redis_format import draft
 
 KEYS = RedisKeys()
-
-
-@pytest.fixture
-async def client(redis_url: str, redis_client: redis.Redis) -> AsyncIterator[AsyncRedis]:
-    """The service's asyncio client on the test Redis (flushed around each test by `redis_client`)."""
-    connection = AsyncRedis.from_url(redis_url)
-    yield connection
-    await connection.aclose()
 
 
 async def answer(store: SessionStore, who: str, mark: int, text: str) -> list[str]:
@@ -42,28 +32,28 @@ async def answer(store: SessionStore, who: str, mark: int, text: str) -> list[st
 
 
 async def test_two_processes_taking_turns_on_one_conversation_each_see_the_others_last_save(
-    client: AsyncRedis,
+    async_redis: AsyncRedis,
 ) -> None:
     key = secrets.token_bytes(32)
-    first, second = SessionStore(client, key, 600, compact=True), SessionStore(client, key, 600, compact=True)
+    first, second = SessionStore(async_redis, key, 600, compact=True), SessionStore(async_redis, key, 600, compact=True)
     await first.save("who", draft(1), message=1)
     seen = []
     for mark in range(2, 12):
         seen = await answer(first if mark % 3 else second, "who", mark, f"part {mark}")
     assert seen[-10:] == [f"part {mark}" for mark in range(2, 12)]
-    loaded = await SessionStore(client, key, 600, compact=True).load("who")
+    loaded = await SessionStore(async_redis, key, 600, compact=True).load("who")
     assert loaded is not None and loaded.conversation.answers["description"] == seen
 
 
 async def test_a_conversation_ended_or_expired_elsewhere_is_gone_for_the_process_that_saved_it(
-    client: AsyncRedis,
+    async_redis: AsyncRedis,
 ) -> None:
     key = secrets.token_bytes(32)
-    store = SessionStore(client, key, 600, compact=True)
+    store = SessionStore(async_redis, key, 600, compact=True)
     for who in ("ended", "expired"):
         await store.save(who, draft(0), message=1)
-    await SessionStore(client, key, 600, compact=True).end("ended", 2)
-    await client.pexpire(KEYS.session("expired"), 1)
+    await SessionStore(async_redis, key, 600, compact=True).end("ended", 2)
+    await async_redis.pexpire(KEYS.session("expired"), 1)
     await asyncio.sleep(0.05)
     for who in ("ended", "expired"):
         async with store.opened(who, 3) as opened:
@@ -71,29 +61,29 @@ async def test_a_conversation_ended_or_expired_elsewhere_is_gone_for_the_process
 
 
 async def test_only_the_value_this_process_wrote_is_skipped_and_only_while_recent(
-    client: AsyncRedis, monkeypatch: pytest.MonkeyPatch,
+    async_redis: AsyncRedis, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     key = secrets.token_bytes(32)
-    store = SessionStore(client, key, 600, compact=True)
+    store = SessionStore(async_redis, key, 600, compact=True)
     session = draft(2)
     await store.save("who", session, message=1)
-    sealed = await client.get(KEYS.session("who"))
+    sealed = await async_redis.get(KEYS.session("who"))
     assert isinstance(sealed, bytes)
     damaged = sealed[:24] + bytes(len(sealed) - 24)  # the same nonce, a ciphertext nobody could open
-    await client.set(KEYS.session("who"), damaged)
+    await async_redis.set(KEYS.session("who"), damaged)
     async with store.opened("who", 2) as opened:  # Redis answered "still yours": not read, not decrypted
         assert opened.session is not None and opened.session.to_bytes() == session.to_bytes()
         await store.save("who", opened.session, 2, release=opened.hold)
-    async with SessionStore(client, key, 600, compact=True).opened("who", 3) as opened:
+    async with SessionStore(async_redis, key, 600, compact=True).opened("who", 3) as opened:
         assert opened.session is not None  # what the save wrote, in full, for anyone
 
-    await client.set(KEYS.session("who"), damaged)  # now a value this process never wrote
+    await async_redis.set(KEYS.session("who"), damaged)  # now a value this process never wrote
     async with store.opened("who", 4) as opened:
         assert opened.session is None
 
     monkeypatch.setattr(recent_sessions, "SECONDS", 0.05)
     await store.save("who", session, message=5)
-    await client.set(KEYS.session("who"), (await client.get(KEYS.session("who")) or b"")[:24] + bytes(64))
+    await async_redis.set(KEYS.session("who"), (await async_redis.get(KEYS.session("who")) or b"")[:24] + bytes(64))
     await asyncio.sleep(0.1)
     async with store.opened("who", 6) as opened:  # too old to trust: read from Redis (and refused)
         assert opened.session is None
@@ -115,13 +105,13 @@ def held_by(store: SessionStore) -> list[bytes]:
 
 
 async def test_an_idle_process_keeps_no_plaintext_of_a_conversation_ended_elsewhere_past_its_time(
-    client: AsyncRedis, monkeypatch: pytest.MonkeyPatch,
+    async_redis: AsyncRedis, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Two web processes: the reporter's message goes to A, DELETE to B, which ends the conversation.
     A gets no message afterwards (a quiet night); its copy in clear still goes within `SECONDS`."""
     monkeypatch.setattr(recent_sessions, "SECONDS", 0.05)
     key = secrets.token_bytes(32)
-    a, b = SessionStore(client, key, 600, compact=True), SessionStore(client, key, 600, compact=True)
+    a, b = SessionStore(async_redis, key, 600, compact=True), SessionStore(async_redis, key, 600, compact=True)
     marker = f"passports in the office safe {secrets.token_hex(8)}".encode()
     await a.save("who", draft(1), message=1)
     await answer(a, "who", 2, marker.decode())
