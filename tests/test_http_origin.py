@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from adapters.http_origin import MAX_BODY, Origin, OriginError
+from tests.raw_http import Behaviour, RawHost, read_body
 
 TOKEN_PATH = "/bot123456:secret-token/sendMessage"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -61,38 +62,15 @@ async def echo() -> AsyncIterator[tuple[str, set[object]]]:
     await runner.cleanup()
 
 
-Answer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-async def raw_server(answer: Answer) -> tuple[asyncio.Server, str]:
-    async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await answer(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(connected, "127.0.0.1", 0)
-    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
-
-
-async def post_once(answer: Answer, timeout: float = 3) -> tuple[int, bytes]:
-    """One POST (to the token's path) to a raw server answering with `answer`."""
-    server, base = await raw_server(answer)
-    origin = Origin(base, timeout=timeout)
+async def post_once(behaviour: Behaviour, timeout: float = 3) -> tuple[int, bytes]:
+    """One POST (to the token's path) to a raw host answering with `behaviour`."""
+    host = RawHost(behaviour)
+    origin = Origin(f"http://{await host.start()}", timeout=timeout)
     try:
         return await origin.post(TOKEN_PATH, b"{}")
     finally:
         await origin.close()
-        server.close()
-
-
-async def read_request(reader: asyncio.StreamReader) -> bytes:
-    head = await reader.readuntil(b"\r\n\r\n")
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                  if line.lower().startswith(b"content-length"))
-    return await reader.readexactly(length)
+        host.close()
 
 
 async def test_hundreds_of_posts_at_once_each_get_their_own_answer_over_at_most_limit_connections(
@@ -136,19 +114,19 @@ async def test_a_chunked_answer_is_read_whole_and_the_connection_reused() -> Non
 
 
 async def test_an_answer_ended_by_the_close_is_read_whole_and_the_next_post_opens_a_new_connection() -> None:
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        body = await read_request(reader)
+    async def answer(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        body = await read_body(request, reader)
         writer.write(b"HTTP/1.0 201 Created\r\nContent-Type: text/plain\r\n\r\n" + body[::-1])
         await writer.drain()
 
-    server, base = await raw_server(answer)
-    origin = Origin(base)
+    host = RawHost(answer)
+    origin = Origin(f"http://{await host.start()}")
     try:
         assert await origin.post("/x", b"abc") == (201, b"cba")
         assert await origin.post("/x", b"xyz") == (201, b"zyx")
     finally:
         await origin.close()
-        server.close()
+        host.close()
 
 
 async def test_a_connection_the_server_dropped_while_idle_is_not_used_again() -> None:
@@ -167,12 +145,12 @@ async def test_a_connection_the_server_dropped_while_idle_is_not_used_again() ->
 
 
 async def test_a_server_that_never_answers_times_out_and_frees_its_slot() -> None:
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
+    async def silent(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_body(request, reader)
         await asyncio.sleep(30)
 
-    server, base = await raw_server(silent)
-    origin = Origin(base, limit=1, timeout=0.3)
+    host = RawHost(silent)
+    origin = Origin(f"http://{await host.start()}", limit=1, timeout=0.3)
     started = time.monotonic()
     try:
         for _ in range(2):  # the second would wait forever for the only slot if the first kept it
@@ -180,7 +158,7 @@ async def test_a_server_that_never_answers_times_out_and_frees_its_slot() -> Non
                 await origin.post(TOKEN_PATH, b"{}")
     finally:
         await origin.close()
-        server.close()
+        host.close()
     assert time.monotonic() - started < 2
 
 
@@ -193,8 +171,8 @@ async def test_a_server_that_never_answers_times_out_and_frees_its_slot() -> Non
     b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 20_000,
 ])
 async def test_what_is_not_a_whole_http_answer_fails_without_naming_the_path(reply: bytes) -> None:
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
+    async def answer(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_body(request, reader)
         writer.write(reply)
         await writer.drain()
 
@@ -265,10 +243,10 @@ def test_only_http_and_https_origins_are_accepted() -> None:
             Origin(base)
 
 
-def streaming(head: bytes, sent: list[int], total: int = 256 << 20) -> Answer:
+def streaming(head: bytes, sent: list[int], total: int = 256 << 20) -> Behaviour:
     """Answer with `head`, then push up to `total` bytes of 'a' as fast as the client takes them."""
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
+    async def answer(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_body(request, reader)
         writer.write(head)
         block = b"a" * (1 << 20)
         while sent[0] < total:
@@ -294,8 +272,8 @@ async def test_a_chunked_answer_larger_than_max_body_is_refused_before_it_is_buf
 
 async def test_an_answer_cut_by_a_connection_reset_is_not_handed_over_as_whole() -> None:
     """An answer framed by the close is whole only when the close is orderly (FIN), not a reset."""
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
+    async def answer(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_body(request, reader)
         writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"ok":true,"result":{"mess')
         await writer.drain()
         await asyncio.sleep(0.2)
@@ -309,8 +287,8 @@ async def test_an_answer_cut_by_a_connection_reset_is_not_handed_over_as_whole()
 
 async def test_a_204_with_a_chunked_header_is_answered_at_once() -> None:
     """A 204 has no body whatever its headers say (RFC 9112 6.3): no wait for chunks."""
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
+    async def answer(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_body(request, reader)
         writer.write(b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n")
         await writer.drain()
         await reader.read()
@@ -324,8 +302,8 @@ async def test_an_oversized_answer_ended_by_the_close_fails_without_an_error_in_
     errors: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, context: errors.append(context))
 
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
+    async def answer(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_body(request, reader)
         writer.write(b"HTTP/1.1 200 OK\r\n\r\n" + b"a" * (MAX_BODY + 10))
         await writer.drain()
 
@@ -375,19 +353,20 @@ async def test_over_tls_an_answer_cut_without_close_notify_is_not_handed_over_as
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert_file, key_file)
 
-    async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
+    async def connected(request: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_body(request, reader)
         writer.write(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"ok":true,"result":{"mess')
         await writer.drain()
         await asyncio.sleep(0.2)
         writer.transport.abort()  # no close_notify
 
-    server = await asyncio.start_server(connected, "127.0.0.1", 0, ssl=tls)
+    host = RawHost(connected)
+    port = (await host.start(tls)).rsplit(":", 1)[1]
     monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
-    origin = Origin(f"https://localhost:{server.sockets[0].getsockname()[1]}", timeout=3)
+    origin = Origin(f"https://localhost:{port}", timeout=3)
     try:
         with pytest.raises(OriginError):
             await origin.post(TOKEN_PATH, b"{}")
     finally:
         await origin.close()
-        server.close()
+        host.close()

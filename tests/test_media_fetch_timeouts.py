@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 
 import pytest
 
 from adapters.base import MediaLimits
 from adapters.safe_fetch import FetchPolicy, FetchUnavailable, fetch
 from config.errors import Transient
+from tests.raw_http import Behaviour, RawHost
 
 TIMEOUT = 0.5
 """The policy's timeout in these tests (production: a minute)."""
@@ -23,41 +23,6 @@ SLACK = 1.0
 """What a loaded 2-core machine may add before the fetch has ended (a hang never ends)."""
 
 JPEG = b"\xff\xd8\xff" + bytes(range(256)) * 40
-
-Behaviour = Callable[[bytes, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-"""What a host does once it has read a request's head (given first)."""
-
-
-@dataclass
-class RawHost:
-    """A TCP server that reads each connection's request head, then does what `behaviour` says; it
-    keeps the heads and the connections still open, so a test sees the client let go of them."""
-
-    behaviour: Behaviour
-    server: asyncio.Server | None = None
-    open_connections: set[asyncio.StreamWriter] = field(default_factory=set)
-    requests: list[bytes] = field(default_factory=list)
-
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        return f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.open_connections.add(writer)
-        try:
-            request = await reader.readuntil(b"\r\n\r\n")
-            self.requests.append(request)
-            await self.behaviour(request, reader, writer)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            self.open_connections.discard(writer)
-            writer.close()
-
-    async def all_closed(self) -> None:
-        while self.open_connections:
-            await asyncio.sleep(0.01)
-
 
 async def until_the_client_leaves(reader: asyncio.StreamReader) -> None:
     """Say nothing more; return when the client closes its side."""
@@ -130,8 +95,7 @@ async def raw_host() -> AsyncIterator[Start]:
 
     yield start
     for host in started:
-        assert host.server is not None
-        host.server.close()
+        host.close()
 
 
 def policy(where: str) -> FetchPolicy:
