@@ -39,11 +39,11 @@ def start_once() -> None:
     for module in job_modules():
         importlib.import_module(module)
     report_validator()
-    gc.freeze()  # what a horse inherits is never collected there: its pages stay shared, not copied
     try:
         worker_context()
     except (SettingsError, StoreError) as exc:  # as before: each job fails visibly, re-runnable once fixed
         log.error("worker context not loaded; every job will fail until this is fixed: %s", exc)
+    gc.freeze()  # what a horse inherits is never collected there: its pages stay shared, not copied
 
 
 ABANDONED_AFTER = 15
